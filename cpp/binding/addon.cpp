@@ -1,0 +1,68 @@
+// Module entry: registers the native API the TypeScript layer (lib/native.ts) wraps.
+#include <napi.h>
+
+#include "../engine/engine_thread.h"
+#include "../video/ffmpeg.h"
+#include "decoder_wrap.h"
+
+extern "C" {
+#include <libavutil/hwcontext.h>
+}
+
+namespace vg {
+
+Napi::Value Scan(const Napi::CallbackInfo& info);
+Napi::Value IndexInfo(const Napi::CallbackInfo& info);
+
+namespace {
+
+Napi::Value Versions(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  auto v = [](unsigned x) {
+    return std::to_string(AV_VERSION_MAJOR(x)) + "." + std::to_string(AV_VERSION_MINOR(x)) + "." +
+           std::to_string(AV_VERSION_MICRO(x));
+  };
+  o.Set("ffmpeg", av_version_info());
+  o.Set("libavcodec", v(avcodec_version()));
+  o.Set("libavformat", v(avformat_version()));
+  o.Set("libavfilter", v(avfilter_version()));
+  o.Set("libavutil", v(avutil_version()));
+  return o;
+}
+
+// True when a CUDA device can be opened through FFmpeg's hwcontext (NVDEC available).
+Napi::Value HasGpu(const Napi::CallbackInfo& info) {
+  AVBufferRef* device = nullptr;
+  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
+  av_buffer_unref(&device);
+  return Napi::Boolean::New(info.Env(), ret >= 0);
+}
+
+Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
+  static const std::pair<const char*, int> levels[] = {
+      {"silent", AV_LOG_QUIET}, {"error", AV_LOG_ERROR}, {"warn", AV_LOG_WARNING},
+      {"info", AV_LOG_INFO},    {"debug", AV_LOG_DEBUG}};
+  const std::string name = info[0].ToString().Utf8Value();
+  for (const auto& l : levels)
+    if (name == l.first) av_log_set_level(l.second);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  av_log_set_level(AV_LOG_QUIET);  // FFmpeg's own chatter is opt-in (Client logLevel: 'debug')
+  exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
+  exports.Set("indexInfo", Napi::Function::New(env, IndexInfo, "indexInfo"));
+  exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
+  exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
+  exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
+  DecoderWrap::Init(env, exports);
+  return exports;
+}
+
+}  // namespace vg
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return vg::Init(env, exports); }
+
+NODE_API_MODULE(vidgraph, InitModule)

@@ -1,0 +1,47 @@
+// scan(path, { copyTo?, inplace?, threads? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+// indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
+#include <napi.h>
+
+#include "../engine/engine_thread.h"
+#include "../video/scanner.h"
+#include "js_values.h"
+
+namespace vg {
+
+Napi::Value Scan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "scan() expects a path");
+  ScanOptions opt;
+  opt.path = info[0].As<Napi::String>().Utf8Value();
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Get("copyTo").IsString()) opt.copyTo = o.Get("copyTo").As<Napi::String>().Utf8Value();
+    opt.inplace = o.Get("inplace").ToBoolean().Value();
+    if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  }
+  return runDetached(env, "scan", [opt]() -> Settle {
+    auto result = std::make_shared<ScanResult>(scanVideo(opt));
+    auto bytes = std::make_shared<std::vector<uint8_t>>(result->index->serialize());
+    return [result, bytes](Napi::Env env) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("index", Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size()));
+      o.Set("info", indexInfo(env, *result->index));
+      Napi::Array warnings = Napi::Array::New(env, result->warnings.size());
+      for (size_t i = 0; i < result->warnings.size(); i++) warnings.Set(static_cast<uint32_t>(i), result->warnings[i]);
+      o.Set("warnings", warnings);
+      o.Set("seconds", result->seconds);
+      return o;
+    };
+  });
+}
+
+Napi::Value IndexInfo(const Napi::CallbackInfo& info) {
+  auto bytes = bytesArg(info[0], "the packet index");
+  try {
+    return indexInfo(info.Env(), *VideoIndex::deserialize(bytes.first, bytes.second));
+  } catch (const VgError& e) {
+    throwCoded(info.Env(), e.code(), e.what());
+  }
+}
+
+}  // namespace vg

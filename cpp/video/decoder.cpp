@@ -1,0 +1,190 @@
+#include "decoder.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace vg {
+
+namespace {
+// How many packets past a requested row's own packet we feed before concluding that the
+// codec will not return that row (reorder delays are at most 16 frames in H.264/HEVC).
+constexpr int kReorderSlack = 48;
+
+CodecContextPtr openContext(const VideoIndex& index, int threads) {
+  const AVCodec* codec = avcodec_find_decoder(static_cast<AVCodecID>(index.codec.codecId));
+  if (!codec)
+    throw VgError("ERR_UNSUPPORTED_CODEC",
+                  std::string("no decoder for codec '") + avcodec_get_name(static_cast<AVCodecID>(index.codec.codecId)) +
+                      "' in this FFmpeg build");
+  CodecContextPtr ctx(avcodec_alloc_context3(codec));
+  if (!ctx) throw std::bad_alloc();
+  CodecParametersPtr par = index.codec.toParameters();
+  int ret = avcodec_parameters_to_context(ctx.get(), par.get());
+  if (ret < 0) throw VgError("ERR_DECODE", "cannot configure the decoder: " + avErrorString(ret));
+  ctx->pkt_timebase = index.timeBase;
+  ctx->thread_count = threads;
+  ret = avcodec_open2(ctx.get(), codec, nullptr);
+  if (ret < 0)
+    throw VgError("ERR_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder: " + avErrorString(ret));
+  return ctx;
+}
+
+int64_t frameKey(const AVFrame* f) {
+  return f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+}
+
+bool frameDamaged(const AVFrame* f) {
+  return (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags != 0;
+}
+}  // namespace
+
+struct VideoDecoder::Request {
+  std::set<int> pending;  // rows still wanted
+  DecodeResult result;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+VideoDecoder::VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_ptr<const PacketFile> file,
+                           DecoderOptions options)
+    : index_(std::move(index)),
+      file_(std::move(file)),
+      options_(options),
+      converter_(options.maxWidth, options.maxHeight),
+      packet_(allocPacket()),
+      frame_(allocFrame()) {
+  openCodec();
+}
+
+void VideoDecoder::openCodec() { codec_ = openContext(*index_, options_.threads); }
+
+void VideoDecoder::resetTo(int packet) {
+  if (nextPacket_ != -1 || drained_) avcodec_flush_buffers(codec_.get());
+  drained_ = false;
+  seekStart_ = packet;
+  nextPacket_ = packet;
+  lastOutputRow_ = -1;
+}
+
+bool VideoDecoder::canContinue(int startPacket, int row) const {
+  return nextPacket_ >= 0 && !drained_ && seekStart_ <= startPacket && startPacket <= nextPacket_ &&
+         row > lastOutputRow_;
+}
+
+void VideoDecoder::receive(Request& req) {
+  for (;;) {
+    const int ret = avcodec_receive_frame(codec_.get(), frame_.get());
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    if (ret < 0) {
+      // A broken frame inside the codec; the packets involved are marked when sent.
+      return;
+    }
+    req.result.framesDecoded++;
+    const int64_t key = frameKey(frame_.get());
+    const bool known = key >= 0 && key < static_cast<int64_t>(index_->packets.size());
+    const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
+    if (row >= 0) {
+      lastOutputRow_ = std::max(lastOutputRow_, row);
+      auto it = req.pending.find(row);
+      if (it != req.pending.end()) {
+        req.pending.erase(it);
+        const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
+        if (frameDamaged(frame_.get()) || (entry.flags & kPacketCorrupt) || badPackets_.count(static_cast<int>(key))) {
+          if (req.result.failedRows.empty())
+            req.result.failure = (entry.flags & kPacketCorrupt)
+                                     ? "the packet holding the frame is damaged or cut short"
+                                     : "the frame decoded with errors (damaged data)";
+          req.result.failedRows.push_back(row);
+        } else {
+          req.result.frames.push_back(DecodedRow{row, converter_.convert(frame_.get())});
+        }
+      }
+    }
+    av_frame_unref(frame_.get());
+  }
+}
+
+void VideoDecoder::sendNext(Request& req) {
+  const int idx = nextPacket_++;
+  file_->read(index_->packets[static_cast<size_t>(idx)], idx, packet_.get());
+  req.result.packetsSent++;
+  for (;;) {
+    const int ret = avcodec_send_packet(codec_.get(), packet_.get());
+    if (ret == AVERROR(EAGAIN)) {
+      receive(req);
+      continue;
+    }
+    if (ret < 0) badPackets_.insert(idx);
+    break;
+  }
+  av_packet_unref(packet_.get());
+  receive(req);
+}
+
+void VideoDecoder::drain(Request& req) {
+  avcodec_send_packet(codec_.get(), nullptr);
+  drained_ = true;
+  receive(req);
+}
+
+DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel) {
+  Request req;
+  req.cancel = cancel;
+  const int rows = index_->rows();
+  for (int r : sortedRows) {
+    if (r < 0 || r >= rows) throw VgError("ERR_BAD_ARGUMENT", "row " + std::to_string(r) + " is out of range");
+    req.pending.insert(r);
+  }
+  const int packetCount = static_cast<int>(index_->packets.size());
+  for (int row : sortedRows) {
+    if (!req.pending.count(row)) continue;  // already returned while decoding an earlier row
+    if (cancel && cancel->load()) throw VgError("ERR_ABORTED", "decoding was cancelled");
+    const int start = index_->startPacketFor(row);
+    if (!canContinue(start, row)) {
+      resetTo(start);
+      req.result.seeks++;
+    }
+    const int limit = index_->rowToPacket[static_cast<size_t>(row)] + kReorderSlack;
+    while (req.pending.count(row)) {
+      if (nextPacket_ < packetCount && nextPacket_ <= limit) {
+        sendNext(req);
+      } else if (!drained_) {
+        drain(req);
+      } else {
+        req.pending.erase(row);
+        if (req.result.failedRows.empty()) req.result.failure = "the decoder returned no frame for it";
+        req.result.failedRows.push_back(row);
+      }
+    }
+  }
+  std::sort(req.result.frames.begin(), req.result.frames.end(),
+            [](const DecodedRow& a, const DecodedRow& b) { return a.row < b.row; });
+  std::sort(req.result.failedRows.begin(), req.result.failedRows.end());
+  return std::move(req.result);
+}
+
+std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int threads) {
+  CodecContextPtr ctx = openContext(index, threads);
+  PacketPtr pkt = allocPacket();
+  FramePtr frame = allocFrame();
+  std::vector<int32_t> order;
+  std::unordered_set<int64_t> seen;
+  auto receiveAll = [&]() {
+    while (avcodec_receive_frame(ctx.get(), frame.get()) >= 0) {
+      const int64_t key = frameKey(frame.get());
+      if (key >= 0 && key < static_cast<int64_t>(index.packets.size()) && seen.insert(key).second)
+        order.push_back(static_cast<int32_t>(key));
+      av_frame_unref(frame.get());
+    }
+  };
+  for (size_t i = 0; i < index.packets.size(); i++) {
+    file.read(index.packets[i], static_cast<int64_t>(i), pkt.get());
+    while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
+    av_packet_unref(pkt.get());
+    receiveAll();
+  }
+  avcodec_send_packet(ctx.get(), nullptr);
+  receiveAll();
+  return order;
+}
+
+}  // namespace vg

@@ -1,0 +1,77 @@
+// One decoder owns one stream's decode state (codec context, colour converter, position).
+//
+// Packets are fed with pts = their decode-order index in the VideoIndex, so every frame
+// the codec returns names the packet it came from, whatever reordering the codec does.
+// decode() takes sorted, distinct rows and decodes, for each keyframe interval holding a
+// requested row, from that keyframe through the last requested row, and no other GOP.
+// A request that continues where the previous one stopped (sequential reading) does not
+// seek at all.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ffmpeg.h"
+#include "index.h"
+#include "packet_file.h"
+#include "rgb_converter.h"
+
+namespace vg {
+
+struct DecoderOptions {
+  int threads = 0;  // 0: FFmpeg picks (all cores)
+  int maxWidth = 0, maxHeight = 0;
+};
+
+struct DecodedRow {
+  int row;
+  std::unique_ptr<RgbImage> image;
+};
+
+struct DecodeResult {
+  std::vector<DecodedRow> frames;  // in row order
+  std::vector<int> failedRows;     // damaged or undecodable rows
+  std::string failure;             // why, for the first failed row
+  int64_t framesDecoded = 0;       // frames the codec produced for this request
+  int64_t packetsSent = 0;
+  int seeks = 0;
+};
+
+class VideoDecoder {
+ public:
+  VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_ptr<const PacketFile> file,
+               DecoderOptions options);
+  DecodeResult decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel = nullptr);
+  const VideoIndex& index() const { return *index_; }
+
+  // Decodes every packet in order without converting and returns the packets whose frames
+  // came out, in output order: presentation order for containers without pts.
+  static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int threads);
+
+ private:
+  struct Request;
+  void openCodec();
+  void resetTo(int packet);
+  void sendNext(Request& req);
+  void drain(Request& req);
+  void receive(Request& req);
+  bool canContinue(int startPacket, int row) const;
+
+  std::shared_ptr<const VideoIndex> index_;
+  std::shared_ptr<const PacketFile> file_;
+  DecoderOptions options_;
+  CodecContextPtr codec_;
+  RgbConverter converter_;
+  PacketPtr packet_;
+  FramePtr frame_;
+  std::set<int> badPackets_;  // packets the codec rejected
+  int seekStart_ = -1;        // packet the current run started at
+  int nextPacket_ = -1;       // next packet to send; -1: needs a reset
+  int lastOutputRow_ = -1;    // highest row the codec returned since the reset
+  bool drained_ = false;      // end of stream signalled: the codec needs a flush
+};
+
+}  // namespace vg

@@ -1,0 +1,31 @@
+// Ingest: demux a video once and build its packet index.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "index.h"
+
+namespace vg {
+
+struct ScanOptions {
+  std::string path;
+  // Where to copy the packets. Empty: in-place only (fails for containers whose packets
+  // are not contiguous byte ranges of the file).
+  std::string copyTo;
+  // Try to index in place (offsets into the original file); falls back to copying into
+  // `copyTo` with a warning when the container does not allow it.
+  bool inplace = false;
+  int threads = 0;
+};
+
+struct ScanResult {
+  std::shared_ptr<VideoIndex> index;
+  std::vector<std::string> warnings;
+  double seconds = 0;
+};
+
+ScanResult scanVideo(const ScanOptions& options);
+
+}  // namespace vg
