@@ -1,5 +1,7 @@
 #include "engine_thread.h"
 
+#include <atomic>
+
 #include "../video/ffmpeg.h"
 
 namespace vg {
@@ -7,6 +9,12 @@ namespace vg {
 struct EngineThread::Shared {
   Napi::ThreadSafeFunction tsfn;
   int pending = 0;  // JS thread only
+  // Set when Node finalizes the thread-safe function (environment teardown at exit):
+  // from then on it must not be touched.
+  std::shared_ptr<std::atomic<bool>> finalized = std::make_shared<std::atomic<bool>>(false);
+  void release() {
+    if (!finalized->load()) tsfn.Release();
+  }
 };
 
 struct EngineThread::Job {
@@ -35,8 +43,9 @@ void settleJob(Napi::Env env, Napi::Function, EngineThread::Job* job);
 
 std::shared_ptr<EngineThread::Shared> makeShared(Napi::Env env, const std::string& name) {
   auto shared = std::make_shared<EngineThread::Shared>();
+  auto finalized = shared->finalized;
   shared->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                               "vidgraph:" + name, 0, 1);
+                                               "vidgraph:" + name, 0, 1, [finalized](Napi::Env) { finalized->store(true); });
   shared->tsfn.Unref(env);  // an idle engine thread does not keep Node alive
   return shared;
 }
@@ -68,6 +77,7 @@ void runJobAndPost(EngineThread::Job* job) {
   }
   job->work = nullptr;
   std::shared_ptr<EngineThread::Shared> shared = job->shared;
+  if (shared->finalized->load()) return;  // Node is shutting down: nobody waits for this
   shared->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function fn, EngineThread::Job* j) { settleJob(env, fn, j); });
 }
 
@@ -101,7 +111,7 @@ EngineThread::~EngineThread() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    shared_->tsfn.Release();
+    shared_->release();
   }
 }
 
@@ -139,7 +149,7 @@ void EngineThread::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  shared_->tsfn.Release();
+  shared_->release();
   stopped_ = true;
 }
 
@@ -149,7 +159,7 @@ Napi::Promise runDetached(Napi::Env env, const std::string& name, Work work) {
   Napi::Promise promise = job->deferred.Promise();
   std::thread([job, shared] {
     runJobAndPost(job);
-    shared->tsfn.Release();
+    shared->release();
   }).detach();
   return promise;
 }

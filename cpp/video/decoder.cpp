@@ -23,6 +23,9 @@ CodecContextPtr openContext(const VideoIndex& index, int threads) {
   if (ret < 0) throw VgError("ERR_DECODE", "cannot configure the decoder: " + avErrorString(ret));
   ctx->pkt_timebase = index.timeBase;
   ctx->thread_count = threads;
+  // FFmpeg's VP3/Theora decoder races under frame threading (its output, the CLI's included,
+  // changes from run to run); slice threading keeps it exact.
+  if (ctx->codec_id == AV_CODEC_ID_THEORA || ctx->codec_id == AV_CODEC_ID_VP3) ctx->thread_type = FF_THREAD_SLICE;
   ret = avcodec_open2(ctx.get(), codec, nullptr);
   if (ret < 0)
     throw VgError("ERR_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder: " + avErrorString(ret));
@@ -71,12 +74,15 @@ bool VideoDecoder::canContinue(int startPacket, int row) const {
 }
 
 void VideoDecoder::receive(Request& req) {
+  int errors = 0;
   for (;;) {
     const int ret = avcodec_receive_frame(codec_.get(), frame_.get());
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     if (ret < 0) {
-      // A broken frame inside the codec; the packets involved are marked when sent.
-      return;
+      // A broken frame inside the codec (its rows never come out and are reported as
+      // failed); later frames may still be intact, so keep receiving.
+      if (++errors > kReorderSlack) return;
+      continue;
     }
     req.result.framesDecoded++;
     const int64_t key = frameKey(frame_.get());

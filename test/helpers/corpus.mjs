@@ -54,7 +54,10 @@ async function run(cmd, args, opts = {}) {
   }
 }
 
-const ffmpeg = (args) => run(FFMPEG, [...FF, ...args]);
+// Last arg is the output file.  +bitexact keeps muxers from writing random UIDs /
+// serials (Matroska, Ogg) and encoder strings, so a regenerated fixture is
+// byte-identical to the previous one.
+const ffmpeg = (args) => run(FFMPEG, [...FF, ...args.slice(0, -1), '-fflags', '+bitexact', args.at(-1)]);
 
 let tmpSeq = 0;
 function tmpName(dir, name) {
@@ -307,9 +310,10 @@ const RECIPES = [
     ffmpeg([...src({ seconds: 2 }), '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8',
       '-g', '30', '-b:v', '400k', '-pix_fmt', 'yuv420p', out]), { sourceFrames: 48 }),
 
-  // Trap: VP8 in WebM.
+  // Trap: VP8 in WebM.  NB: for VP8 realtime a positive -cpu-used adapts speed to the
+  // wall clock (output differs run to run under load); negative = fixed speed, deterministic.
   entry('vp8.webm', 'vp8', ['multi-keyframe'], (out) =>
-    ffmpeg([...src({ seconds: 2 }), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8',
+    ffmpeg([...src({ seconds: 2 }), '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '-8',
       '-g', '30', '-b:v', '400k', '-pix_fmt', 'yuv420p', out]), { sourceFrames: 48 }),
 
   // Trap: AV1 in Matroska (libsvtav1 preset 12 if available, else libaom realtime).
@@ -478,7 +482,7 @@ export async function oracle(file) {
   const frameSize = width * height * 3;
   const key = `${path.basename(abs)}-${st.size}-${Math.floor(st.mtimeMs)}-` +
     createHash('sha1').update(abs).digest('hex').slice(0, 8);
-  const rawPath = path.join(CACHE_DIR, 'oracle', `${key}.rgb`);
+  const rawPath = path.join(CACHE_DIR, 'oracle', `${key}.t1.rgb`);
   await once(`oracle:${rawPath}`, () => atomicBuild(rawPath, (out) => decodeRaw(abs, out)));
   const bytes = (await fsp.stat(rawPath)).size;
   if (bytes % frameSize !== 0) throw new Error(`oracle for ${file}: ${bytes} bytes is not a multiple of ${width}x${height}x3`);
@@ -512,7 +516,9 @@ export async function oracle(file) {
 function decodeRaw(input, out) {
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(out, 'w');
-    const args = ['-v', 'error', '-nostdin', '-i', input, '-map', '0:v:0', '-fps_mode', 'passthrough',
+    // -threads 1: FFmpeg 5.1's Theora (vp3) decoder is not deterministic with frame threads
+    // (the CLI's own output changes from run to run); one thread gives the reference pixels.
+    const args = ['-v', 'error', '-nostdin', '-threads', '1', '-i', input, '-map', '0:v:0', '-fps_mode', 'passthrough',
       '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'];
     let stderr = '';
     let p;
@@ -540,7 +546,7 @@ const CODEC_DEFAULTS = {
   libx264: ['-preset', 'veryfast'],
   libx265: ['-preset', 'ultrafast', '-x265-params', 'log-level=error'],
   'libvpx-vp9': ['-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M'],
-  libvpx: ['-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M'],
+  libvpx: ['-deadline', 'realtime', '-cpu-used', '-8', '-b:v', '1M'],
   'libaom-av1': ['-usage', 'realtime', '-cpu-used', '8', '-row-mt', '1'],
   libsvtav1: ['-preset', '12'],
   mjpeg: ['-q:v', '5'],

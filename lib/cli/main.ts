@@ -1,0 +1,172 @@
+/**
+ * The `vidgraph` command line. Each command validates its arguments, does its work through
+ * the public API, and reports errors as one line on stderr with a non-zero exit code.
+ */
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { Client, formatBytes, formatTable } from '../client';
+import { VidgraphError } from '../errors';
+import { NamedVideoStream } from '../streams/named-video-stream';
+import { version, versions } from '../version';
+import * as path from 'node:path';
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
+}
+
+class UsageError extends Error {}
+
+const dbOption = { db: { type: 'string' as const } };
+
+function client(values: Record<string, unknown>): Client {
+  return new Client({ db: typeof values.db === 'string' ? values.db : undefined });
+}
+
+const commands: Record<string, Command> = {
+  ingest: {
+    summary: 'index videos into the database (one stream per file, named after the file)',
+    usage: 'vidgraph ingest <video...> [--inplace] [--name NAME] [--db DIR]',
+    options: { ...dbOption, inplace: { type: 'boolean' }, name: { type: 'string' } },
+    async run(values, files) {
+      if (files.length === 0) throw new UsageError('ingest needs at least one video file');
+      if (values.name !== undefined && files.length > 1) throw new UsageError('--name works with a single video');
+      const sc = client(values);
+      let failed = 0;
+      for (const file of files) {
+        const name = typeof values.name === 'string' ? values.name : path.parse(file).name;
+        const stream = new NamedVideoStream(sc, name, { path: file, inplace: values.inplace === true });
+        const t0 = performance.now();
+        try {
+          if (await stream.exists()) {
+            process.stdout.write(`${name}: already in the database (skipped)\n`);
+            continue;
+          }
+          await stream.ingest();
+          const m = await stream.metadata();
+          const secs = (performance.now() - t0) / 1000;
+          process.stdout.write(`${name}: ${m.frames} frames ${m.width}x${m.height} ${m.codec} @ ${m.fps.toFixed(3)} fps, ${m.keyframes} keyframes (${secs.toFixed(2)} s)\n`);
+        } catch (err) {
+          failed++;
+          process.stderr.write(`vidgraph ingest: ${file}: ${errorLine(err)}\n`);
+        }
+      }
+      if (failed > 0) process.exitCode = 1;
+    },
+  },
+  ls: {
+    summary: 'list the streams in the database',
+    usage: 'vidgraph ls [--db DIR] [--json]',
+    options: { ...dbOption, json: { type: 'boolean' } },
+    async run(values) {
+      const streams = await client(values).listStreams();
+      if (values.json) {
+        process.stdout.write(JSON.stringify(streams, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(formatTable(['stream', 'kind', 'rows', 'committed', 'size'],
+        streams.map((s) => [s.name, s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)])) + '\n');
+    },
+  },
+  info: {
+    summary: 'show one stream: frames, size, codec, frame rate, keyframes',
+    usage: 'vidgraph info <stream> [--db DIR] [--json]',
+    options: { ...dbOption, json: { type: 'boolean' } },
+    async run(values, names) {
+      if (names.length !== 1) throw new UsageError('info takes exactly one stream name');
+      const sc = client(values);
+      const stream = new NamedVideoStream(sc, names[0]!);
+      const m = await stream.metadata();
+      if (values.json) {
+        process.stdout.write(JSON.stringify({ name: names[0], ...m }, null, 2) + '\n');
+        return;
+      }
+      const rows: [string, string][] = [
+        ['stream', names[0]!], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`], ['codec', m.codec],
+        ['pixel format', m.pixFmt], ['fps', m.fps.toFixed(3)], ['duration', `${m.durationSec.toFixed(3)} s`],
+        ['time base', `${m.timeBase[0]}/${m.timeBase[1]}`], ['keyframes', String(m.keyframes)],
+      ];
+      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n');
+    },
+  },
+  rm: {
+    summary: 'delete streams',
+    usage: 'vidgraph rm <stream...> [--db DIR]',
+    options: { ...dbOption },
+    async run(values, names) {
+      if (names.length === 0) throw new UsageError('rm needs at least one stream name');
+      const db = await client(values).ready();
+      for (const name of names) {
+        await db.delete(name);
+        process.stdout.write(`deleted ${name}\n`);
+      }
+    },
+  },
+  config: {
+    summary: 'print build facts',
+    usage: 'vidgraph config --version',
+    options: { version: { type: 'boolean' }, 'include-dir': { type: 'boolean' }, 'cmake-dir': { type: 'boolean' } },
+    async run(values) {
+      if (values.version) {
+        const v = versions();
+        process.stdout.write(`vidgraph ${version} (node ${v.node}, FFmpeg ${v.ffmpeg}: libavcodec ${v.libavcodec}, libavformat ${v.libavformat}, libavfilter ${v.libavfilter})\n`);
+      } else if (values['include-dir'] || values['cmake-dir']) {
+        throw new VidgraphError('ERR_NOT_FOUND', 'the plugin SDK (include/vidgraph/op.h, cmake/VidgraphOp.cmake) is not part of this version yet');
+      } else {
+        throw new UsageError('config needs one of --version, --include-dir, --cmake-dir');
+      }
+    },
+  },
+};
+
+function errorLine(err: unknown): string {
+  if (err instanceof VidgraphError) return `${err.message.split('\n')[0]} (${err.code})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function help(): string {
+  const lines = ['Usage: vidgraph <command> [options]', '', 'Commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
+  lines.push('', "Run 'vidgraph <command> --help' for a command's options.", 'The database is --db DIR, else $VIDGRAPH_DB, else ~/.vidgraph/db.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`vidgraph: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')}; see vidgraph --help)\n`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`vidgraph ${name}: ${(err as Error).message}\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    return 0;
+  }
+  try {
+    await command.run(parsed.values, parsed.positionals);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vidgraph ${name}: ${err.message}\nUsage: ${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`vidgraph ${name}: ${errorLine(err)}\n`);
+    return 1;
+  }
+}

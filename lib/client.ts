@@ -1,0 +1,139 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BadArgumentError } from './errors';
+import { native } from './native';
+import { LocalDatabase, StreamListing } from './storage/local-database';
+import { describe, integer, knownKeys, plainObject } from './validate';
+
+export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface StorageConfig {
+  type: 'posix' | 's3';
+  bucket?: string;
+  region?: string;
+  endpoint?: string;
+  prefix?: string;
+}
+
+export interface ClientOptions {
+  /** Database location. Default: $VIDGRAPH_DB, else ~/.vidgraph/db (embedded, local disk). */
+  db?: string;
+  storage?: StorageConfig;
+  cluster?: { redis: string; queue?: string };
+  /** CPU threads for decoding. Default: all cores. */
+  threads?: number;
+  /** GPU ids to use. Default: all visible; [] forces CPU. */
+  gpus?: number[];
+  logLevel?: LogLevel;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel'] as const;
+
+/**
+ * A connection to a vidgraph database.
+ *
+ * @example
+ * await using sc = new vg.Client();            // ~/.vidgraph/db
+ * const video = new vg.NamedVideoStream(sc, 'example', { path: 'example.mp4' });
+ * await video.ingest();
+ * console.log(await sc.summarize());
+ */
+export class Client {
+  readonly dbPath: string;
+  readonly threads: number;
+  readonly gpus: number[] | undefined;
+  readonly logLevel: LogLevel;
+  /** @internal */
+  readonly database: LocalDatabase;
+  private opened?: Promise<void>;
+  private closed = false;
+
+  constructor(options?: ClientOptions) {
+    // Phase 1: defaults.
+    const opts = plainObject('Client', 'options', options) as ClientOptions;
+    knownKeys('Client', opts as Record<string, unknown>, OPTION_NAMES);
+    let db = process.env.VIDGRAPH_DB || path.join(os.homedir(), '.vidgraph', 'db');
+    let threads = os.availableParallelism();
+    let logLevel: LogLevel = 'warn';
+
+    // Phase 2: validate.
+    if (opts.db !== undefined) {
+      if (typeof opts.db !== 'string' || opts.db.length === 0) throw new BadArgumentError(`Client: expected a directory path for db, got ${describe(opts.db)}`);
+      db = opts.db;
+    }
+    if (opts.threads !== undefined) threads = integer('Client', 'threads > 0', opts.threads, { min: 1, max: 1024 });
+    if (opts.logLevel !== undefined) {
+      if (!LOG_LEVELS.includes(opts.logLevel)) throw new BadArgumentError(`Client: expected logLevel one of ${LOG_LEVELS.join(', ')}, got ${describe(opts.logLevel)}`);
+      logLevel = opts.logLevel;
+    }
+    if (opts.gpus !== undefined) {
+      if (!Array.isArray(opts.gpus)) throw new BadArgumentError(`Client: expected gpus as an array of device ids, got ${describe(opts.gpus)}`);
+      opts.gpus.forEach((g, i) => integer('Client', `gpus[${i}] >= 0`, g, { min: 0 }));
+    }
+
+    // Phase 3: interpret. Only the embedded posix database exists in this version.
+    if (db.startsWith('s3://') || opts.storage?.type === 's3') {
+      throw new BadArgumentError('Client: the S3 storage backend is not available in this version of vidgraph; use a local directory for db');
+    }
+    if (opts.storage !== undefined && opts.storage.type !== 'posix') {
+      throw new BadArgumentError(`Client: expected storage.type 'posix' or 's3', got ${describe(opts.storage.type)}`);
+    }
+    if (opts.cluster !== undefined) {
+      throw new BadArgumentError('Client: distributed mode (cluster) is not available in this version of vidgraph');
+    }
+    this.dbPath = path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db);
+    this.threads = threads;
+    this.gpus = opts.gpus;
+    this.logLevel = logLevel;
+    this.database = new LocalDatabase(this.dbPath);
+    native().setLogLevel(logLevel === 'debug' ? 'warn' : 'silent');
+  }
+
+  /** @internal Opens the database on first use (creates it, clears crashed writers' leftovers). */
+  ready(): Promise<LocalDatabase> {
+    if (this.closed) return Promise.reject(new BadArgumentError('Client: this client is closed'));
+    this.opened ??= this.database.open();
+    return this.opened.then(() => this.database);
+  }
+
+  /** True when a CUDA GPU can be used (and `gpus` does not force the CPU). */
+  hasGpu(): boolean {
+    if (this.gpus && this.gpus.length === 0) return false;
+    return native().hasGpu();
+  }
+
+  /** Every committed stream. */
+  async listStreams(): Promise<StreamListing[]> {
+    return (await this.ready()).list();
+  }
+
+  /** A table of the streams: name, kind, rows, committed, size on disk. */
+  async summarize(): Promise<string> {
+    const streams = await this.listStreams();
+    const rows = streams.map((s) => [s.name, s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)]);
+    return formatTable(['stream', 'kind', 'rows', 'committed', 'size'], rows) + `\n${streams.length} stream(s) in ${this.dbPath}`;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let u = 0;
+  let v = n;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,120 @@
+import { BadArgumentError } from './errors';
+import { describe, integer } from './validate';
+
+export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
+export type FrameData = Uint8Array | Uint16Array | Float32Array | Float64Array;
+
+const ctors = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
+
+function dtypeOf(data: unknown): DType | undefined {
+  if (data instanceof Uint8Array) return 'uint8';
+  if (data instanceof Uint16Array) return 'uint16';
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  return undefined;
+}
+
+/** Minimal structural view of an OpenCV Mat from @u4/opencv4nodejs. */
+export interface CvMat {
+  rows: number;
+  cols: number;
+  channels: number;
+  type: number;
+  getData(): Buffer;
+}
+
+/**
+ * An image: packed HWC, row-major, RGB channel order. Decoded video frames are uint8 with
+ * 3 channels and `data` is a view over the engine's memory (no copy was made).
+ *
+ * @example
+ * const f = vg.Frame.alloc(480, 640, 3);
+ * f.data[(y * f.width + x) * 3 + 0] = 255; // red at (x, y)
+ */
+export class Frame {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly dtype: DType;
+  readonly data: FrameData;
+
+  private constructor(data: FrameData, height: number, width: number, channels: number, dtype: DType) {
+    this.data = data;
+    this.height = height;
+    this.width = width;
+    this.channels = channels;
+    this.dtype = dtype;
+  }
+
+  /** A zero-filled frame. */
+  static alloc(height: number, width: number, channels: number, dtype: DType = 'uint8'): Frame {
+    integer('Frame.alloc', 'height > 0', height, { min: 1 });
+    integer('Frame.alloc', 'width > 0', width, { min: 1 });
+    integer('Frame.alloc', 'channels > 0', channels, { min: 1 });
+    const Ctor = ctors[dtype];
+    if (!Ctor) throw new BadArgumentError(`Frame.alloc: expected dtype 'uint8', 'uint16', 'float32' or 'float64', got ${describe(dtype)}`);
+    return new Frame(new Ctor(height * width * channels), height, width, channels, dtype);
+  }
+
+  /** Wraps existing pixels (no copy). `data.length` must be height × width × channels. */
+  static from(data: FrameData, height: number, width: number, channels: number): Frame {
+    const dtype = dtypeOf(data);
+    if (!dtype) throw new BadArgumentError(`Frame.from: expected data as Uint8Array, Uint16Array, Float32Array or Float64Array, got ${describe(data)}`);
+    integer('Frame.from', 'height > 0', height, { min: 1 });
+    integer('Frame.from', 'width > 0', width, { min: 1 });
+    integer('Frame.from', 'channels > 0', channels, { min: 1 });
+    if (data.length !== height * width * channels) {
+      throw new BadArgumentError(`Frame.from: expected ${height}x${width}x${channels} = ${height * width * channels} elements, got ${data.length}`);
+    }
+    return new Frame(data, height, width, channels, dtype);
+  }
+
+  /** Byte length of the pixel data. */
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+
+  /** An OpenCV Mat over these pixels (needs the optional peer dependency @u4/opencv4nodejs). */
+  toMat(): CvMat {
+    const cv = loadOpenCv();
+    const depth = { uint8: cv.CV_8U, uint16: cv.CV_16U, float32: cv.CV_32F, float64: cv.CV_64F }[this.dtype];
+    const type = depth + ((this.channels - 1) << 3);
+    const buf = Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    return new cv.Mat(buf, this.height, this.width, type);
+  }
+
+  /** A Frame holding a copy of an OpenCV Mat's pixels. */
+  static fromMat(mat: CvMat): Frame {
+    const cv = loadOpenCv();
+    const depth = mat.type & 7;
+    const bytes = mat.getData();
+    const byDepth: Record<number, DType> = { [cv.CV_8U]: 'uint8', [cv.CV_16U]: 'uint16', [cv.CV_32F]: 'float32', [cv.CV_64F]: 'float64' };
+    const dtype = byDepth[depth];
+    if (!dtype) throw new BadArgumentError(`Frame.fromMat: unsupported Mat depth ${depth}`);
+    const Ctor = ctors[dtype];
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return new Frame(new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT), mat.rows, mat.cols, mat.channels, dtype);
+  }
+}
+
+interface OpenCvModule {
+  CV_8U: number;
+  CV_16U: number;
+  CV_32F: number;
+  CV_64F: number;
+  Mat: new (data: Buffer, rows: number, cols: number, type: number) => CvMat;
+}
+
+function loadOpenCv(): OpenCvModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('@u4/opencv4nodejs') as OpenCvModule;
+  } catch (err) {
+    throw new BadArgumentError(
+      'Frame.toMat/fromMat need the optional peer dependency @u4/opencv4nodejs, which is not installed. ' +
+        'Install it against the system OpenCV: OPENCV4NODEJS_DISABLE_AUTOBUILD=1 npm install @u4/opencv4nodejs',
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * vidgraph: Scanner-class video analytics for Node.js.
+ *
+ * @example
+ * import * as vg from 'vidgraph';
+ * const reader = await vg.VideoReader.open('movie.mp4');
+ * const { image } = await reader.frame(100); // RGB, byte-identical to ffmpeg's rgb24 output
+ */
+export { Client } from './client';
+export type { ClientOptions, LogLevel, StorageConfig } from './client';
+export {
+  VidgraphError, NotFoundError, ExistsError, BadArgumentError, InvalidVideoError, DecodeError,
+  UnsupportedCodecError, PluginError, AbortedError, NoGpuError, NativeLoadError,
+} from './errors';
+export type { ErrorCode } from './errors';
+export { Frame } from './frame';
+export type { DType, FrameData, CvMat } from './frame';
+export { VideoReader } from './reader';
+export type { ReaderFrame, ReaderOptions } from './reader';
+export { NamedVideoStream } from './streams/named-video-stream';
+export type { VideoMetadata } from './streams/named-video-stream';
+export { PosixStorage } from './storage/posix-storage';
+export type { StreamListing } from './storage/local-database';
+export type { DecodeStats } from './video-source';
+export { version, versions } from './version';

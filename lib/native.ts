@@ -1,0 +1,100 @@
+/**
+ * Loads the native engine: a prebuilt binary from prebuilds/<platform>-<arch>/ when one
+ * matches, else the local build in build/Release (node-gyp-build decides). When it cannot
+ * load, one error lists the likely causes and their fixes.
+ */
+import * as path from 'node:path';
+import { NativeLoadError } from './errors';
+
+export interface NativeIndexInfo {
+  width: number;
+  height: number;
+  frames: number;
+  fps: number;
+  timeBase: [number, number];
+  codec: string;
+  pixFmt: string;
+  durationSec: number;
+  keyframes: number;
+  packets: number;
+  headerFrames: number;
+  container: string;
+  inplace: boolean;
+  ptsSynthesized: boolean;
+  damagedPackets: number;
+}
+
+export interface NativeScanResult {
+  index: Uint8Array;
+  info: NativeIndexInfo;
+  warnings: string[];
+  seconds: number;
+}
+
+export interface NativeDecodedFrame {
+  row: number;
+  width: number;
+  height: number;
+  data: ArrayBuffer;
+}
+
+export interface NativeDecodeResult {
+  frames: NativeDecodedFrame[];
+  failedRows: number[];
+  failure: string;
+  framesDecoded: number;
+  packetsSent: number;
+  seeks: number;
+}
+
+export interface NativeDecoder {
+  info(): NativeIndexInfo;
+  rowTimes(): Float64Array;
+  keyframeRows(): Int32Array;
+  decode(rows: Int32Array): Promise<NativeDecodeResult>;
+  close(): Promise<void>;
+}
+
+export interface NativeBinding {
+  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
+  indexInfo(index: Uint8Array): NativeIndexInfo;
+  versions(): Record<string, string>;
+  hasGpu(): boolean;
+  setLogLevel(level: string): void;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number }) => NativeDecoder;
+}
+
+let binding: NativeBinding | undefined;
+
+export const packageRoot = path.join(__dirname, '..');
+
+export function native(): NativeBinding {
+  if (binding) return binding;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    binding = load(packageRoot);
+  } catch (err) {
+    throw new NativeLoadError(loadFailureMessage(err), { cause: err });
+  }
+  return binding;
+}
+
+function loadFailureMessage(err: unknown): string {
+  const reason = err instanceof Error ? err.message : String(err);
+  const lines = [`vidgraph could not load its native engine on ${process.platform}-${process.arch} (Node ${process.versions.node}).`, `  Reason: ${reason}`];
+  if (/lib(av|sw)[a-z]+\.so/.test(reason)) {
+    lines.push('  Cause: the FFmpeg shared libraries are missing.',
+      '  Fix (Debian/Ubuntu): sudo apt-get install ffmpeg libavformat59 libavcodec59 libavfilter8 libswscale6 (or run scripts/bootstrap)',
+      '  Fix (other systems): install FFmpeg >= 5.1 shared libraries with your package manager.');
+  } else if (/No native build was found/.test(reason)) {
+    lines.push(`  Cause: no prebuilt binary for ${process.platform}-${process.arch} and no local build.`,
+      '  Fix: build from source: bash scripts/bootstrap (installs FFmpeg dev packages, cmake, a compiler, then builds),',
+      '       or, with those installed, npm run build:native.');
+  } else if (/invalid ELF|wrong ELF class|Exec format/.test(reason)) {
+    lines.push('  Cause: the binary was built for another platform or architecture.', '  Fix: npm rebuild vidgraph --build-from-source');
+  } else {
+    lines.push('  Fix: rebuild the engine from source: bash scripts/bootstrap (or npm run build:native).');
+  }
+  return lines.join('\n');
+}

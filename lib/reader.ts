@@ -1,0 +1,306 @@
+/**
+ * VideoReader: exact random access to one video file, no database needed.
+ *
+ * Opening scans the file once (demux only, no decode) into a packet index; each request
+ * then decodes from the keyframe before each wanted frame, never from the start of the
+ * file. Containers whose packets are plain byte ranges (MP4/MOV, Matroska/WebM) are read in
+ * place; others have their packets copied to a temporary file first.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BadArgumentError, fromNative, NotFoundError } from './errors';
+import type { Frame } from './frame';
+import { native, NativeScanResult } from './native';
+import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
+import { DecodeStats, framesInOrder, VideoSource } from './video-source';
+
+export interface ReaderOptions {
+  /** Bytes of decoded frames kept for repeated requests. Default 1 GiB; 0 turns the cache off. */
+  cacheBytes?: number;
+  /** Shrink larger frames to fit [width, height], keeping the aspect ratio. */
+  maxSize?: [number, number];
+  /** Directory where the packet index is kept so that reopening the same file skips the scan. */
+  indexCache?: string;
+  /** Decoder threads. Default: all cores. */
+  threads?: number;
+}
+
+export interface ReaderFrame {
+  image: Frame;
+  /** Frame index (row), counted from 0 in presentation order. */
+  index: number;
+  /** Presentation time, seconds since the first frame. */
+  seconds: number;
+  fps: number;
+}
+
+const INDEX_CACHE_VERSION = 1;
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * @example
+ * const reader = await vg.VideoReader.open('movie.mp4');
+ * const { image } = await reader.frame(-1);               // the last frame
+ * const batch = await reader.frames([10, 500, 20]);       // in the order asked
+ * for await (const f of reader.iterFrames({ time: [1.0, 2.0] })) use(f.image);
+ * await reader.close();
+ */
+export class VideoReader {
+  readonly path: string;
+  readonly frameCount: number;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+  /** Seconds, from the first frame's start to the last frame's end. */
+  readonly duration: number;
+  private readonly source: VideoSource;
+  private readonly times: Float64Array;
+  private readonly cacheLimit: number;
+  private readonly cache = new Map<number, ReaderFrame>();
+  private cacheUsed = 0;
+  private readonly tempDir?: string;
+
+  private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, tempDir?: string) {
+    this.path = file;
+    this.source = source;
+    this.cacheLimit = cacheBytes;
+    this.tempDir = tempDir;
+    this.times = source.rowTimes();
+    const info = source.info;
+    this.frameCount = info.frames;
+    this.fps = info.fps;
+    this.duration = info.durationSec;
+    [this.width, this.height] = fittedSize(info.width, info.height, maxSize);
+  }
+
+  static async open(file: string, options?: ReaderOptions): Promise<VideoReader> {
+    // Phase 1: defaults.
+    const o = plainObject('VideoReader.open', 'options', options);
+    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads']);
+    let cacheBytes = 1024 ** 3;
+    let maxSize: [number, number] | undefined;
+    let threads = 0;
+    // Phase 2: validate.
+    if (typeof file !== 'string' || file.length === 0) throw new BadArgumentError(`VideoReader.open: expected a video file path, got ${describe(file)}`);
+    if (o.cacheBytes !== undefined) cacheBytes = integer('VideoReader.open', 'cacheBytes >= 0', o.cacheBytes, { min: 0 });
+    if (o.maxSize !== undefined) {
+      const m = o.maxSize;
+      if (!Array.isArray(m) || m.length !== 2) throw new BadArgumentError(`VideoReader.open: expected maxSize as [width, height], got ${describe(m)}`);
+      maxSize = [integer('VideoReader.open', 'maxSize[0] (width) > 0', m[0], { min: 1 }), integer('VideoReader.open', 'maxSize[1] (height) > 0', m[1], { min: 1 })];
+    }
+    if (o.threads !== undefined) threads = integer('VideoReader.open', 'threads > 0', o.threads, { min: 1 });
+    if (o.indexCache !== undefined && (typeof o.indexCache !== 'string' || o.indexCache.length === 0)) {
+      throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
+    }
+    // Phase 3: interpret: find or build the index, then open the decoder.
+    const abs = path.resolve(file);
+    const stat = await fsp.stat(abs).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENOENT' ? new NotFoundError(`VideoReader.open: video file '${abs}' does not exist`) : fromNative(err, abs);
+    });
+    const cacheFile = typeof o.indexCache === 'string' ? await indexCachePath(o.indexCache, abs, stat) : undefined;
+    let index: Uint8Array | undefined = cacheFile ? await fsp.readFile(cacheFile).catch(() => undefined) : undefined;
+    let tempDir: string | undefined;
+    if (index) {
+      try {
+        native().indexInfo(index);
+      } catch {
+        index = undefined; // unreadable cache entry (older format): rebuild it
+      }
+    }
+    if (!index) {
+      tempDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-reader-'));
+      trackTempDir(tempDir);
+      let scan: NativeScanResult;
+      try {
+        scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads });
+      } catch (err) {
+        await removeTempDir(tempDir);
+        throw fromNative(err, `VideoReader.open('${abs}')`);
+      }
+      index = scan.index;
+      if (scan.info.inplace) {
+        await removeTempDir(tempDir);
+        tempDir = undefined;
+        if (cacheFile) await writeAtomic(cacheFile, index);
+      }
+    }
+    const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
+    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize });
+    return new VideoReader(abs, source, cacheBytes, maxSize, tempDir);
+  }
+
+  /** Decode work so far: frames the codec produced versus frames returned, and seeks. */
+  get stats(): Readonly<DecodeStats> {
+    return { ...this.source.stats };
+  }
+
+  /** Frame `i`; negative counts from the end; out of range clamps to the first or last frame. */
+  async frame(i: number): Promise<ReaderFrame> {
+    const row = this.clampIndex('frame', i);
+    return (await this.fetch([row])).get(row)!;
+  }
+
+  /** Frames in the order asked (repeats allowed); each keyframe interval is decoded once. */
+  async frames(indices: number[]): Promise<ReaderFrame[]> {
+    if (!Array.isArray(indices)) throw new BadArgumentError(`VideoReader.frames: expected an array of frame indices, got ${describe(indices)}`);
+    const rows = indices.map((i) => this.clampIndex('frames', i));
+    const got = await this.fetch(rows);
+    return rows.map((r) => got.get(r)!);
+  }
+
+  /**
+   * Frames in order over an interval: `frames: [start, stop)` with slice() semantics, or
+   * `time: [start, stop]` in seconds (nearest frames, stop inclusive). Default: every frame.
+   */
+  iterFrames(opts?: { time?: [number, number]; frames?: [number, number] }): AsyncIterable<ReaderFrame> {
+    const o = plainObject('VideoReader.iterFrames', 'options', opts);
+    knownKeys('VideoReader.iterFrames', o, ['time', 'frames']);
+    if (o.time !== undefined && o.frames !== undefined) throw new BadArgumentError('VideoReader.iterFrames: give either time or frames, not both');
+    let start = 0;
+    let stop = this.frameCount;
+    if (o.frames !== undefined) {
+      const f = pair('VideoReader.iterFrames', 'frames', o.frames);
+      start = sliceIndex(integer('VideoReader.iterFrames', 'frames[0]', f[0]), this.frameCount);
+      stop = sliceIndex(integer('VideoReader.iterFrames', 'frames[1]', f[1]), this.frameCount);
+    } else if (o.time !== undefined) {
+      const t = pair('VideoReader.iterFrames', 'time', o.time);
+      start = this.timeToIndex(finiteNumber('VideoReader.iterFrames', 'time[0]', t[0]));
+      stop = this.timeToIndex(finiteNumber('VideoReader.iterFrames', 'time[1]', t[1])) + 1;
+    }
+    const rows: number[] = [];
+    for (let r = start; r < stop; r++) rows.push(r);
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const { row, frame } of framesInOrder(self.source, rows, 8)) yield self.wrap(row, frame);
+      },
+    };
+  }
+
+  /** The frame nearest to `seconds` (clamped to the video). */
+  timeToIndex(seconds: number): number {
+    finiteNumber('VideoReader.timeToIndex', 'seconds', seconds);
+    const t = this.times;
+    let lo = 0;
+    let hi = t.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid]! < seconds) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && Math.abs(t[lo - 1]! - seconds) <= Math.abs(t[lo]! - seconds)) return lo - 1;
+    return lo;
+  }
+
+  /** Seconds since the first frame for frame `i` (negative counts from the end; clamps). */
+  indexToTime(i: number): number {
+    return this.times[this.clampIndex('indexToTime', i)]!;
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+    this.cacheUsed = 0;
+    await this.source.close();
+    if (this.tempDir) await removeTempDir(this.tempDir);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private clampIndex(where: string, i: unknown): number {
+    const v = integer(`VideoReader.${where}`, 'frame index', i);
+    const n = this.frameCount;
+    const r = v < 0 ? n + v : v;
+    return Math.min(Math.max(r, 0), n - 1);
+  }
+
+  private wrap(row: number, image: Frame): ReaderFrame {
+    return { image, index: row, seconds: this.times[row]!, fps: this.fps };
+  }
+
+  private async fetch(rows: number[]): Promise<Map<number, ReaderFrame>> {
+    const out = new Map<number, ReaderFrame>();
+    const missing: number[] = [];
+    for (const r of rows) {
+      const hit = this.cache.get(r);
+      if (hit) {
+        this.cache.delete(r); // refresh LRU position
+        this.cache.set(r, hit);
+        out.set(r, hit);
+      } else if (!out.has(r)) {
+        missing.push(r);
+      }
+    }
+    if (missing.length > 0) {
+      const decoded = await this.source.decodeRows(missing);
+      for (const [row, image] of decoded) {
+        const f = this.wrap(row, image);
+        out.set(row, f);
+        this.remember(f);
+      }
+    }
+    return out;
+  }
+
+  private remember(f: ReaderFrame): void {
+    const bytes = f.image.byteLength;
+    if (this.cacheLimit === 0 || bytes > this.cacheLimit || this.cache.has(f.index)) return;
+    this.cache.set(f.index, f);
+    this.cacheUsed += bytes;
+    for (const [row, old] of this.cache) {
+      if (this.cacheUsed <= this.cacheLimit) break;
+      this.cache.delete(row);
+      this.cacheUsed -= old.image.byteLength;
+    }
+  }
+}
+
+/** The size frames come out at under `maxSize` (as FFmpeg's scale with force_original_aspect_ratio=decrease). */
+export function fittedSize(w: number, h: number, maxSize?: [number, number]): [number, number] {
+  if (!maxSize || (w <= maxSize[0] && h <= maxSize[1])) return [w, h];
+  const [mw, mh] = maxSize;
+  return [Math.min(Math.round((mh * w) / h), mw), Math.min(Math.round((mw * h) / w), mh)];
+}
+
+function pair(where: string, name: string, v: unknown): [unknown, unknown] {
+  if (!Array.isArray(v) || v.length !== 2) throw new BadArgumentError(`${where}: expected ${name} as [start, stop], got ${describe(v)}`);
+  return [v[0], v[1]];
+}
+
+/** Array.prototype.slice index semantics. */
+function sliceIndex(i: number, n: number): number {
+  return i < 0 ? Math.max(n + i, 0) : Math.min(i, n);
+}
+
+async function indexCachePath(dir: string, file: string, stat: fs.Stats): Promise<string> {
+  await fsp.mkdir(dir, { recursive: true });
+  const real = await fsp.realpath(file);
+  const key = createHash('sha256').update(`${INDEX_CACHE_VERSION}\0${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 32);
+  return path.join(dir, `${key}.vgix`);
+}
+
+async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fsp.writeFile(tmp, data);
+  await fsp.rename(tmp, file);
+}
+
+function trackTempDir(dir: string): void {
+  liveTempDirs.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const d of liveTempDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+}
+
+async function removeTempDir(dir: string): Promise<void> {
+  liveTempDirs.delete(dir);
+  await fsp.rm(dir, { recursive: true, force: true });
+}

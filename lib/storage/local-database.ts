@@ -1,0 +1,191 @@
+/**
+ * The embedded local database: a directory on local disk.
+ *
+ *   <db>/streams/<encoded name>/   committed streams (meta.json, index.vgix, packets.bin)
+ *   <db>/staging/<pid>-<random>/   streams being written; invisible until committed
+ *   <db>/trash/<random>/           streams being deleted
+ *
+ * A stream becomes visible by one rename(2) of its staging directory into streams/: the
+ * rename is atomic and fails when the name is taken, so two processes writing the same
+ * name cannot both win, and a process killed mid-write leaves only a staging directory,
+ * which the next open of the database removes (its owner pid is gone). Nothing a reader
+ * can see is ever half-written.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ExistsError, NotFoundError } from '../errors';
+
+export interface StreamMeta {
+  formatVersion: 1;
+  name: string;
+  kind: 'video' | 'stream';
+  rows: number;
+  createdAt: string;
+  /** Where the packets are: 'packets.bin' inside the stream directory, or an absolute path (in-place). */
+  dataFile: string;
+  source?: { path: string; size: number; mtimeMs: number };
+  video?: Record<string, unknown>;
+  warnings?: string[];
+}
+
+export interface StreamListing {
+  name: string;
+  kind: 'video' | 'stream';
+  rows: number;
+  committed: boolean;
+  bytes: number;
+}
+
+const META = 'meta.json';
+
+export class LocalDatabase {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Creates the layout and removes what crashed writers left behind. */
+  async open(): Promise<void> {
+    for (const dir of ['streams', 'staging', 'trash']) await fsp.mkdir(path.join(this.root, dir), { recursive: true });
+    await this.collectGarbage();
+  }
+
+  streamDir(name: string): string {
+    return path.join(this.root, 'streams', encodeName(name));
+  }
+
+  /** A fresh private directory to write a stream into. */
+  async stage(): Promise<string> {
+    const dir = path.join(this.root, 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.writeFile(path.join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }));
+    return dir;
+  }
+
+  /**
+   * Makes a staged stream visible under `name`. Throws ExistsError when the name is taken
+   * (unless `overwrite`: the old stream is removed first, so readers see the old one,
+   * then briefly none, then the new one, never a mix).
+   */
+  async commit(stagingDir: string, meta: StreamMeta, opts: { overwrite?: boolean } = {}): Promise<void> {
+    await writeFileDurable(path.join(stagingDir, META), JSON.stringify(meta, null, 2));
+    await fsp.rm(path.join(stagingDir, 'owner.json'), { force: true });
+    await syncDir(stagingDir);
+    const target = this.streamDir(meta.name);
+    if (opts.overwrite) await this.delete(meta.name).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; });
+    try {
+      await fsp.rename(stagingDir, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        throw new ExistsError(`stream '${meta.name}' already exists in ${this.root}`, { cause: err });
+      }
+      throw err;
+    }
+    await syncDir(path.dirname(target));
+  }
+
+  /** Abandons a staged stream. */
+  async discard(stagingDir: string): Promise<void> {
+    await fsp.rm(stagingDir, { recursive: true, force: true });
+  }
+
+  async read(name: string): Promise<StreamMeta | undefined> {
+    try {
+      return JSON.parse(await fsp.readFile(path.join(this.streamDir(name), META), 'utf8')) as StreamMeta;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<StreamListing[]> {
+    const entries = await fsp.readdir(path.join(this.root, 'streams')).catch(() => [] as string[]);
+    const out: StreamListing[] = [];
+    for (const entry of entries.sort()) {
+      const dir = path.join(this.root, 'streams', entry);
+      try {
+        const meta = JSON.parse(await fsp.readFile(path.join(dir, META), 'utf8')) as StreamMeta;
+        out.push({ name: meta.name, kind: meta.kind, rows: meta.rows, committed: true, bytes: await dirBytes(dir) });
+      } catch {
+        // a directory without metadata is not a stream (deleted meanwhile): skip it
+      }
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Removes a stream: it disappears for readers in one rename, then its files go. */
+  async delete(name: string): Promise<void> {
+    const trash = path.join(this.root, 'trash', randomBytes(8).toString('hex'));
+    try {
+      await fsp.rename(this.streamDir(name), trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`stream '${name}' does not exist in ${this.root}`);
+      throw err;
+    }
+    await fsp.rm(trash, { recursive: true, force: true });
+  }
+
+  private async collectGarbage(): Promise<void> {
+    const staging = path.join(this.root, 'staging');
+    for (const entry of await fsp.readdir(staging).catch(() => [] as string[])) {
+      const pid = Number.parseInt(entry.split('-')[0] ?? '', 10);
+      let host = os.hostname();
+      try {
+        host = (JSON.parse(await fsp.readFile(path.join(staging, entry, 'owner.json'), 'utf8')) as { host: string }).host;
+      } catch { /* committed-in-progress or unreadable: judge by pid */ }
+      if (host === os.hostname() && !processAlive(pid)) await fsp.rm(path.join(staging, entry), { recursive: true, force: true });
+    }
+    const trash = path.join(this.root, 'trash');
+    for (const entry of await fsp.readdir(trash).catch(() => [] as string[])) {
+      await fsp.rm(path.join(trash, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Stream names become directory names that are safe, readable and reversible. */
+export function encodeName(name: string): string {
+  return encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function writeFileDurable(file: string, text: string): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, fs.constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) total += (await fsp.stat(path.join(dir, entry.name))).size;
+  }
+  return total;
+}

@@ -1,0 +1,101 @@
+/**
+ * One decodable video: a native decoder (on its own engine thread) over a packet index
+ * and the file holding the packets. Shared by stored streams and VideoReader.
+ *
+ * Requests are sorted and deduplicated before they reach the engine, which decodes each
+ * keyframe interval holding a requested row once; results come back in the order asked.
+ */
+import { DecodeError, fromNative } from './errors';
+import { Frame } from './frame';
+import { native, NativeDecoder, NativeIndexInfo } from './native';
+
+export interface DecodeStats {
+  framesDecoded: number;
+  framesReturned: number;
+  seeks: number;
+}
+
+export class VideoSource {
+  readonly info: NativeIndexInfo;
+  readonly label: string;
+  private readonly decoder: NativeDecoder;
+  private times?: Float64Array;
+  private closed = false;
+  /** Totals since open: frames the codec produced versus frames handed out. */
+  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0 };
+
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number] } = {}) {
+    this.label = label;
+    try {
+      this.decoder = new (native().NativeDecoder)(index, dataPath, {
+        threads: opts.threads ?? 0,
+        maxWidth: opts.maxSize?.[0] ?? 0,
+        maxHeight: opts.maxSize?.[1] ?? 0,
+      });
+    } catch (err) {
+      throw fromNative(err, label);
+    }
+    this.info = this.decoder.info();
+  }
+
+  get frameCount(): number {
+    return this.info.frames;
+  }
+
+  /** Seconds since the first frame, per row. */
+  rowTimes(): Float64Array {
+    this.times ??= this.decoder.rowTimes();
+    return this.times;
+  }
+
+  keyframeRows(): Int32Array {
+    return this.decoder.keyframeRows();
+  }
+
+  /**
+   * Decodes `rows` (any order, repeats allowed) and returns a map row → Frame.
+   * Damaged rows reject the whole request with a DecodeError naming them.
+   */
+  async decodeRows(rows: readonly number[]): Promise<Map<number, Frame>> {
+    const unique = Int32Array.from(new Set(rows)).sort();
+    const out = new Map<number, Frame>();
+    if (unique.length === 0) return out;
+    let result;
+    try {
+      result = await this.decoder.decode(unique);
+    } catch (err) {
+      throw fromNative(err, this.label);
+    }
+    this.stats.framesDecoded += result.framesDecoded;
+    this.stats.seeks += result.seeks;
+    if (result.failedRows.length > 0) {
+      const shown = result.failedRows.slice(0, 20).join(', ') + (result.failedRows.length > 20 ? ', …' : '');
+      throw new DecodeError(`${this.label}: cannot decode row(s) ${shown}: ${result.failure}`, result.failedRows);
+    }
+    for (const f of result.frames) {
+      out.set(f.row, Frame.from(new Uint8Array(f.data), f.height, f.width, 3));
+    }
+    this.stats.framesReturned += result.frames.length;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.decoder.close();
+  }
+}
+
+/** Yields frames for `rows` in the order asked, decoding one bounded chunk ahead. */
+export async function* framesInOrder(source: VideoSource, rows: readonly number[], chunk = 16): AsyncGenerator<{ row: number; frame: Frame }> {
+  let next = rows.length > 0 ? source.decodeRows(rows.slice(0, chunk)) : undefined;
+  for (let start = 0; start < rows.length; start += chunk) {
+    const current = next!;
+    const end = Math.min(start + chunk, rows.length);
+    // Prefetch the next chunk while the caller consumes this one.
+    next = end < rows.length ? source.decodeRows(rows.slice(end, end + chunk)) : undefined;
+    next?.catch(() => undefined); // its error surfaces when awaited
+    const frames = await current;
+    for (let i = start; i < end; i++) yield { row: rows[i]!, frame: frames.get(rows[i]!)! };
+  }
+}
