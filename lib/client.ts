@@ -62,14 +62,14 @@ export class Client {
       if (typeof opts.db !== 'string' || opts.db.length === 0) throw new BadArgumentError(`Client: expected a directory path for db, got ${describe(opts.db)}`);
       db = opts.db;
     }
-    if (opts.threads !== undefined) threads = integer('Client', 'threads > 0', opts.threads, { min: 1, max: 1024 });
+    if (opts.threads !== undefined) threads = integer('Client', 'threads', opts.threads, { min: 1, max: 1024 });
     if (opts.logLevel !== undefined) {
       if (!LOG_LEVELS.includes(opts.logLevel)) throw new BadArgumentError(`Client: expected logLevel one of ${LOG_LEVELS.join(', ')}, got ${describe(opts.logLevel)}`);
       logLevel = opts.logLevel;
     }
     if (opts.gpus !== undefined) {
       if (!Array.isArray(opts.gpus)) throw new BadArgumentError(`Client: expected gpus as an array of device ids, got ${describe(opts.gpus)}`);
-      opts.gpus.forEach((g, i) => integer('Client', `gpus[${i}] >= 0`, g, { min: 0 }));
+      opts.gpus.forEach((g, i) => integer('Client', `gpus[${i}]`, g, { min: 0 }));
     }
 
     // Phase 3: interpret. Only the embedded posix database exists in this version.

@@ -48,9 +48,9 @@ export class Frame {
 
   /** A zero-filled frame. */
   static alloc(height: number, width: number, channels: number, dtype: DType = 'uint8'): Frame {
-    integer('Frame.alloc', 'height > 0', height, { min: 1 });
-    integer('Frame.alloc', 'width > 0', width, { min: 1 });
-    integer('Frame.alloc', 'channels > 0', channels, { min: 1 });
+    integer('Frame.alloc', 'height', height, { min: 1 });
+    integer('Frame.alloc', 'width', width, { min: 1 });
+    integer('Frame.alloc', 'channels', channels, { min: 1 });
     const Ctor = ctors[dtype];
     if (!Ctor) throw new BadArgumentError(`Frame.alloc: expected dtype 'uint8', 'uint16', 'float32' or 'float64', got ${describe(dtype)}`);
     return new Frame(new Ctor(height * width * channels), height, width, channels, dtype);
@@ -60,9 +60,9 @@ export class Frame {
   static from(data: FrameData, height: number, width: number, channels: number): Frame {
     const dtype = dtypeOf(data);
     if (!dtype) throw new BadArgumentError(`Frame.from: expected data as Uint8Array, Uint16Array, Float32Array or Float64Array, got ${describe(data)}`);
-    integer('Frame.from', 'height > 0', height, { min: 1 });
-    integer('Frame.from', 'width > 0', width, { min: 1 });
-    integer('Frame.from', 'channels > 0', channels, { min: 1 });
+    integer('Frame.from', 'height', height, { min: 1 });
+    integer('Frame.from', 'width', width, { min: 1 });
+    integer('Frame.from', 'channels', channels, { min: 1 });
     if (data.length !== height * width * channels) {
       throw new BadArgumentError(`Frame.from: expected ${height}x${width}x${channels} = ${height * width * channels} elements, got ${data.length}`);
     }

@@ -61,7 +61,7 @@ export interface NativeBinding {
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;
-  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number }) => NativeDecoder;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean }) => NativeDecoder;
 }
 
 let binding: NativeBinding | undefined;

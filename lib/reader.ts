@@ -18,7 +18,10 @@ import { describe, finiteNumber, integer, knownKeys, plainObject } from './valid
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
 export interface ReaderOptions {
-  /** Bytes of decoded frames kept for repeated requests. Default 1 GiB; 0 turns the cache off. */
+  /**
+   * Bytes of decoded RGB frames kept for repeated requests. Default 1 GiB. 0 turns caching
+   * off entirely (also the engine's few most recent decoded pictures).
+   */
   cacheBytes?: number;
   /** Shrink larger frames to fit [width, height], keeping the aspect ratio. */
   maxSize?: [number, number];
@@ -62,10 +65,14 @@ export class VideoReader {
   private readonly cacheLimit: number;
   private readonly cache = new Map<number, ReaderFrame>();
   private cacheUsed = 0;
-  private readonly tempDir?: string;
+  /** The temporary packet copy, for containers that cannot be read in place (removed by close()). */
+  readonly tempDir?: string;
+  /** Whether the packet index came from `indexCache` or from scanning the file. */
+  readonly indexSource: 'scan' | 'cache';
 
-  private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, tempDir?: string) {
+  private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', tempDir?: string) {
     this.path = file;
+    this.indexSource = indexSource;
     this.source = source;
     this.cacheLimit = cacheBytes;
     this.tempDir = tempDir;
@@ -86,13 +93,13 @@ export class VideoReader {
     let threads = 0;
     // Phase 2: validate.
     if (typeof file !== 'string' || file.length === 0) throw new BadArgumentError(`VideoReader.open: expected a video file path, got ${describe(file)}`);
-    if (o.cacheBytes !== undefined) cacheBytes = integer('VideoReader.open', 'cacheBytes >= 0', o.cacheBytes, { min: 0 });
+    if (o.cacheBytes !== undefined) cacheBytes = integer('VideoReader.open', 'cacheBytes', o.cacheBytes, { min: 0 });
     if (o.maxSize !== undefined) {
       const m = o.maxSize;
       if (!Array.isArray(m) || m.length !== 2) throw new BadArgumentError(`VideoReader.open: expected maxSize as [width, height], got ${describe(m)}`);
-      maxSize = [integer('VideoReader.open', 'maxSize[0] (width) > 0', m[0], { min: 1 }), integer('VideoReader.open', 'maxSize[1] (height) > 0', m[1], { min: 1 })];
+      maxSize = [integer('VideoReader.open', 'maxSize[0] (width)', m[0], { min: 1 }), integer('VideoReader.open', 'maxSize[1] (height)', m[1], { min: 1 })];
     }
-    if (o.threads !== undefined) threads = integer('VideoReader.open', 'threads > 0', o.threads, { min: 1 });
+    if (o.threads !== undefined) threads = integer('VideoReader.open', 'threads', o.threads, { min: 1 });
     if (o.indexCache !== undefined && (typeof o.indexCache !== 'string' || o.indexCache.length === 0)) {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
     }
@@ -104,9 +111,11 @@ export class VideoReader {
     const cacheFile = typeof o.indexCache === 'string' ? await indexCachePath(o.indexCache, abs, stat) : undefined;
     let index: Uint8Array | undefined = cacheFile ? await fsp.readFile(cacheFile).catch(() => undefined) : undefined;
     let tempDir: string | undefined;
+    let indexSource: 'scan' | 'cache' = 'scan';
     if (index) {
       try {
         native().indexInfo(index);
+        indexSource = 'cache';
       } catch {
         index = undefined; // unreadable cache entry (older format): rebuild it
       }
@@ -129,8 +138,8 @@ export class VideoReader {
       }
     }
     const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
-    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize });
-    return new VideoReader(abs, source, cacheBytes, maxSize, tempDir);
+    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0 });
+    return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, tempDir);
   }
 
   /** Decode work so far: frames the codec produced versus frames returned, and seeks. */

@@ -24,13 +24,14 @@ export class VideoSource {
   /** Totals since open: frames the codec produced versus frames handed out. */
   readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0 };
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number] } = {}) {
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean } = {}) {
     this.label = label;
     try {
       this.decoder = new (native().NativeDecoder)(index, dataPath, {
         threads: opts.threads ?? 0,
         maxWidth: opts.maxSize?.[0] ?? 0,
         maxHeight: opts.maxSize?.[1] ?? 0,
+        keepRecent: opts.keepRecent ?? true,
       });
     } catch (err) {
       throw fromNative(err, label);

@@ -30,6 +30,7 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
     if (o.Get("threads").IsNumber()) options_.threads = o.Get("threads").As<Napi::Number>().Int32Value();
     if (o.Get("maxWidth").IsNumber()) options_.maxWidth = o.Get("maxWidth").As<Napi::Number>().Int32Value();
     if (o.Get("maxHeight").IsNumber()) options_.maxHeight = o.Get("maxHeight").As<Napi::Number>().Int32Value();
+    if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
   }
   decoder_ = std::make_shared<std::unique_ptr<VideoDecoder>>();
   cancel_ = std::make_shared<std::atomic<bool>>(false);

@@ -90,22 +90,46 @@ void VideoDecoder::receive(Request& req) {
     const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
     if (row >= 0) {
       lastOutputRow_ = std::max(lastOutputRow_, row);
-      auto it = req.pending.find(row);
-      if (it != req.pending.end()) {
-        req.pending.erase(it);
-        const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
-        if (frameDamaged(frame_.get()) || (entry.flags & kPacketCorrupt) || badPackets_.count(static_cast<int>(key))) {
-          if (req.result.failedRows.empty())
-            req.result.failure = (entry.flags & kPacketCorrupt)
-                                     ? "the packet holding the frame is damaged or cut short"
-                                     : "the frame decoded with errors (damaged data)";
-          req.result.failedRows.push_back(row);
-        } else {
-          req.result.frames.push_back(DecodedRow{row, converter_.convert(frame_.get())});
-        }
-      }
+      const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
+      const bool packetDamaged = (entry.flags & kPacketCorrupt) || badPackets_.count(static_cast<int>(key));
+      const bool damaged = packetDamaged || frameDamaged(frame_.get());
+      if (req.pending.count(row))
+        deliver(req, row, frame_.get(), damaged,
+                packetDamaged ? "the packet holding the frame is damaged or cut short"
+                              : "the frame decoded with errors (damaged data)");
+      remember(row, frame_.get(), damaged);
     }
     av_frame_unref(frame_.get());
+  }
+}
+
+void VideoDecoder::deliver(Request& req, int row, const AVFrame* frame, bool damaged, const char* why) {
+  req.pending.erase(row);
+  if (damaged) {
+    if (req.result.failedRows.empty()) req.result.failure = why;
+    req.result.failedRows.push_back(row);
+  } else {
+    req.result.frames.push_back(DecodedRow{row, converter_.convert(frame)});
+  }
+}
+
+void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
+  if (!options_.keepRecent) return;
+  if (recentLimit_ == 0) {
+    // About 96 MiB of decoded pictures, at least 4 and at most 32.
+    const size_t bytes = static_cast<size_t>(std::max(1, av_image_get_buffer_size(
+                                                             static_cast<AVPixelFormat>(frame->format), frame->width,
+                                                             frame->height, 1)));
+    recentLimit_ = std::clamp<size_t>((96u << 20) / bytes, 4, 32);
+  }
+  if (recent_.count(row)) return;
+  FramePtr ref = allocFrame();
+  if (av_frame_ref(ref.get(), frame) < 0) return;
+  recent_.emplace(row, Recent{std::move(ref), damaged});
+  recentOrder_.push_back(row);
+  while (recentOrder_.size() > recentLimit_) {
+    recent_.erase(recentOrder_.front());
+    recentOrder_.pop_front();
   }
 }
 
@@ -139,6 +163,11 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
   for (int r : sortedRows) {
     if (r < 0 || r >= rows) throw VgError("ERR_BAD_ARGUMENT", "row " + std::to_string(r) + " is out of range");
     req.pending.insert(r);
+  }
+  // Frames the codec returned recently need no decoding.
+  for (int r : sortedRows) {
+    auto it = recent_.find(r);
+    if (it != recent_.end()) deliver(req, r, it->second.frame.get(), it->second.damaged, "the frame decoded with errors (damaged data)");
   }
   const int packetCount = static_cast<int>(index_->packets.size());
   for (int row : sortedRows) {

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -24,6 +26,7 @@ namespace vg {
 struct DecoderOptions {
   int threads = 0;  // 0: FFmpeg picks (all cores)
   int maxWidth = 0, maxHeight = 0;
+  bool keepRecent = true;  // keep the last decoded pictures to answer repeat/nearby requests
 };
 
 struct DecodedRow {
@@ -59,6 +62,8 @@ class VideoDecoder {
   void drain(Request& req);
   void receive(Request& req);
   bool canContinue(int startPacket, int row) const;
+  void remember(int row, const AVFrame* frame, bool damaged);
+  void deliver(Request& req, int row, const AVFrame* frame, bool damaged, const char* why);
 
   std::shared_ptr<const VideoIndex> index_;
   std::shared_ptr<const PacketFile> file_;
@@ -72,6 +77,17 @@ class VideoDecoder {
   int nextPacket_ = -1;       // next packet to send; -1: needs a reset
   int lastOutputRow_ = -1;    // highest row the codec returned since the reset
   bool drained_ = false;      // end of stream signalled: the codec needs a flush
+
+  // The most recent frames the codec returned (still in its pixel format, shared with the
+  // codec by reference): a request for a frame just decoded, e.g. the next one after a
+  // B-frame burst or a slightly earlier one, is answered without decoding again.
+  struct Recent {
+    FramePtr frame;
+    bool damaged;
+  };
+  std::map<int, Recent> recent_;
+  std::deque<int> recentOrder_;
+  size_t recentLimit_ = 0;
 };
 
 }  // namespace vg

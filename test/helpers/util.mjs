@@ -1,0 +1,46 @@
+// Shared test helpers: temporary databases and a seeded random generator.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A fresh empty directory, removed when the process exits. */
+export function tempDir(prefix = 'vidgraph-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** mulberry32: a small seeded PRNG so that "random rows" are the same on every run. */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` seeded random rows in [0, n), plus the first and last row, in random order. */
+export function sampleRows(n, count, seed) {
+  const rand = seededRandom(seed);
+  const rows = [0, n - 1];
+  for (let i = 0; i < count; i++) rows.push(Math.floor(rand() * n));
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  return rows;
+}
+
+export function bytesOf(frame) {
+  return Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+}
+
+/** Index of the first differing byte, or -1. */
+export function firstDifference(a, b) {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
