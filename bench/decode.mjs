@@ -1,0 +1,144 @@
+// Side-by-side decode benchmark. Every figure is a ratio against a ceiling measured in the
+// same run on the same file and thread count:
+//   sequential    our fps / `ffmpeg -threads N -i f -pix_fmt rgb24 -f null -` fps      (target >= 0.9)
+//   random/uniform our time / lower bound, where lower bound = frames that must be decoded
+//                 × per-frame decode time + frames returned × per-frame RGB conversion time,
+//                 both per-frame times from the ffmpeg CLI runs above            (target <= 1.3)
+//                 and the decode amplification: frames decoded / frames returned
+//   index         our scan time / `ffmpeg -i f -c copy -f null -` time (demux only)
+//   memory        peak RSS of a full sequential read, short clip versus a clip 4× longer
+//
+//   node bench/decode.mjs [--quick]
+import { execFileSync, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as vg from 'vidgraph';
+import { makeClip } from '../test/helpers/corpus.mjs';
+import { seededRandom } from '../test/helpers/util.mjs';
+
+const quick = process.argv.includes('--quick');
+const threads = os.availableParallelism();
+const seconds = quick ? 4 : 10;
+const fps = 30;
+const gop = 60;
+const clipOpts = (secs) => ({ width: 1920, height: 1080, seconds: secs, fps, gop, noise: true,
+  extraArgs: ['-bf', '3', '-sc_threshold', '0', '-b:v', '16M', '-maxrate', '16M', '-bufsize', '32M'] });
+
+const now = () => performance.now() / 1000;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function timeCmd(args) {
+  const t = now();
+  execFileSync('ffmpeg', ['-v', 'error', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return now() - t;
+}
+
+console.error(`generating ${seconds} s 1080p H.264 clip (16 Mb/s, GOP ${gop}, B-frames)...`);
+const clip = await makeClip('bench-1080p.mp4', clipOpts(seconds));
+const probe = await vg.VideoReader.open(clip);
+const N = probe.frameCount;
+await probe.close();
+const reps = quick ? 1 : 3;
+
+// --- ceilings from the ffmpeg CLI ---------------------------------------------------
+const cliRgb = median(Array.from({ length: reps }, () => timeCmd(['-threads', String(threads), '-i', clip, '-pix_fmt', 'rgb24', '-f', 'null', '-'])));
+const cliDecode = median(Array.from({ length: reps }, () => timeCmd(['-threads', String(threads), '-i', clip, '-f', 'null', '-'])));
+const cliDemux = median(Array.from({ length: reps }, () => timeCmd(['-i', clip, '-map', '0:v:0', '-c', 'copy', '-f', 'null', '-'])));
+const tDecode = cliDecode / N;
+const tConvert = Math.max(cliRgb - cliDecode, 0) / N;
+
+// --- ours: sequential ---------------------------------------------------------------
+async function sequential() {
+  const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0 });
+  const t = now();
+  let n = 0;
+  for await (const f of r.iterFrames()) n += f.image.height > 0 ? 1 : 0;
+  const dt = now() - t;
+  await r.close();
+  if (n !== N) throw new Error(`sequential read returned ${n} of ${N} frames`);
+  return dt;
+}
+const ourSeq = median(await Promise.all(Array.from({ length: reps }, (_, i) => i)).then(async (ids) => {
+  const out = [];
+  for (const _ of ids) out.push(await sequential());
+  return out;
+}));
+
+// --- ours: random and uniform access -----------------------------------------------
+const keyRows = await (async () => {
+  const r = await vg.VideoReader.open(clip);
+  // Keyframes every `gop` frames (scenecut off): rows k*gop.
+  await r.close();
+  return Array.from({ length: Math.ceil(N / gop) }, (_, k) => k * gop);
+})();
+function mustDecode(rows) {
+  // For each keyframe interval holding a row: from the keyframe through the last needed row.
+  const last = new Map();
+  for (const r of rows) {
+    const k = keyRows.filter((x) => x <= r).at(-1);
+    last.set(k, Math.max(last.get(k) ?? -1, r));
+  }
+  let total = 0;
+  for (const [k, r] of last) total += r - k + 1;
+  return total;
+}
+async function access(label, rows) {
+  const results = [];
+  for (let i = 0; i < reps; i++) {
+    const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0 });
+    const t = now();
+    const frames = await r.frames(rows);
+    const dt = now() - t;
+    if (frames.length !== rows.length) throw new Error(label);
+    results.push({ dt, decoded: r.stats.framesDecoded, returned: new Set(rows).size });
+    await r.close();
+  }
+  const best = results.sort((a, b) => a.dt - b.dt)[Math.floor(results.length / 2)];
+  const need = mustDecode(rows);
+  const bound = need * tDecode + best.returned * tConvert;
+  return { label, frames: rows.length, seconds: best.dt, decoded: best.decoded, mustDecode: need,
+    amplification: best.decoded / best.returned, boundSeconds: bound, ratioToBound: best.dt / bound };
+}
+const rand = seededRandom(42);
+const pick = (k) => Array.from({ length: k }, () => Math.floor(rand() * N));
+const accessResults = [
+  await access('10 random', pick(10)),
+  await access('300 random', pick(300)),
+  await access('10 uniform', Array.from({ length: 10 }, (_, i) => Math.round((i * (N - 1)) / 9))),
+];
+
+// --- ours: index build ----------------------------------------------------------------
+const scans = [];
+for (let i = 0; i < reps; i++) {
+  const t = now();
+  const r = await vg.VideoReader.open(clip, { threads });
+  scans.push(now() - t);
+  await r.close();
+}
+const ourScan = median(scans);
+
+// --- peak memory of a full sequential read, short versus 4x longer clip --------------
+const long = await makeClip('bench-1080p-long.mp4', clipOpts(seconds * 4));
+const child = fileURLToPath(new URL('./children/sequential-rss.mjs', import.meta.url));
+const rss = (file) => JSON.parse(spawnSync(process.execPath, [child, file, String(threads)], { encoding: 'utf8' }).stdout);
+const short = rss(clip);
+const longer = rss(long);
+
+const seqFps = N / ourSeq;
+const cliFps = N / cliRgb;
+const report = {
+  machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`, threads, clip: `1920x1080 h264 ${N} frames, GOP ${gop}`,
+  sequential: { oursFps: seqFps, ffmpegRgbFps: cliFps, ratio: seqFps / cliFps, ffmpegDecodeOnlyFps: N / cliDecode },
+  access: accessResults,
+  index: { oursSeconds: ourScan, ffmpegDemuxSeconds: cliDemux, ratio: ourScan / cliDemux },
+  memory: { shortFrames: short.frames, shortPeakRssMiB: short.peakRssMiB, longFrames: longer.frames, longPeakRssMiB: longer.peakRssMiB, ratio: longer.peakRssMiB / short.peakRssMiB },
+};
+
+const f2 = (x) => x.toFixed(2);
+console.log(`\nvidgraph decode benchmark — ${report.clip}, ${threads} threads, ${report.machine}\n`);
+console.log(`sequential   ours ${f2(seqFps)} fps  ffmpeg rgb24 ${f2(cliFps)} fps  ratio ${f2(report.sequential.ratio)} (target >= 0.9)`);
+for (const a of accessResults) {
+  console.log(`${a.label.padEnd(12)} ${f2(a.seconds)} s  decoded ${a.decoded} for ${a.frames} (amplification ${f2(a.amplification)}, must decode ${a.mustDecode})  bound ${f2(a.boundSeconds)} s  ratio ${f2(a.ratioToBound)} (target <= 1.3)`);
+}
+console.log(`index        ours ${f2(ourScan * 1000)} ms  ffmpeg -c copy ${f2(cliDemux * 1000)} ms  ratio ${f2(report.index.ratio)}`);
+console.log(`memory       full sequential read peak RSS: ${short.frames} frames ${f2(short.peakRssMiB)} MiB, ${longer.frames} frames ${f2(longer.peakRssMiB)} MiB (ratio ${f2(report.memory.ratio)})`);
+console.log(`\n${JSON.stringify(report)}`);
