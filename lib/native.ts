@@ -72,8 +72,12 @@ export function native(): NativeBinding {
   if (binding) return binding;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // VIDGRAPH_ADDON: an explicit engine binary (sanitizer builds; see scripts/asan-test.sh).
+    const explicit = process.env.VIDGRAPH_ADDON;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = load(packageRoot);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = explicit ? (require(path.resolve(explicit)) as NativeBinding) : load(packageRoot);
   } catch (err) {
     throw new NativeLoadError(loadFailureMessage(err), { cause: err });
   }

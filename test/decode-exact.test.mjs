@@ -110,27 +110,31 @@ describe('truncated videos: every intact frame decodes, damaged rows reject with
       const stream = new vg.NamedVideoStream(sc, `damaged-${name}`, { path: f.path });
       const n = await stream.len();
       const reader = await vg.VideoReader.open(f.path);
-      const damaged = [];
+      let missing = 0; // rows whose packet the codec could not turn into a frame (the CLI shows none either)
+      let damaged = 0;
       try {
         for (let row = 0; row < n; row++) {
           try {
             const x = await reader.frame(row);
-            // The CLI drops undecodable frames, so the oracle index skips damaged rows.
-            assertSameFrame(x.image, o.frame(row - damaged.length), `frame ${row}`);
+            assertSameFrame(x.image, o.frame(row - missing), `frame ${row}`);
           } catch (err) {
             assert.ok(err instanceof vg.DecodeError, `frame ${row}: ${err}`);
             assert.equal(err.code, 'ERR_DECODE');
             assert.deepEqual(err.rows, [row]);
-            assert.match(err.message, new RegExp(`row\\(s\\) ${row}`));
-            damaged.push(row);
+            assert.match(err.message, new RegExp(`row\\(s\\) ${row}:`));
+            damaged++;
+            if (/no frame/.test(err.message)) missing++;
           }
         }
       } finally {
         await reader.close();
       }
-      assert.equal(n - damaged.length, await ffprobeFrameCount(f.path), 'intact rows = frames ffprobe decodes');
-      if (damaged.length > 0) {
-        await assert.rejects(async () => { for await (const _ of stream.load({ rows: [0, damaged[0]] })); }, { code: 'ERR_DECODE' });
+      // Rows that decoded (intact, or decoded with errors) are exactly the frames ffprobe counts.
+      assert.equal(n - missing, await ffprobeFrameCount(f.path));
+      if (name === 'truncated.mp4') {
+        // Its last sample is cut short: the ingest marks it damaged and loading it fails.
+        assert.ok(damaged >= 1);
+        await assert.rejects(async () => { for await (const _ of stream.load({ rows: [0, n - 1] })); }, { code: 'ERR_DECODE', rows: [n - 1] });
       }
     });
   }
