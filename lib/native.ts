@@ -45,6 +45,8 @@ export interface NativeDecodeResult {
   framesDecoded: number;
   packetsSent: number;
   seeks: number;
+  /** How frames were converted to RGB: swscale directly (verified against the CLI's graph) or through that graph. */
+  conversion: 'direct' | 'graph' | 'none';
 }
 
 export interface NativeDecoder {

@@ -13,6 +13,8 @@ export interface DecodeStats {
   framesDecoded: number;
   framesReturned: number;
   seeks: number;
+  /** RGB conversion path of the last request: 'direct' (swscale, verified byte-identical to the CLI's filter graph on the first frame) or 'graph' (that filter graph). */
+  conversion: 'direct' | 'graph' | 'none';
 }
 
 export class VideoSource {
@@ -22,7 +24,7 @@ export class VideoSource {
   private times?: Float64Array;
   private closed = false;
   /** Totals since open: frames the codec produced versus frames handed out. */
-  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0 };
+  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0, conversion: 'none' };
 
   constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean } = {}) {
     this.label = label;
@@ -69,6 +71,7 @@ export class VideoSource {
     }
     this.stats.framesDecoded += result.framesDecoded;
     this.stats.seeks += result.seeks;
+    if (result.conversion !== 'none') this.stats.conversion = result.conversion;
     if (result.failedRows.length > 0) {
       const shown = result.failedRows.slice(0, 20).join(', ') + (result.failedRows.length > 20 ? ', …' : '');
       throw new DecodeError(`${this.label}: cannot decode row(s) ${shown}: ${result.failure}`, result.failedRows);

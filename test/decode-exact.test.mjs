@@ -2,11 +2,12 @@
 // frame counts equal ffprobe -count_frames and pixels are byte-identical to
 // `ffmpeg -i IN -map 0:v:0 -fps_mode passthrough -pix_fmt rgb24 -f rawvideo -`.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { allFixtures, ffprobeFrameCount, oracle } from './helpers/corpus.mjs';
+import { allFixtures, ffprobeFrameCount, makeClip, oracle } from './helpers/corpus.mjs';
 import { bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
 
 const fixtures = await allFixtures();
@@ -138,4 +139,45 @@ describe('truncated videos: every intact frame decodes, damaged rows reject with
       }
     });
   }
+});
+
+describe('other pixel formats and scaled output are exact too', () => {
+  for (const [name, opts] of [
+    ['yuv444p.mp4', { codec: 'libx264', pixFmt: 'yuv444p' }],
+    ['yuv420p10.mkv', { codec: 'libx264', pixFmt: 'yuv420p10le' }],
+    ['yuv422p.mkv', { codec: 'libx264', pixFmt: 'yuv422p' }],
+    ['bt709.mp4', { codec: 'libx264', extraArgs: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'] }],
+    ['fullrange.mp4', { codec: 'libx264', pixFmt: 'yuvj420p' }],
+  ]) {
+    test(name, async () => {
+      const file = await makeClip(name, { width: 176, height: 144, seconds: 1, fps: 12, gop: 6, ...opts });
+      const o = await oracle(file);
+      const reader = await vg.VideoReader.open(file);
+      try {
+        const rows = sampleRows(o.count, 4, 5);
+        (await reader.frames(rows)).forEach((x, k) => assertSameFrame(x.image, o.frame(rows[k]), `frame ${rows[k]}`));
+      } finally {
+        await reader.close();
+      }
+    });
+  }
+
+  test('maxSize output equals ffmpeg scale with force_original_aspect_ratio=decrease', async () => {
+    const f = fixtures.find((x) => x.file === 'hevc.mp4');
+    const scaled = path.join(tempDir(), 'scaled.rgb');
+    execFileSync('ffmpeg', ['-v', 'error', '-threads', '1', '-i', f.path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf',
+      'scale=w=160:h=100:force_original_aspect_ratio=decrease:flags=bicubic', '-pix_fmt', 'rgb24', '-f', 'rawvideo', scaled]);
+    const raw = fs.readFileSync(scaled);
+    const reader = await vg.VideoReader.open(f.path, { maxSize: [160, 100] });
+    try {
+      assert.deepEqual([reader.width, reader.height], [133, 100]);
+      const size = 133 * 100 * 3;
+      assert.equal(raw.length, size * reader.frameCount);
+      for (const x of await reader.frames([0, 17, 47])) {
+        assertSameFrame(x.image, raw.subarray(x.index * size, (x.index + 1) * size), `scaled frame ${x.index}`);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
 });

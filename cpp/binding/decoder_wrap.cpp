@@ -95,6 +95,7 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
       o.Set("framesDecoded", static_cast<double>(result->framesDecoded));
       o.Set("packetsSent", static_cast<double>(result->packetsSent));
       o.Set("seeks", result->seeks);
+      o.Set("conversion", result->conversion == 1 ? "direct" : result->conversion == 2 ? "graph" : "none");
       return o;
     };
   });

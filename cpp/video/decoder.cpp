@@ -116,11 +116,12 @@ void VideoDecoder::deliver(Request& req, int row, const AVFrame* frame, bool dam
 void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
   if (!options_.keepRecent) return;
   if (recentLimit_ == 0) {
-    // About 96 MiB of decoded pictures, at least 4 and at most 32.
+    // About 32 MiB of decoded pictures, at least 4 and at most 16: enough for a B-frame
+    // reorder burst and a few frames back.
     const size_t bytes = static_cast<size_t>(std::max(1, av_image_get_buffer_size(
                                                              static_cast<AVPixelFormat>(frame->format), frame->width,
                                                              frame->height, 1)));
-    recentLimit_ = std::clamp<size_t>((96u << 20) / bytes, 4, 32);
+    recentLimit_ = std::clamp<size_t>((32u << 20) / bytes, 4, 16);
   }
   if (recent_.count(row)) return;
   FramePtr ref = allocFrame();
@@ -194,6 +195,7 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
   std::sort(req.result.frames.begin(), req.result.frames.end(),
             [](const DecodedRow& a, const DecodedRow& b) { return a.row < b.row; });
   std::sort(req.result.failedRows.begin(), req.result.failedRows.end());
+  req.result.conversion = converter_.path();
   return std::move(req.result);
 }
 

@@ -41,6 +41,7 @@ struct DecodeResult {
   int64_t framesDecoded = 0;       // frames the codec produced for this request
   int64_t packetsSent = 0;
   int seeks = 0;
+  int conversion = 0;  // RgbConverter::path(): 1 direct swscale (verified), 2 reference graph
 };
 
 class VideoDecoder {

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+extern "C" {
+#include <libswscale/swscale.h>
+}
+
 namespace vg {
 
 namespace {
@@ -11,9 +15,30 @@ constexpr const char* kCliSwsOpts = "flags=bicubic";
 void check(int ret, const char* what) {
   if (ret < 0) throw VgError("ERR_DECODE", std::string("colour conversion: ") + what + ": " + avErrorString(ret));
 }
+
+// The scale filter's choice of YUV->RGB coefficients for a frame ("auto" colour matrix).
+const int* coefficientsFor(int colorspace) {
+  if (colorspace < 1 || colorspace > 10 || colorspace == 8) colorspace = AVCOL_SPC_BT470BG;
+  return sws_getCoefficients(colorspace);
+}
+
+std::unique_ptr<RgbImage> allocImage(int width, int height) {
+  auto img = std::make_unique<RgbImage>();
+  img->width = width;
+  img->height = height;
+  img->bytes = static_cast<size_t>(width) * 3 * height;
+  img->buffer = acquireFrameBuffer(img->bytes);
+  img->data = img->buffer.get();
+  return img;
+}
 }  // namespace
 
+RgbConverter::~RgbConverter() { sws_freeContext(sws_); }
+
 void RgbConverter::configure(const AVFrame* in) {
+  sws_freeContext(sws_);
+  sws_ = nullptr;
+  path_ = Path::Unverified;
   graph_.reset(avfilter_graph_alloc());
   if (!graph_) throw std::bad_alloc();
   graph_->scale_sws_opts = av_strdup(kCliSwsOpts);
@@ -30,9 +55,14 @@ void RgbConverter::configure(const AVFrame* in) {
         "buffer sink");
 
   std::string chain;
+  outWidth_ = in->width;
+  outHeight_ = in->height;
   if ((maxWidth_ > 0 && in->width > maxWidth_) || (maxHeight_ > 0 && in->height > maxHeight_)) {
     const int w = maxWidth_ > 0 ? maxWidth_ : in->width;
     const int h = maxHeight_ > 0 ? maxHeight_ : in->height;
+    // As the scale filter's force_original_aspect_ratio=decrease computes it.
+    outWidth_ = std::min<int>(static_cast<int>(av_rescale(h, in->width, in->height)), w);
+    outHeight_ = std::min<int>(static_cast<int>(av_rescale(w, in->height, in->width)), h);
     chain += "scale=w=" + std::to_string(w) + ":h=" + std::to_string(h) +
              ":force_original_aspect_ratio=decrease:flags=bicubic,";
   }
@@ -47,45 +77,84 @@ void RgbConverter::configure(const AVFrame* in) {
   }
   outputs->name = av_strdup("in");
   outputs->filter_ctx = src_;
-  outputs->pad_idx = 0;
-  outputs->next = nullptr;
   inputs->name = av_strdup("out");
   inputs->filter_ctx = sink_;
-  inputs->pad_idx = 0;
-  inputs->next = nullptr;
   int ret = avfilter_graph_parse_ptr(graph_.get(), chain.c_str(), &inputs, &outputs, nullptr);
   avfilter_inout_free(&inputs);
   avfilter_inout_free(&outputs);
   check(ret, "filter graph");
   check(avfilter_graph_config(graph_.get(), nullptr), "filter graph configuration");
-  width_ = in->width;
-  height_ = in->height;
-  format_ = in->format;
+  config_ = Config{in->width, in->height, in->format, in->colorspace, in->color_range};
 }
 
-std::unique_ptr<RgbImage> RgbConverter::convert(const AVFrame* in) {
-  if (!graph_ || in->width != width_ || in->height != height_ || in->format != format_) configure(in);
+std::unique_ptr<RgbImage> RgbConverter::viaGraph(const AVFrame* in) {
   FramePtr copy = allocFrame();
   check(av_frame_ref(copy.get(), in), "frame reference");
   check(av_buffersrc_add_frame_flags(src_, copy.get(), 0), "feeding the filter");
   FramePtr out = allocFrame();
   check(av_buffersink_get_frame(sink_, out.get()), "reading the filter");
-
-  auto img = std::make_unique<RgbImage>();
-  img->width = out->width;
-  img->height = out->height;
+  auto img = allocImage(out->width, out->height);
   const size_t rowBytes = static_cast<size_t>(out->width) * 3;
-  img->bytes = rowBytes * out->height;
-  if (static_cast<size_t>(out->linesize[0]) == rowBytes) {
-    img->data = out->data[0];  // already packed: hand the filter's buffer over as is
-    img->frame = std::move(out);
-  } else {
-    img->owned.reset(new uint8_t[img->bytes]);
-    img->data = img->owned.get();
-    for (int y = 0; y < out->height; y++)
-      std::memcpy(img->data + y * rowBytes, out->data[0] + static_cast<size_t>(y) * out->linesize[0], rowBytes);
-  }
+  for (int y = 0; y < out->height; y++)
+    std::memcpy(img->data + y * rowBytes, out->data[0] + static_cast<size_t>(y) * out->linesize[0], rowBytes);
   return img;
+}
+
+// Sets swscale up as libavfilter's scale filter does for the CLI's auto-inserted scaler.
+bool RgbConverter::buildSws(const AVFrame* in) {
+  sws_ = sws_alloc_context();
+  if (!sws_) return false;
+  av_opt_set_int(sws_, "srcw", in->width, 0);
+  av_opt_set_int(sws_, "srch", in->height, 0);
+  av_opt_set_int(sws_, "src_format", in->format, 0);
+  av_opt_set_int(sws_, "dstw", outWidth_, 0);
+  av_opt_set_int(sws_, "dsth", outHeight_, 0);
+  av_opt_set_int(sws_, "dst_format", AV_PIX_FMT_RGB24, 0);
+  av_opt_set_int(sws_, "sws_flags", SWS_BICUBIC, 0);
+  av_opt_set_int(sws_, "threads", 1, 0);
+  // MPEG-2 chroma siting, which the scale filter assumes for yuv420p.
+  if (in->format == AV_PIX_FMT_YUV420P) av_opt_set_int(sws_, "src_v_chr_pos", 128, 0);
+  if (sws_init_context(sws_, nullptr, nullptr) < 0) return false;
+  int *inv, *table, srcRange, dstRange, brightness, contrast, saturation;
+  if (sws_getColorspaceDetails(sws_, &inv, &srcRange, &table, &dstRange, &brightness, &contrast, &saturation) < 0)
+    return false;
+  const int* coeffs = coefficientsFor(in->colorspace);
+  if (in->color_range != AVCOL_RANGE_UNSPECIFIED) srcRange = in->color_range == AVCOL_RANGE_JPEG;
+  sws_setColorspaceDetails(sws_, coeffs, srcRange, coeffs, dstRange, brightness, contrast, saturation);
+  return true;
+}
+
+std::unique_ptr<RgbImage> RgbConverter::viaSws(const AVFrame* in) {
+  auto img = allocImage(outWidth_, outHeight_);
+  uint8_t* dst[4] = {img->data, nullptr, nullptr, nullptr};
+  int dstStride[4] = {outWidth_ * 3, 0, 0, 0};
+  const int h = sws_scale(sws_, in->data, in->linesize, 0, in->height, dst, dstStride);
+  if (h != outHeight_) throw VgError("ERR_DECODE", "colour conversion: swscale returned " + std::to_string(h) + " rows");
+  return img;
+}
+
+std::unique_ptr<RgbImage> RgbConverter::convert(const AVFrame* in) {
+  if (!graph_ || !(config_ == Config{in->width, in->height, in->format, in->colorspace, in->color_range})) configure(in);
+  switch (path_) {
+    case Path::Direct:
+      return viaSws(in);
+    case Path::Graph:
+      return viaGraph(in);
+    case Path::Unverified:
+      break;
+  }
+  std::unique_ptr<RgbImage> reference = viaGraph(in);
+  if (buildSws(in)) {
+    std::unique_ptr<RgbImage> fast = viaSws(in);
+    if (fast->bytes == reference->bytes && std::memcmp(fast->data, reference->data, fast->bytes) == 0) {
+      path_ = Path::Direct;
+      return fast;
+    }
+  }
+  sws_freeContext(sws_);
+  sws_ = nullptr;
+  path_ = Path::Graph;
+  return reference;
 }
 
 }  // namespace vg

@@ -1,38 +1,64 @@
-// Converts decoded frames to packed RGB24 with the same libavfilter graph the ffmpeg CLI
-// builds for `-pix_fmt rgb24` (an auto-inserted scale with the CLI's swscale flags), so
-// that our pixels are byte-identical to the CLI's.
+// Converts decoded frames to packed RGB24, byte-identical to the ffmpeg CLI's `-pix_fmt rgb24`.
+//
+// The reference is the libavfilter graph the CLI builds (an auto-inserted scale with the CLI's
+// swscale flags): whatever FFmpeg version is installed, that graph gives the CLI's pixels. The
+// fast path calls swscale directly, set up as that scale filter sets it up, writing straight
+// into the buffer JavaScript will receive. For every new frame configuration (size, pixel
+// format, colour space, range) the first frame goes through both and the fast path is kept only
+// if the bytes are identical; otherwise this configuration stays on the reference graph.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 
 #include "ffmpeg.h"
+#include "frame_memory.h"
+
+struct SwsContext;
 
 namespace vg {
 
-// A packed HWC RGB24 image. Owns its pixels either through an AVFrame reference (zero-copy,
-// when the filter's row stride is already packed) or through its own allocation.
+// A packed HWC RGB24 image in memory that can be handed to JavaScript as is.
 struct RgbImage {
   int width = 0, height = 0;
   uint8_t* data = nullptr;
   size_t bytes = 0;
-  FramePtr frame;
-  std::unique_ptr<uint8_t[]> owned;
+  FrameBuffer buffer;  // owns `data`
 };
 
 class RgbConverter {
  public:
   // maxWidth/maxHeight > 0: shrink larger frames to fit, keeping the aspect ratio.
   RgbConverter(int maxWidth, int maxHeight) : maxWidth_(maxWidth), maxHeight_(maxHeight) {}
+  ~RgbConverter();
+  RgbConverter(const RgbConverter&) = delete;
+  RgbConverter& operator=(const RgbConverter&) = delete;
+
   std::unique_ptr<RgbImage> convert(const AVFrame* in);
+  // How the current configuration converts: 0 unverified, 1 direct swscale, 2 reference graph.
+  int path() const { return static_cast<int>(path_); }
 
  private:
+  enum class Path { Unverified, Direct, Graph };
+  struct Config {
+    int width = -1, height = -1, format = -1, colorspace = -1, range = -1;
+    bool operator==(const Config& o) const {
+      return width == o.width && height == o.height && format == o.format && colorspace == o.colorspace && range == o.range;
+    }
+  };
   void configure(const AVFrame* in);
+  std::unique_ptr<RgbImage> viaGraph(const AVFrame* in);
+  std::unique_ptr<RgbImage> viaSws(const AVFrame* in);
+  bool buildSws(const AVFrame* in);
+
   int maxWidth_, maxHeight_;
+  int outWidth_ = 0, outHeight_ = 0;
+  Config config_;
+  Path path_ = Path::Unverified;
   FilterGraphPtr graph_;
   AVFilterContext* src_ = nullptr;
   AVFilterContext* sink_ = nullptr;
-  int width_ = -1, height_ = -1, format_ = -1;
+  SwsContext* sws_ = nullptr;
 };
 
 }  // namespace vg
