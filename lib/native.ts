@@ -6,9 +6,11 @@
 import * as path from 'node:path';
 import { NativeLoadError } from './errors';
 
-export interface NativeIndexInfo {
+/** What `metadata()` reports about a video stream. */
+export interface VideoMetadata {
   width: number;
   height: number;
+  /** Frames, counted by scanning every packet (never from the container header). */
   frames: number;
   fps: number;
   timeBase: [number, number];
@@ -16,6 +18,10 @@ export interface NativeIndexInfo {
   pixFmt: string;
   durationSec: number;
   keyframes: number;
+}
+
+/** The engine's facts about an indexed video: the public metadata and how it is stored. */
+export interface NativeIndexInfo extends VideoMetadata {
   packets: number;
   headerFrames: number;
   container: string;

@@ -157,6 +157,22 @@ describe('VideoReader', () => {
   });
 });
 
+describe('decoding happens off the main thread', () => {
+  test('the event loop keeps turning while a batch decodes', async () => {
+    const r = await vg.VideoReader.open(await fixture('hevc.mp4'), { cacheBytes: 0 });
+    let turns = 0;
+    let settled = false;
+    const spin = () => { if (!settled) { turns++; setImmediate(spin); } };
+    setImmediate(spin);
+    const frames = await r.frames([...Array(48).keys()]);
+    settled = true;
+    assert.equal(frames.length, 48);
+    // Had the decode run synchronously inside frames(), no immediate could have run before it settled.
+    assert.ok(turns > 0, `event loop turns during the decode: ${turns}`);
+    await r.close();
+  });
+});
+
 describe('VideoReader argument errors name the input', () => {
   test('bad arguments are ERR_BAD_ARGUMENT with the expected and received value', async () => {
     const r = await vg.VideoReader.open(file);

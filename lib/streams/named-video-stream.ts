@@ -3,23 +3,13 @@ import * as path from 'node:path';
 import type { Client } from '../client';
 import { BadArgumentError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
 import type { Frame } from '../frame';
-import { native } from '../native';
+import { native, VideoMetadata } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { PosixStorage } from '../storage/posix-storage';
 import { describe, knownKeys, nonEmptyString, optionalBoolean, plainObject } from '../validate';
 import { framesInOrder, VideoSource } from '../video-source';
 
-export interface VideoMetadata {
-  width: number;
-  height: number;
-  frames: number;
-  fps: number;
-  timeBase: [number, number];
-  codec: string;
-  pixFmt: string;
-  durationSec: number;
-  keyframes: number;
-}
+export type { VideoMetadata } from '../native';
 
 const INDEX_FILE = 'index.vgix';
 const PACKETS_FILE = 'packets.bin';
