@@ -33,6 +33,21 @@ describe('package', () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.d.ts')));
   });
 
+  test('a missing engine binary gives one error that lists the cause and the fix', async () => {
+    const dir = tempDir();
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    const script = "try { require('./dist/index.js').versions() } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })) }";
+    const { stdout } = await run(process.execPath, ['-e', script], { cwd: dir });
+    const err = JSON.parse(stdout);
+    assert.equal(err.code, 'ERR_NATIVE_LOAD');
+    assert.equal(err.name, 'NativeLoadError');
+    assert.match(err.message, /could not load its native engine on linux-x64/);
+    assert.match(err.message, /Cause: no prebuilt binary/);
+    assert.match(err.message, /Fix: .*scripts\/bootstrap/);
+  });
+
   test('versions() reports the FFmpeg libraries the engine runs with', () => {
     const v = vg.versions();
     assert.equal(v.vidgraph, JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
