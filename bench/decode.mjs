@@ -8,7 +8,10 @@
 //   index         our scan time / `ffmpeg -i f -c copy -f null -` time (demux only)
 //   memory        peak RSS of a full sequential read, short clip versus a clip 4× longer
 //
-//   node bench/decode.mjs [--quick]
+//   node --expose-gc bench/decode.mjs [--quick]      (npm run bench)
+//
+// With --expose-gc the previous repetition's frames are collected before each timed run, so
+// every repetition starts from the same state instead of paying for the last one's garbage.
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,7 @@ const clipOpts = (secs) => ({ width: 1920, height: 1080, seconds: secs, fps, gop
   extraArgs: ['-bf', '3', '-sc_threshold', '0', '-b:v', '16M', '-maxrate', '16M', '-bufsize', '32M'] });
 
 const now = () => performance.now() / 1000;
+const collect = () => globalThis.gc?.();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function timeCmd(args) {
   const t = now();
@@ -48,6 +52,7 @@ const tConvert = Math.max(cliRgb - cliDecode, 0) / N;
 
 // --- ours: sequential ---------------------------------------------------------------
 async function sequential() {
+  collect();
   const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0 });
   const t = now();
   let n = 0;
@@ -84,6 +89,7 @@ function mustDecode(rows) {
 async function access(label, rows) {
   const results = [];
   for (let i = 0; i < reps; i++) {
+    collect();
     const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0 });
     const t = now();
     const frames = await r.frames(rows);
