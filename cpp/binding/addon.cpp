@@ -4,6 +4,7 @@
 #include "../engine/engine_thread.h"
 #include "../video/ffmpeg.h"
 #include "decoder_wrap.h"
+#include "kernel_wrap.h"
 
 extern "C" {
 #include <libavutil/hwcontext.h>
@@ -58,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   DecoderWrap::Init(env, exports);
+  KernelWrap::Init(env, exports);
   return exports;
 }
 

@@ -1,0 +1,261 @@
+// The built-in ops (API.md "Built-in ops"), on OpenCV.
+#include <cstring>
+#include <unordered_map>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/video/tracking.hpp>
+
+#include "../video/ffmpeg.h"
+#include "kernel.h"
+
+namespace vg {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& op, const std::string& what) { throw VgError("ERR_BAD_ARGUMENT", op + ": " + what); }
+
+const FrameData& frameOf(const std::string& op, const Element& e) {
+  if (e.kind != Element::Kind::Frame) bad(op, "expected a frame input");
+  return e.frame;
+}
+
+// Wraps an OpenCV result (continuous or not) in engine memory.
+FrameData fromMat(const cv::Mat& m, DType dtype) {
+  FrameData out = FrameData::allocate(m.rows, m.cols, m.channels(), dtype);
+  cv::Mat dst = out.mat();
+  m.copyTo(dst);
+  return out;
+}
+
+// A kernel computing one output frame per input frame.
+class MapKernel : public Kernel {
+ public:
+  using Fn = std::function<Element(const Element&)>;
+  explicit MapKernel(Fn fn) : fn_(std::move(fn)) {}
+  std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
+    Column out;
+    out.reserve(rows);
+    for (size_t r = 0; r < rows; r++) out.push_back(inputs[0][r].kind == Element::Kind::Null ? Element::null() : fn_(inputs[0][r]));
+    return {std::move(out)};
+  }
+
+ private:
+  Fn fn_;
+};
+
+int interpolationCode(const std::string& op, const std::string& name) {
+  static const std::unordered_map<std::string, int> codes = {
+      {"INTER_NEAREST", cv::INTER_NEAREST}, {"INTER_LINEAR", cv::INTER_LINEAR},   {"INTER_CUBIC", cv::INTER_CUBIC},
+      {"INTER_AREA", cv::INTER_AREA},       {"INTER_LANCZOS4", cv::INTER_LANCZOS4}, {"INTER_LINEAR_EXACT", cv::INTER_LINEAR_EXACT},
+      {"INTER_NEAREST_EXACT", cv::INTER_NEAREST_EXACT}};
+  auto it = codes.find(name);
+  if (it == codes.end()) bad(op, "unknown interpolation '" + name + "'");
+  return it->second;
+}
+
+int conversionCode(const std::string& name) {
+  static const std::unordered_map<std::string, int> codes = {
+      {"COLOR_RGB2GRAY", cv::COLOR_RGB2GRAY}, {"COLOR_BGR2GRAY", cv::COLOR_BGR2GRAY}, {"COLOR_GRAY2RGB", cv::COLOR_GRAY2RGB},
+      {"COLOR_GRAY2BGR", cv::COLOR_GRAY2BGR}, {"COLOR_RGB2BGR", cv::COLOR_RGB2BGR},   {"COLOR_BGR2RGB", cv::COLOR_BGR2RGB},
+      {"COLOR_RGB2RGBA", cv::COLOR_RGB2RGBA}, {"COLOR_RGBA2RGB", cv::COLOR_RGBA2RGB}, {"COLOR_RGB2HSV", cv::COLOR_RGB2HSV},
+      {"COLOR_HSV2RGB", cv::COLOR_HSV2RGB},   {"COLOR_RGB2HLS", cv::COLOR_RGB2HLS},   {"COLOR_HLS2RGB", cv::COLOR_HLS2RGB},
+      {"COLOR_RGB2Lab", cv::COLOR_RGB2Lab},   {"COLOR_Lab2RGB", cv::COLOR_Lab2RGB},   {"COLOR_RGB2Luv", cv::COLOR_RGB2Luv},
+      {"COLOR_RGB2YCrCb", cv::COLOR_RGB2YCrCb}, {"COLOR_YCrCb2RGB", cv::COLOR_YCrCb2RGB}, {"COLOR_RGB2XYZ", cv::COLOR_RGB2XYZ},
+      {"COLOR_RGB2YUV", cv::COLOR_RGB2YUV},   {"COLOR_YUV2RGB", cv::COLOR_YUV2RGB}};
+  auto it = codes.find(name);
+  return it == codes.end() ? -1 : it->second;
+}
+
+std::unique_ptr<Kernel> makeResize(const Args& a) {
+  const int width = a.integer("width", 0), height = a.integer("height", 0);
+  if (width <= 0 || height <= 0) bad("Resize", "width and height must be integers > 0");
+  const int interp = interpolationCode("Resize", a.string("interpolation", "INTER_LINEAR"));
+  const bool keepAspect = a.boolean("preserveAspect", false);
+  return std::make_unique<MapKernel>([=](const Element& e) {
+    const FrameData& f = frameOf("Resize", e);
+    int w = width, h = height;
+    if (keepAspect) {
+      const double s = std::min(static_cast<double>(width) / f.width, static_cast<double>(height) / f.height);
+      w = std::max(1, static_cast<int>(std::lround(f.width * s)));
+      h = std::max(1, static_cast<int>(std::lround(f.height * s)));
+    }
+    FrameData out = FrameData::allocate(h, w, f.channels, f.dtype);
+    cv::Mat dst = out.mat();
+    cv::resize(f.mat(), dst, cv::Size(w, h), 0, 0, interp);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeConvertColor(const Args& a) {
+  const std::string name = a.string("conversion", "");
+  const int code = conversionCode(name);
+  if (code < 0) bad("ConvertColor", "unknown conversion '" + name + "' (OpenCV names such as 'COLOR_RGB2GRAY')");
+  return std::make_unique<MapKernel>([=](const Element& e) {
+    const FrameData& f = frameOf("ConvertColor", e);
+    cv::Mat dst;
+    try {
+      cv::cvtColor(f.mat(), dst, code);
+    } catch (const cv::Exception& ex) {
+      bad("ConvertColor", name + " cannot convert a " + std::to_string(f.channels) + "-channel frame");
+    }
+    return Element::ofFrame(fromMat(dst, f.dtype));
+  });
+}
+
+std::unique_ptr<Kernel> makeBlur(const Args& a) {
+  const int k = a.integer("kernelSize", 3);
+  const double sigma = a.number("sigma", 0);
+  if (k <= 0 || k % 2 == 0) bad("Blur", "kernelSize must be an odd integer > 0");
+  if (sigma < 0) bad("Blur", "sigma must be >= 0");
+  return std::make_unique<MapKernel>([=](const Element& e) {
+    const FrameData& f = frameOf("Blur", e);
+    FrameData out = FrameData::allocate(f.height, f.width, f.channels, f.dtype);
+    cv::Mat dst = out.mat();
+    cv::GaussianBlur(f.mat(), dst, cv::Size(k, k), sigma, sigma);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+// 3 channels × 16 bins, bin = value >> 4, as 48 little-endian int32 in R, G, B order.
+std::unique_ptr<Kernel> makeHistogram(const Args&) {
+  return std::make_unique<MapKernel>([](const Element& e) {
+    const FrameData& f = frameOf("Histogram", e);
+    if (f.channels != 3 || f.dtype != DType::U8) bad("Histogram", "expected a uint8 frame with 3 channels");
+    int32_t bins[48] = {0};
+    const size_t n = static_cast<size_t>(f.width) * f.height;
+    const uint8_t* p = f.data;
+    for (size_t i = 0; i < n; i++, p += 3) {
+      bins[p[0] >> 4]++;
+      bins[16 + (p[1] >> 4)]++;
+      bins[32 + (p[2] >> 4)]++;
+    }
+    std::vector<uint8_t> bytes(sizeof(bins));
+    std::memcpy(bytes.data(), bins, sizeof(bins));
+    return Element::ofBytes(std::move(bytes));
+  });
+}
+
+std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
+  const int n = a.integer("replications", 3);
+  if (n < 1) bad("CloneChannels", "replications must be an integer >= 1");
+  return std::make_unique<MapKernel>([=](const Element& e) {
+    const FrameData& f = frameOf("CloneChannels", e);
+    std::vector<cv::Mat> planes;
+    cv::split(f.mat(), planes);
+    std::vector<cv::Mat> all;
+    for (int i = 0; i < n; i++) all.insert(all.end(), planes.begin(), planes.end());
+    FrameData out = FrameData::allocate(f.height, f.width, f.channels * n, f.dtype);
+    cv::Mat dst = out.mat();
+    cv::merge(all, dst);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeImageEncoder(const Args& a) {
+  const std::string format = a.string("format", "png");
+  if (format != "png" && format != "jpeg") bad("ImageEncoder", "format must be 'png' or 'jpeg'");
+  const int quality = a.integer("quality", 95);
+  if (quality < 0 || quality > 100) bad("ImageEncoder", "quality must be between 0 and 100");
+  return std::make_unique<MapKernel>([=](const Element& e) {
+    const FrameData& f = frameOf("ImageEncoder", e);
+    cv::Mat src = f.mat();
+    cv::Mat bgr;
+    if (f.channels == 3) cv::cvtColor(src, bgr, cv::COLOR_RGB2BGR);
+    else if (f.channels == 4) cv::cvtColor(src, bgr, cv::COLOR_RGBA2BGRA);
+    else bgr = src;
+    std::vector<uint8_t> out;
+    std::vector<int> params = format == "jpeg" ? std::vector<int>{cv::IMWRITE_JPEG_QUALITY, quality} : std::vector<int>{};
+    if (!cv::imencode(format == "jpeg" ? ".jpg" : ".png", bgr, out, params)) bad("ImageEncoder", "encoding failed");
+    return Element::ofBytes(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeImageDecoder(const Args&) {
+  return std::make_unique<MapKernel>([](const Element& e) {
+    if (e.kind != Element::Kind::Bytes) bad("ImageDecoder", "expected an encoded image (bytes) input");
+    cv::Mat bgr = cv::imdecode(cv::Mat(1, static_cast<int>(e.bytes->size()), CV_8U, const_cast<uint8_t*>(e.bytes->data())), cv::IMREAD_COLOR);
+    if (bgr.empty()) throw VgError("ERR_DECODE", "ImageDecoder: the bytes are not a PNG or JPEG image");
+    FrameData out = FrameData::allocate(bgr.rows, bgr.cols, 3, DType::U8);
+    cv::Mat dst = out.mat();
+    cv::cvtColor(bgr, dst, cv::COLOR_BGR2RGB);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeFrameInfo(const Args&) {
+  return std::make_unique<MapKernel>([](const Element& e) {
+    const FrameData& f = frameOf("FrameInfo", e);
+    const std::string json = "{\"width\":" + std::to_string(f.width) + ",\"height\":" + std::to_string(f.height) +
+                             ",\"channels\":" + std::to_string(f.channels) + "}";
+    return Element::ofBytes(std::vector<uint8_t>(json.begin(), json.end()));
+  });
+}
+
+// Farneback dense flow from each row's frame to the next (stencil [0, 1]): 2-channel float32.
+class OpticalFlowKernel : public Kernel {
+ public:
+  std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
+    Column out;
+    for (size_t r = 0; r < rows; r++) {
+      const Element& a = inputs[0][2 * r];
+      const Element& b = inputs[0][2 * r + 1];
+      if (a.kind == Element::Kind::Null) {
+        out.push_back(Element::null());
+        continue;
+      }
+      const FrameData& fa = frameOf("OpticalFlow", a);
+      const FrameData& fb = b.kind == Element::Kind::Frame ? b.frame : fa;  // past the end: no motion
+      cv::Mat ga = gray(fa), gb = gray(fb);
+      FrameData flow = FrameData::allocate(fa.height, fa.width, 2, DType::F32);
+      cv::Mat dst = flow.mat();
+      cv::calcOpticalFlowFarneback(ga, gb, dst, 0.5, 3, 15, 3, 5, 1.2, 0);
+      out.push_back(Element::ofFrame(std::move(flow)));
+    }
+    return {std::move(out)};
+  }
+
+ private:
+  static cv::Mat gray(const FrameData& f) {
+    if (f.channels == 1) return f.mat();
+    cv::Mat g;
+    cv::cvtColor(f.mat(), g, f.channels == 4 ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
+    return g;
+  }
+};
+
+class PassKernel : public Kernel {
+ public:
+  std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
+    return {Column(inputs[0].begin(), inputs[0].begin() + static_cast<long>(rows))};
+  }
+};
+
+class DiscardKernel : public Kernel {
+ public:
+  std::vector<Column> execute(const std::vector<Column>&, size_t) override { return {}; }
+};
+
+}  // namespace
+
+void registerBuiltinOps() {
+  using T = ColumnType;
+  const auto frameToFrame = [](const char* name, std::function<std::unique_ptr<Kernel>(const Args&)> f) {
+    registerOp(OpSpec{name, {{"frame", T::Frame}}, {{"frame", T::Frame}}, {0}, std::move(f)});
+  };
+  frameToFrame("Resize", makeResize);
+  frameToFrame("ConvertColor", makeConvertColor);
+  frameToFrame("Blur", makeBlur);
+  frameToFrame("CloneChannels", makeCloneChannels);
+  registerOp(OpSpec{"Histogram", {{"frame", T::Frame}}, {{"histogram", T::Bytes}}, {0}, makeHistogram});
+  registerOp(OpSpec{"OpticalFlow", {{"frame", T::Frame}}, {{"flow", T::Frame}}, {0, 1},
+                    [](const Args&) { return std::make_unique<OpticalFlowKernel>(); }});
+  registerOp(OpSpec{"ImageEncoder", {{"frame", T::Frame}}, {{"img", T::Bytes}}, {0}, makeImageEncoder});
+  registerOp(OpSpec{"ImageDecoder", {{"img", T::Bytes}}, {{"frame", T::Frame}}, {0}, makeImageDecoder});
+  registerOp(OpSpec{"FrameInfo", {{"frame", T::Frame}}, {{"info", T::Bytes}}, {0}, makeFrameInfo});
+  registerOp(OpSpec{"Pass", {{"input", T::Any}}, {{"output", T::Any}}, {0},
+                    [](const Args&) { return std::make_unique<PassKernel>(); }});
+  registerOp(OpSpec{"Discard", {{"input", T::Any}}, {}, {0}, [](const Args&) { return std::make_unique<DiscardKernel>(); }});
+}
+
+}  // namespace vg

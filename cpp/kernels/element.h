@@ -1,0 +1,75 @@
+// The values that flow between ops: frames (packed HWC images), byte strings, or null.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace vg {
+
+enum class DType : int32_t { U8 = 0, U16 = 1, F32 = 2, F64 = 3 };
+
+size_t dtypeSize(DType t);
+int cvDepth(DType t);
+const char* dtypeName(DType t);
+bool dtypeFromName(const std::string& name, DType* out);
+
+// An image in packed HWC layout, row-major. `owner` keeps `data` alive (engine memory, or a
+// JavaScript buffer held by the binding while the engine uses it).
+struct FrameData {
+  int height = 0, width = 0, channels = 0;
+  DType dtype = DType::U8;
+  uint8_t* data = nullptr;
+  std::shared_ptr<void> owner;
+
+  size_t bytes() const { return static_cast<size_t>(height) * width * channels * dtypeSize(dtype); }
+  // An OpenCV header over the same pixels (no copy).
+  cv::Mat mat() const;
+  // A new frame in engine memory.
+  static FrameData allocate(int height, int width, int channels, DType dtype);
+};
+
+struct Element {
+  enum class Kind { Null, Frame, Bytes };
+  Kind kind = Kind::Null;
+  FrameData frame;
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
+
+  static Element null() { return Element{}; }
+  static Element ofFrame(FrameData f) {
+    Element e;
+    e.kind = Kind::Frame;
+    e.frame = std::move(f);
+    return e;
+  }
+  static Element ofBytes(std::vector<uint8_t> b) {
+    Element e;
+    e.kind = Kind::Bytes;
+    e.bytes = std::make_shared<const std::vector<uint8_t>>(std::move(b));
+    return e;
+  }
+};
+
+// One column of a batch: one element per row.
+using Column = std::vector<Element>;
+
+// Op arguments as validated by the TypeScript layer: numbers, strings, booleans.
+using ArgValue = std::variant<double, std::string, bool>;
+class Args {
+ public:
+  void set(const std::string& name, ArgValue v) { values_[name] = std::move(v); }
+  double number(const std::string& name, double fallback) const;
+  int integer(const std::string& name, int fallback) const;
+  std::string string(const std::string& name, const std::string& fallback) const;
+  bool boolean(const std::string& name, bool fallback) const;
+
+ private:
+  std::map<std::string, ArgValue> values_;
+};
+
+}  // namespace vg

@@ -1,0 +1,39 @@
+// Kernels: the code behind an op. The registry maps an op name to its declaration and a
+// factory; built-in ops register themselves here (plugins will register the same way).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "element.h"
+
+namespace vg {
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Called at every slice boundary and discontinuity, and before the first row.
+  virtual void reset() {}
+  // inputs[c][r]: column c, row r of the batch (with a stencil, each input column holds
+  // stencil.size() consecutive entries per row: the rows at the stencil offsets).
+  // Returns one Column per output, each with one element per row.
+  virtual std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) = 0;
+};
+
+enum class ColumnType { Frame, Bytes, Any };
+
+struct OpSpec {
+  std::string name;
+  std::vector<std::pair<std::string, ColumnType>> inputs;
+  std::vector<std::pair<std::string, ColumnType>> outputs;
+  std::vector<int> stencil{0};
+  std::function<std::unique_ptr<Kernel>(const Args&)> factory;
+};
+
+void registerOp(OpSpec spec);
+const OpSpec* findOp(const std::string& name);
+std::vector<const OpSpec*> allOps();
+
+}  // namespace vg
