@@ -1,6 +1,13 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadArgumentError } from './errors';
+import type { Column } from './graph/graph';
+import { IO } from './graph/io';
+import { opsProxy } from './graph/ops';
+import { Partitioner, StreamOps } from './graph/stream-ops';
+import type { OutputOp } from './graph/graph';
+import type { PerfParams } from './run/perf-params';
+import { run, RunOptions, RunResult } from './run/run';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
 import { describe, integer, knownKeys, plainObject } from './validate';
@@ -48,6 +55,14 @@ export class Client {
   readonly database: LocalDatabase;
   private opened?: Promise<void>;
   private closed = false;
+  /** Graph inputs and outputs: `sc.io.Input([...])`, `sc.io.Output(column, [...])`. */
+  readonly io = new IO();
+  /** Ops by name: `sc.ops.Resize({ frame, width: 640, height: 480 })`. */
+  readonly ops: Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>> = opsProxy();
+  /** Stream operators: `sc.streams.Stride(col, [2])`, Range, Ranges, StridedRange, Gather, Repeat, RepeatNull, Slice, Unslice. */
+  readonly streams = new StreamOps();
+  /** Partitioners for Slice: all, strided, range, ranges, gather. */
+  readonly partitioner = new Partitioner();
 
   constructor(options?: ClientOptions) {
     // Phase 1: defaults.
@@ -95,6 +110,17 @@ export class Client {
     if (this.closed) return Promise.reject(new BadArgumentError('Client: this client is closed'));
     this.opened ??= this.database.open();
     return this.opened.then(() => this.database);
+  }
+
+  /**
+   * Runs the graph behind `outputs`: one job per input stream; each job's outputs are
+   * committed together, and a failing job fails alone (listed in `failedJobs`).
+   *
+   * @example
+   * const { stats } = await sc.run(output, vg.PerfParams.estimate(), { cacheMode: vg.CacheMode.Overwrite });
+   */
+  run(outputs: OutputOp | OutputOp[], perf: PerfParams, opts?: RunOptions): Promise<RunResult> {
+    return run(this, outputs, perf, opts);
   }
 
   /** True when a CUDA GPU can be used (and `gpus` does not force the CPU). */

@@ -63,7 +63,33 @@ export interface NativeDecoder {
   close(): Promise<void>;
 }
 
+export interface NativeOpInfo {
+  name: string;
+  inputs: { name: string; type: 'frame' | 'bytes' | 'any' }[];
+  outputs: { name: string; type: 'frame' | 'bytes' | 'any' }[];
+  stencil: number[];
+}
+
+/** A frame as the engine returns it (engine memory behind `data`). */
+export interface NativeFrame {
+  height: number;
+  width: number;
+  channels: number;
+  dtype: 'uint8' | 'uint16' | 'float32' | 'float64';
+  data: ArrayBuffer;
+}
+
+export type NativeElement = NativeFrame | Uint8Array | null;
+
+export interface NativeKernel {
+  execute(inputs: unknown[][], rows: number): Promise<NativeElement[][]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface NativeBinding {
+  ops(): NativeOpInfo[];
+  NativeKernel: new (op: string, args: Record<string, number | string | boolean>) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   versions(): Record<string, string>;

@@ -24,8 +24,15 @@ export interface StreamMeta {
   kind: 'video' | 'stream';
   rows: number;
   createdAt: string;
-  /** Where the packets are: 'packets.bin' inside the stream directory, or an absolute path (in-place). */
-  dataFile: string;
+  /**
+   * How rows are stored: 'packets' (a packet index and packets: ingested or encoded video) or
+   * 'elements' (row table and row bytes: raw frames, serialized values).
+   */
+  storage?: 'packets' | 'elements';
+  /** Column type for element storage: 'Frame' or a registered type name. */
+  type?: string;
+  /** Packet storage: 'packets.bin' inside the stream directory, or an absolute path (in-place). */
+  dataFile?: string;
   source?: { path: string; size: number; mtimeMs: number };
   video?: Record<string, unknown>;
   warnings?: string[];

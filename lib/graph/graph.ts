@@ -1,0 +1,137 @@
+/**
+ * The computation graph: columns produced by inputs, ops and stream operators, consumed by
+ * outputs. Building a graph only records what to compute; `sc.run()` plans and executes it.
+ */
+import { BadArgumentError } from '../errors';
+import { describe } from '../validate';
+
+export type ArgValue = number | string | boolean;
+
+/** How a frame column is stored: encoded (H.264, the default for uint8 RGB) or raw. */
+export interface Compression {
+  mode: 'encoded' | 'raw';
+  quality?: number;
+  bitrate?: number;
+  keyframeDistance?: number;
+}
+
+let nextId = 1;
+
+export abstract class GraphNode {
+  readonly id = nextId++;
+  abstract readonly inputs: Column[];
+}
+
+/** A column: one output of a node. `type` is 'Frame' or a registered type name. */
+export class Column {
+  /** @internal */ compression: Compression | undefined;
+  constructor(
+    /** @internal */ readonly node: GraphNode,
+    /** @internal */ readonly index: number,
+    /** @internal */ readonly type: string,
+  ) {}
+
+  /** Store this frame column encoded (H.264). quality is the CRF. */
+  compressVideo(opts: { quality?: number; bitrate?: number; keyframeDistance?: number } = {}): this {
+    this.requireFrames('compressVideo');
+    this.compression = { mode: 'encoded', ...opts };
+    return this;
+  }
+
+  /** Store this frame column raw: frames load back bit for bit. */
+  lossless(): this {
+    this.requireFrames('lossless');
+    this.compression = { mode: 'raw' };
+    return this;
+  }
+
+  private requireFrames(what: string): void {
+    if (this.type !== 'Frame') throw new BadArgumentError(`${what}: only frame columns can be compressed; this column holds ${this.type}`);
+  }
+}
+
+/** Anything that can be read as a job's input: stored streams and in-memory arrays. */
+export interface SourceStream {
+  name(): string;
+  len(): Promise<number>;
+}
+
+export class InputNode extends GraphNode {
+  readonly inputs: Column[] = [];
+  constructor(readonly streams: SourceStream[], readonly type: string) {
+    super();
+  }
+}
+
+export interface OpOptions {
+  device: 'cpu' | 'gpu';
+  batch: number;
+  stencil: number[];
+  boundedState: number;
+  unboundedState: boolean;
+}
+
+export class OpNode extends GraphNode {
+  constructor(
+    readonly opName: string,
+    readonly inputs: Column[],
+    /** Arguments as given: a scalar is the same for every job, an array has one value per job. */
+    readonly args: Record<string, ArgValue | ArgValue[]>,
+    readonly options: OpOptions,
+  ) {
+    super();
+  }
+}
+
+/** A row selection, per job: out row k reads input row map(k) (null: a null row). */
+export type Sampling =
+  | { kind: 'All' }
+  | { kind: 'Stride'; stride: number }
+  | { kind: 'Ranges'; ranges: [number, number][] }
+  | { kind: 'StridedRange'; start: number; end: number; stride: number }
+  | { kind: 'Gather'; rows: number[] }
+  | { kind: 'Repeat'; times: number; nulls: boolean };
+
+export class SampleNode extends GraphNode {
+  /** `samplings`: one entry for every job, or one per job. */
+  constructor(readonly input: Column, readonly samplings: Sampling[]) {
+    super();
+  }
+  get inputs(): Column[] {
+    return [this.input];
+  }
+}
+
+/** Groups of input rows, per job: each group is processed with fresh op state. */
+export type Partition = { groups: (len: number) => number[][] };
+
+export class SliceNode extends GraphNode {
+  /** `partitions`: one entry for every job, or one per job. */
+  constructor(readonly input: Column, readonly partitions: Partition[]) {
+    super();
+  }
+  get inputs(): Column[] {
+    return [this.input];
+  }
+}
+
+export class UnsliceNode extends GraphNode {
+  constructor(readonly input: Column) {
+    super();
+  }
+  get inputs(): Column[] {
+    return [this.input];
+  }
+}
+
+/** Where a column is written: one output stream per job. */
+export class OutputOp {
+  constructor(readonly column: Column, readonly streams: SourceStream[]) {}
+}
+
+/** Broadcasts a per-stream argument: one entry for every job, or exactly one per job. */
+export function perJob<T>(where: string, name: string, values: T[], jobs: number): T[] {
+  if (values.length === 1) return Array.from({ length: jobs }, () => values[0]!);
+  if (values.length === jobs) return values;
+  throw new BadArgumentError(`${where}: expected ${name} with 1 entry (for every stream) or ${jobs} (one per stream), got ${describe(values)}`);
+}

@@ -1,0 +1,69 @@
+/**
+ * `sc.io`: where a graph reads (Input: one job per stream) and writes (Output: one stream per job).
+ *
+ * @example
+ * const frames = sc.io.Input([videoA, videoB]);
+ * const hist = sc.ops.Histogram({ frame: frames });
+ * const out = sc.io.Output(hist, [new vg.NamedStream(sc, 'a_hist'), new vg.NamedStream(sc, 'b_hist')]);
+ */
+import { BadArgumentError } from '../errors';
+import { Frame } from '../frame';
+import { ArrayStream } from '../streams/array-stream';
+import { NamedStream } from '../streams/named-stream';
+import { NamedVideoStream } from '../streams/named-video-stream';
+import { describe } from '../validate';
+import { Column, GraphNode, InputNode, OutputOp } from './graph';
+
+function inputsOf(col: Column): InputNode[] {
+  const out: InputNode[] = [];
+  const seen = new Set<number>();
+  const visit = (n: GraphNode) => {
+    if (seen.has(n.id)) return;
+    seen.add(n.id);
+    if (n instanceof InputNode) out.push(n);
+    n.inputs.forEach((c) => visit(c.node));
+  };
+  visit(col.node);
+  return out;
+}
+
+export class IO {
+  /** One job per stream: NamedVideoStream (frames), NamedStream (stored rows) or ArrayStream. */
+  Input(streams: (NamedVideoStream | NamedStream | ArrayStream)[]): Column {
+    if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Input: expected a non-empty array of streams, got ${describe(streams)}`);
+    streams.forEach((s, i) => {
+      if (!(s instanceof NamedVideoStream || s instanceof NamedStream || s instanceof ArrayStream)) {
+        throw new BadArgumentError(`Input: expected streams[${i}] to be a NamedVideoStream, NamedStream or ArrayStream, got ${describe(s)}`);
+      }
+    });
+    const first = streams[0]!;
+    const kind = first.constructor;
+    if (!streams.every((s) => s.constructor === kind)) throw new BadArgumentError('Input: all streams of one Input must be of the same kind');
+    let type = 'any';
+    if (first instanceof NamedVideoStream) type = 'Frame';
+    else if (first instanceof ArrayStream) {
+      const v = first.values.find((x) => x !== null);
+      type = v instanceof Frame ? 'Frame' : v instanceof Uint8Array ? 'Bytes' : 'Json';
+    }
+    return new Column(new InputNode(streams, type), 0, type);
+  }
+
+  /** Writes `column` to one stream per job (as many as the Input has). */
+  Output(column: Column, streams: (NamedVideoStream | NamedStream)[]): OutputOp {
+    if (!(column instanceof Column)) throw new BadArgumentError(`Output: expected a column as the first argument, got ${describe(column)}`);
+    if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Output: expected a non-empty array of output streams, got ${describe(streams)}`);
+    streams.forEach((s, i) => {
+      if (!(s instanceof NamedVideoStream || s instanceof NamedStream)) {
+        throw new BadArgumentError(`Output: expected streams[${i}] to be a NamedVideoStream or NamedStream, got ${describe(s)}`);
+      }
+    });
+    for (const input of inputsOf(column)) {
+      if (input.streams.length !== streams.length) {
+        throw new BadArgumentError(`Output: ${streams.length} output stream(s) for an Input of ${input.streams.length} stream(s): give one output stream per input stream`);
+      }
+    }
+    const names = new Set(streams.map((s) => s.name()));
+    if (names.size !== streams.length) throw new BadArgumentError('Output: output stream names must be distinct');
+    return new OutputOp(column, streams);
+  }
+}

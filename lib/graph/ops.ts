@@ -1,0 +1,186 @@
+/**
+ * The op registry as the graph sees it: names, input and output columns, argument schemas.
+ * Built-in ops are declared by the engine (native registry) with their argument schemas here;
+ * `sc.ops.Name({...})` validates against them and records an op node.
+ */
+import { BadArgumentError, NotFoundError } from '../errors';
+import { native } from '../native';
+import { describe } from '../validate';
+import { ArgValue, Column, OpNode, OpOptions } from './graph';
+
+type ArgSchema =
+  | { kind: 'int'; min?: number; max?: number; odd?: boolean; required?: boolean }
+  | { kind: 'number'; min?: number; required?: boolean }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[]; required?: boolean }
+  | { kind: 'string'; required?: boolean };
+
+export interface OpDeclaration {
+  name: string;
+  inputs: { name: string; type: string }[];
+  /** Output columns; type 'same' means the type of the first input. */
+  outputs: { name: string; type: string }[];
+  stencil: number[];
+  args: Record<string, ArgSchema>;
+}
+
+const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_AREA', 'INTER_LANCZOS4', 'INTER_LINEAR_EXACT', 'INTER_NEAREST_EXACT'] as const;
+
+/** Argument schemas and output types of the built-in ops (their kernels live in cpp/kernels). */
+const BUILTIN: Record<string, { args: Record<string, ArgSchema>; outputTypes?: Record<string, string> }> = {
+  Resize: { args: { width: { kind: 'int', min: 1, required: true }, height: { kind: 'int', min: 1, required: true }, interpolation: { kind: 'enum', values: INTERPOLATIONS }, preserveAspect: { kind: 'bool' } } },
+  ConvertColor: { args: { conversion: { kind: 'string', required: true } } },
+  Blur: { args: { kernelSize: { kind: 'int', min: 1, odd: true }, sigma: { kind: 'number', min: 0 } } },
+  Histogram: { args: {}, outputTypes: { histogram: 'Histogram' } },
+  OpticalFlow: { args: {} },
+  CloneChannels: { args: { replications: { kind: 'int', min: 1 } } },
+  ImageEncoder: { args: { format: { kind: 'enum', values: ['png', 'jpeg'] }, quality: { kind: 'int', min: 0, max: 100 } }, outputTypes: { img: 'Image' } },
+  ImageDecoder: { args: {} },
+  FrameInfo: { args: {}, outputTypes: { info: 'Json' } },
+  Pass: { args: {}, outputTypes: { output: 'same' } },
+  Discard: { args: {} },
+};
+
+let declarations: Map<string, OpDeclaration> | undefined;
+
+export function opDeclarations(): Map<string, OpDeclaration> {
+  if (declarations) return declarations;
+  declarations = new Map();
+  for (const op of native().ops()) {
+    const extra = BUILTIN[op.name];
+    declarations.set(op.name, {
+      name: op.name,
+      inputs: op.inputs.map((c) => ({ name: c.name, type: c.type === 'frame' ? 'Frame' : c.type === 'bytes' ? 'Bytes' : 'any' })),
+      outputs: op.outputs.map((c) => ({ name: c.name, type: extra?.outputTypes?.[c.name] ?? (c.type === 'frame' ? 'Frame' : 'Bytes') })),
+      stencil: op.stencil,
+      args: extra?.args ?? {},
+    });
+  }
+  return declarations;
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export function findOpDeclaration(name: string): OpDeclaration {
+  const decl = opDeclarations().get(name);
+  if (decl) return decl;
+  const names = [...opDeclarations().keys()];
+  const close = names.filter((n) => distance(n, name) <= Math.max(2, Math.floor(n.length / 3))).sort((a, b) => distance(a, name) - distance(b, name));
+  throw new NotFoundError(`no op named '${name}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}; known ops: ${names.join(', ')}`);
+}
+
+const RESERVED = ['device', 'batch', 'stencil', 'boundedState', 'unboundedState'];
+
+function checkArg(op: string, name: string, schema: ArgSchema, value: unknown, jobs: string): ArgValue {
+  const fail = (expected: string): never => {
+    throw new BadArgumentError(`${op}: expected ${expected} for argument '${name}'${jobs}, got ${describe(value)}`);
+  };
+  switch (schema.kind) {
+    case 'int': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) fail('an integer');
+      const v = value as number;
+      if (schema.min !== undefined && v < schema.min) fail(`an integer >= ${schema.min}`);
+      if (schema.max !== undefined && v > schema.max) fail(`an integer <= ${schema.max}`);
+      if (schema.odd && v % 2 === 0) fail('an odd integer');
+      return v;
+    }
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail('a number');
+      if (schema.min !== undefined && (value as number) < schema.min) fail(`a number >= ${schema.min}`);
+      return value as number;
+    case 'bool':
+      if (typeof value !== 'boolean') fail('a boolean');
+      return value as boolean;
+    case 'enum':
+      if (typeof value !== 'string' || !schema.values.includes(value)) fail(`one of ${schema.values.map((v) => `'${v}'`).join(', ')}`);
+      return value as string;
+    case 'string':
+      if (typeof value !== 'string' || value.length === 0) fail('a non-empty string');
+      return value as string;
+  }
+}
+
+/** Validates a call `sc.ops.Name({...})` and returns the op's output column(s). */
+export function callOp(name: string, params: unknown): Column | Record<string, Column> {
+  const decl = findOpDeclaration(name);
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new BadArgumentError(`${name}: expected an object of inputs and arguments, got ${describe(params)}`);
+  }
+  const p = params as Record<string, unknown>;
+  // Inputs: every declared input column by name.
+  const inputs: Column[] = [];
+  for (const input of decl.inputs) {
+    const c = p[input.name];
+    if (!(c instanceof Column)) throw new BadArgumentError(`${name}: expected a column for input '${input.name}', got ${describe(c)}`);
+    if (input.type === 'Frame' && c.type !== 'Frame' && c.type !== 'any') throw new BadArgumentError(`${name}: input '${input.name}' needs frames, but the column holds ${c.type}`);
+    inputs.push(c);
+  }
+  // Reserved options.
+  const options: OpOptions = { device: 'cpu', batch: 1, stencil: decl.stencil, boundedState: 0, unboundedState: false };
+  if (p.device !== undefined) {
+    if (p.device !== 'cpu' && p.device !== 'gpu') throw new BadArgumentError(`${name}: expected device vg.DeviceType.CPU or vg.DeviceType.GPU, got ${describe(p.device)}`);
+    options.device = p.device;
+  }
+  if (p.batch !== undefined) {
+    if (typeof p.batch !== 'number' || !Number.isInteger(p.batch) || p.batch < 1) throw new BadArgumentError(`${name}: expected integer batch > 0, got ${describe(p.batch)}`);
+    options.batch = p.batch;
+  }
+  if (p.stencil !== undefined) {
+    if (!Array.isArray(p.stencil) || p.stencil.length === 0 || !p.stencil.every((x) => Number.isInteger(x))) throw new BadArgumentError(`${name}: expected stencil as an array of integer offsets, got ${describe(p.stencil)}`);
+    if (p.stencil.length !== decl.stencil.length) throw new BadArgumentError(`${name}: this op takes a stencil of ${decl.stencil.length} offset(s) ([${decl.stencil.join(', ')}])`);
+    options.stencil = p.stencil as number[];
+  }
+  if (p.boundedState !== undefined) {
+    if (typeof p.boundedState !== 'number' || !Number.isInteger(p.boundedState) || p.boundedState < 0) throw new BadArgumentError(`${name}: expected integer boundedState >= 0, got ${describe(p.boundedState)}`);
+    options.boundedState = p.boundedState;
+  }
+  // Arguments: scalar for every stream, or an array with one value per stream.
+  const args: Record<string, ArgValue | ArgValue[]> = {};
+  for (const [key, value] of Object.entries(p)) {
+    if (RESERVED.includes(key) || decl.inputs.some((i) => i.name === key)) continue;
+    const schema = decl.args[key];
+    if (!schema) {
+      const known = Object.keys(decl.args);
+      throw new BadArgumentError(`${name}: unknown argument '${key}'${known.length ? ` (arguments: ${known.join(', ')})` : ' (this op takes no arguments)'}`);
+    }
+    args[key] = Array.isArray(value) ? value.map((v, i) => checkArg(name, key, schema, v, ` (stream ${i})`)) : checkArg(name, key, schema, value, '');
+  }
+  for (const [key, schema] of Object.entries(decl.args)) {
+    if ('required' in schema && schema.required && args[key] === undefined) throw new BadArgumentError(`${name}: missing required argument '${key}'`);
+  }
+  const node = new OpNode(name, inputs, args, options);
+  const cols = decl.outputs.map((o, i) => new Column(node, i, o.type === 'same' ? inputs[0]!.type : o.type));
+  if (cols.length === 1) return cols[0]!;
+  return Object.fromEntries(decl.outputs.map((o, i) => [o.name, cols[i]!]));
+}
+
+/** `sc.ops`: any property is an op constructor; unknown names throw ERR_NOT_FOUND. */
+export function opsProxy(): Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>> {
+  return new Proxy({} as Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>>, {
+    get(_target, prop) {
+      if (typeof prop !== 'string') return undefined;
+      if (prop === 'then') return undefined; // not a thenable
+      const decl = findOpDeclaration(prop);
+      return (params: Record<string, unknown>) => callOp(decl.name, params);
+    },
+    has(_target, prop) {
+      return typeof prop === 'string' && opDeclarations().has(prop);
+    },
+    ownKeys() {
+      return [...opDeclarations().keys()];
+    },
+    getOwnPropertyDescriptor(_target, prop) {
+      return typeof prop === 'string' && opDeclarations().has(prop) ? { enumerable: true, configurable: true } : undefined;
+    },
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * Stream operators (`sc.streams`) and partitioners (`sc.partitioner`), as in Scanner. The outer
+ * array of each argument has one entry per input stream; a single entry applies to every stream.
+ *
+ * @example
+ * const every10th = sc.streams.Stride(frames, [10]);
+ * const first100 = sc.streams.Range(frames, [[0, 100]]);
+ * const picked = sc.streams.Gather(frames, [[30, 10, 10, 500]]);
+ */
+import { BadArgumentError } from '../errors';
+import { describe } from '../validate';
+import { Column, Partition, SampleNode, Sampling, SliceNode, UnsliceNode } from './graph';
+
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+
+function outer<T>(op: string, value: unknown, each: (v: unknown, i: number) => T): T[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new BadArgumentError(`${op}: expected an array with one entry per input stream (or one for all), got ${describe(value)}`);
+  }
+  return value.map(each);
+}
+
+function column(op: string, c: unknown): Column {
+  if (!(c instanceof Column)) throw new BadArgumentError(`${op}: expected a column as the first argument, got ${describe(c)}`);
+  return c;
+}
+
+function range(op: string, r: unknown, i: number): [number, number] {
+  if (!Array.isArray(r) || r.length !== 2 || !isInt(r[0]) || !isInt(r[1]) || r[1] < r[0]) {
+    throw new BadArgumentError(`${op}: expected a row range [start, end) with integers 0 <= start <= end for stream ${i}, got ${describe(r)}`);
+  }
+  return [r[0], r[1]];
+}
+
+export class StreamOps {
+  /** Every row. */
+  All(col: Column): Column {
+    return sample('All', col, [{ kind: 'All' }]);
+  }
+
+  /** Every n-th row: Stride(col, [2]) keeps rows 0, 2, 4, ... */
+  Stride(col: Column, strides: number[]): Column {
+    return sample('Stride', col, outer('Stride', strides, (s, i) => {
+      if (!isInt(s, 1)) throw new BadArgumentError(`Stride: expected integer stride > 0 for stream ${i}, got ${describe(s)}`);
+      return { kind: 'Stride', stride: s };
+    }));
+  }
+
+  /** Rows [start, end): Range(col, [[0, 100]]). */
+  Range(col: Column, ranges: [number, number][]): Column {
+    return sample('Range', col, outer('Range', ranges, (r, i) => ({ kind: 'Ranges', ranges: [range('Range', r, i)] })));
+  }
+
+  /** Several ranges, concatenated: Ranges(col, [[[0, 10], [50, 60]]]). */
+  Ranges(col: Column, ranges: [number, number][][]): Column {
+    return sample('Ranges', col, outer('Ranges', ranges, (rs, i) => {
+      if (!Array.isArray(rs) || rs.length === 0) throw new BadArgumentError(`Ranges: expected a list of [start, end) ranges for stream ${i}, got ${describe(rs)}`);
+      return { kind: 'Ranges', ranges: rs.map((r) => range('Ranges', r, i)) };
+    }));
+  }
+
+  /** Every stride-th row of [start, end): StridedRange(col, [[0, 100, 5]]). */
+  StridedRange(col: Column, ranges: [number, number, number][]): Column {
+    return sample('StridedRange', col, outer('StridedRange', ranges, (r, i) => {
+      if (!Array.isArray(r) || r.length !== 3 || !isInt(r[0]) || !isInt(r[1]) || !isInt(r[2], 1) || r[1] < r[0]) {
+        throw new BadArgumentError(`StridedRange: expected [start, end, stride] for stream ${i}, got ${describe(r)}`);
+      }
+      return { kind: 'StridedRange', start: r[0], end: r[1], stride: r[2] };
+    }));
+  }
+
+  /** Arbitrary rows, any order, repeats allowed: Gather(col, [[10, 17, 32]]). */
+  Gather(col: Column, rows: number[][]): Column {
+    return sample('Gather', col, outer('Gather', rows, (rs, i) => {
+      if (!Array.isArray(rs) || !rs.every((r) => isInt(r))) throw new BadArgumentError(`Gather: expected a list of row indices for stream ${i}, got ${describe(rs)}`);
+      return { kind: 'Gather', rows: rs as number[] };
+    }));
+  }
+
+  /** Each row n times. */
+  Repeat(col: Column, times: number[]): Column {
+    return sample('Repeat', col, outer('Repeat', times, (t, i) => {
+      if (!isInt(t, 1)) throw new BadArgumentError(`Repeat: expected integer count > 0 for stream ${i}, got ${describe(t)}`);
+      return { kind: 'Repeat', times: t, nulls: false };
+    }));
+  }
+
+  /** Each row once, followed by n - 1 null rows. */
+  RepeatNull(col: Column, times: number[]): Column {
+    return sample('RepeatNull', col, outer('RepeatNull', times, (t, i) => {
+      if (!isInt(t, 1)) throw new BadArgumentError(`RepeatNull: expected integer count > 0 for stream ${i}, got ${describe(t)}`);
+      return { kind: 'Repeat', times: t, nulls: true };
+    }));
+  }
+
+  /** Splits rows into groups; ops see each group with fresh state (reset() at each group). */
+  Slice(col: Column, opts: { partitions: Partition[] }): Column {
+    const c = column('Slice', col);
+    if (!opts || !Array.isArray(opts.partitions) || opts.partitions.length === 0 || !opts.partitions.every(isPartition)) {
+      throw new BadArgumentError(`Slice: expected { partitions: [sc.partitioner....] } with one partitioner per stream (or one for all), got ${describe(opts?.partitions)}`);
+    }
+    return new Column(new SliceNode(c, opts.partitions), 0, c.type);
+  }
+
+  /** Joins a sliced stream back into one. */
+  Unslice(col: Column): Column {
+    const c = column('Unslice', col);
+    return new Column(new UnsliceNode(c), 0, c.type);
+  }
+}
+
+function sample(op: string, col: Column, samplings: Sampling[]): Column {
+  const c = column(op, col);
+  return new Column(new SampleNode(c, samplings), 0, c.type);
+}
+
+const partitionTag = Symbol('vidgraph.partition');
+function isPartition(p: unknown): p is Partition {
+  return typeof p === 'object' && p !== null && (p as Record<symbol, unknown>)[partitionTag] === true;
+}
+function partition(groups: (len: number) => number[][]): Partition {
+  return { groups, [partitionTag]: true } as Partition;
+}
+
+/** Partitioners for Slice. */
+export class Partitioner {
+  /** Consecutive groups of groupSize rows. */
+  all(groupSize: number): Partition {
+    if (!isInt(groupSize, 1)) throw new BadArgumentError(`partitioner.all: expected integer groupSize > 0, got ${describe(groupSize)}`);
+    return partition((len) => chunk(Array.from({ length: len }, (_, i) => i), groupSize));
+  }
+
+  /** Every stride-th row, in groups of groupSize. */
+  strided(stride: number, groupSize: number): Partition {
+    if (!isInt(stride, 1)) throw new BadArgumentError(`partitioner.strided: expected integer stride > 0, got ${describe(stride)}`);
+    if (!isInt(groupSize, 1)) throw new BadArgumentError(`partitioner.strided: expected integer groupSize > 0, got ${describe(groupSize)}`);
+    return partition((len) => chunk(Array.from({ length: Math.ceil(len / stride) }, (_, i) => i * stride), groupSize));
+  }
+
+  /** One group: rows [start, end). */
+  range(start: number, end: number): Partition {
+    const [a, b] = range('partitioner.range', [start, end], 0);
+    return partition((len) => [rowsOf(a, Math.min(b, len))]);
+  }
+
+  /** One group per range. */
+  ranges(ranges: [number, number][]): Partition {
+    if (!Array.isArray(ranges) || ranges.length === 0) throw new BadArgumentError(`partitioner.ranges: expected a list of [start, end) ranges, got ${describe(ranges)}`);
+    const rs = ranges.map((r, i) => range('partitioner.ranges', r, i));
+    return partition((len) => rs.map(([a, b]) => rowsOf(a, Math.min(b, len))));
+  }
+
+  /** One group per list of rows. */
+  gather(groups: number[][]): Partition {
+    if (!Array.isArray(groups) || !groups.every((g) => Array.isArray(g) && g.every((r) => isInt(r)))) {
+      throw new BadArgumentError(`partitioner.gather: expected a list of row lists, got ${describe(groups)}`);
+    }
+    return partition(() => groups.map((g) => [...g]));
+  }
+}
+
+function rowsOf(a: number, b: number): number[] {
+  return Array.from({ length: Math.max(b - a, 0) }, (_, i) => a + i);
+}
+
+function chunk(rows: number[], size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}

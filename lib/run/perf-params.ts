@@ -1,0 +1,69 @@
+/**
+ * How a run is cut into work: ioPacketSize rows per task (the unit of decoding, writing and
+ * progress) and workPacketSize rows per kernel call.
+ *
+ * @example
+ * await sc.run(output, vg.PerfParams.manual(50, 250));
+ * await sc.run(output, vg.PerfParams.estimate());
+ */
+import * as os from 'node:os';
+import { BadArgumentError } from '../errors';
+import { describe, integer, knownKeys, plainObject } from '../validate';
+
+export class PerfParams {
+  private constructor(
+    readonly workPacketSize: number,
+    readonly ioPacketSize: number,
+    readonly options: { cpuPool?: number; gpuPool?: number; pipelineInstancesPerNode?: number; queueSizePerPipeline?: number },
+    /** @internal estimate() without frameBytes: sized again from the real frames at run time. */
+    readonly estimated = false,
+  ) {}
+
+  /** Explicit packet sizes (rows). */
+  static manual(workPacketSize: number, ioPacketSize: number, opts?: { cpuPool?: number; gpuPool?: number; pipelineInstancesPerNode?: number; queueSizePerPipeline?: number }): PerfParams {
+    integer('PerfParams.manual', 'workPacketSize', workPacketSize, { min: 1 });
+    integer('PerfParams.manual', 'ioPacketSize', ioPacketSize, { min: 1 });
+    if (ioPacketSize < workPacketSize) throw new BadArgumentError(`PerfParams.manual: expected ioPacketSize >= workPacketSize, got ${ioPacketSize} < ${workPacketSize}`);
+    const o = plainObject('PerfParams.manual', 'options', opts);
+    knownKeys('PerfParams.manual', o, ['cpuPool', 'gpuPool', 'pipelineInstancesPerNode', 'queueSizePerPipeline']);
+    for (const [k, v] of Object.entries(o)) integer('PerfParams.manual', k, v, { min: 0 });
+    return new PerfParams(workPacketSize, ioPacketSize, o);
+  }
+
+  /**
+   * Packet sizes from memory and frame size: a task's frames (decoded input plus one output
+   * per op) stay within a small share of free memory, so 4K video does not exhaust it.
+   */
+  static estimate(opts?: { frameBytes?: number; memoryBytes?: number }): PerfParams {
+    const o = plainObject('PerfParams.estimate', 'options', opts);
+    knownKeys('PerfParams.estimate', o, ['frameBytes', 'memoryBytes']);
+    const frameBytes = o.frameBytes === undefined ? 1920 * 1080 * 3 : integer('PerfParams.estimate', 'frameBytes', o.frameBytes, { min: 1 });
+    const memory = o.memoryBytes === undefined ? os.freemem() : integer('PerfParams.estimate', 'memoryBytes', o.memoryBytes, { min: 1 });
+    return PerfParams.sized(frameBytes, memory, o.frameBytes === undefined);
+  }
+
+  /** @internal Re-sizes an estimate for the frames a run really has. */
+  forFrames(frameBytes: number): PerfParams {
+    return this.estimated ? PerfParams.sized(frameBytes, os.freemem(), false) : this;
+  }
+
+  private static sized(frameBytes: number, memory: number, estimated: boolean): PerfParams {
+    // A task holds its decoded frames and about two derived frames per row: keep it under 1/16 of memory.
+    const io = Math.max(8, Math.min(1000, Math.floor(memory / 16 / (frameBytes * 3))));
+    const work = Math.max(1, Math.min(io, 32));
+    return new PerfParams(work, io, {}, estimated);
+  }
+
+  /** @internal */
+  static check(p: unknown): PerfParams {
+    if (!(p instanceof PerfParams)) throw new BadArgumentError(`run: expected vg.PerfParams.estimate() or vg.PerfParams.manual(...), got ${describe(p)}`);
+    return p;
+  }
+}
+
+/** What run() does with outputs that already exist. */
+export const CacheMode = Object.freeze({ Error: 'error', Ignore: 'ignore', Overwrite: 'overwrite' } as const);
+export type CacheMode = (typeof CacheMode)[keyof typeof CacheMode];
+
+export const DeviceType = Object.freeze({ CPU: 'cpu', GPU: 'gpu' } as const);
+export type DeviceType = (typeof DeviceType)[keyof typeof DeviceType];

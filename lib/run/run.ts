@@ -1,0 +1,265 @@
+/**
+ * sc.run(): plans each job (one per input stream), evaluates its outputs packet by packet,
+ * writes them to staging and commits each job's outputs together. A failing job fails alone.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '../client';
+import { AbortedError, BadArgumentError, ExistsError, VidgraphError } from '../errors';
+import { Frame } from '../frame';
+import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
+import { Json } from '../graph/types';
+import { native } from '../native';
+import { ElementReader, ElementWriter } from '../storage/element-file';
+import type { StreamMeta } from '../storage/local-database';
+import { ArrayStream } from '../streams/array-stream';
+import { NamedStream } from '../streams/named-stream';
+import { NamedVideoStream } from '../streams/named-video-stream';
+import { StoredStream } from '../streams/stored-stream';
+import { describe } from '../validate';
+import { JobEvaluator, OpState, RowSource, Value } from './evaluate';
+import { CacheMode, PerfParams } from './perf-params';
+import { JobPlan } from './plan';
+import { ProgressBar } from './progress';
+
+export interface RunProgress {
+  done: number;
+  total: number;
+  jobs: number;
+  failedJobs: number;
+}
+
+export interface RunOptions {
+  cacheMode?: CacheMode;
+  showProgress?: boolean;
+  onProgress?: (p: RunProgress) => void;
+  signal?: AbortSignal;
+  profiling?: boolean;
+}
+
+export interface RunStats {
+  jobs: number;
+  skippedJobs: number;
+  rowsWritten: number;
+  /** Frames the decoders produced (fewer than the input has when sampling is pushed down). */
+  framesDecoded: number;
+  /** Rows the op kernels executed (warm-up rows included). */
+  opRows: number;
+  seconds: number;
+  errors: { job: string; code: string; message: string }[];
+}
+
+export interface RunResult {
+  jobId: string;
+  failedJobs: string[];
+  stats: RunStats;
+}
+
+type OutputStream = NamedVideoStream | NamedStream;
+
+function nodesOf(outputs: OutputOp[]): GraphNode[] {
+  const seen = new Map<number, GraphNode>();
+  const visit = (n: GraphNode) => {
+    if (seen.has(n.id)) return;
+    n.inputs.forEach((c) => visit(c.node));
+    seen.set(n.id, n);
+  };
+  outputs.forEach((o) => visit(o.column.node));
+  return [...seen.values()];
+}
+
+async function openRowSource(stream: unknown, threads: number, job: string): Promise<{ source: RowSource; fps: number; frameBytes: number }> {
+  if (stream instanceof ArrayStream) {
+    const values = stream.values.map((v): Value => (v === null || v instanceof Frame || v instanceof Uint8Array ? v : Json.serialize(v)));
+    return { source: { read: async (rows) => new Map(rows.map((r) => [r, values[r] ?? null])), close: async () => undefined }, fps: 0, frameBytes: 0 };
+  }
+  if (!(stream instanceof StoredStream)) throw new BadArgumentError(`run: job '${job}': unsupported input ${describe(stream)}`);
+  const meta: StreamMeta = await stream.meta();
+  if (meta.storage !== 'elements' && stream instanceof NamedVideoStream) {
+    const video = await stream.openSource();
+    return {
+      source: { read: (rows) => video.decodeRows(rows), close: () => video.close(), framesDecoded: () => video.stats.framesDecoded },
+      fps: video.info.fps,
+      frameBytes: video.info.width * video.info.height * 3,
+    };
+  }
+  const dir = (await stream.sc.ready()).streamDir(stream.name());
+  const reader = await ElementReader.open(dir);
+  const asFrame = meta.type === 'Frame';
+  return {
+    source: {
+      read: async (rows) => {
+        const out = new Map<number, Value>();
+        for (const r of rows) out.set(r, await reader.read(r, asFrame));
+        return out;
+      },
+      close: () => reader.close(),
+    },
+    fps: Number((meta.video as { fps?: number } | undefined)?.fps ?? 0),
+    frameBytes: 0,
+  };
+}
+
+function argsForJob(node: OpNode, job: number, jobs: number): Record<string, ArgValue> {
+  const out: Record<string, ArgValue> = {};
+  for (const [k, v] of Object.entries(node.args)) out[k] = Array.isArray(v) ? perJob(node.opName, `argument '${k}'`, v, jobs)[job]! : v;
+  return out;
+}
+
+export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}): Promise<RunResult> {
+  // Validate.
+  const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
+  if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
+  let perf = PerfParams.check(perfArg);
+  const cacheMode = opts.cacheMode ?? CacheMode.Error;
+  if (!Object.values(CacheMode).includes(cacheMode)) throw new BadArgumentError(`run: expected cacheMode vg.CacheMode.Error, Ignore or Overwrite, got ${describe(cacheMode)}`);
+  const jobs = outputs[0]!.streams.length;
+  for (const o of outputs) {
+    if (o.streams.length !== jobs) throw new BadArgumentError(`run: every Output needs the same number of streams (${jobs}), got ${o.streams.length}`);
+  }
+  const nodes = nodesOf(outputs);
+  for (const n of nodes) {
+    if (n instanceof InputNode && n.streams.length !== jobs) throw new BadArgumentError(`run: Input has ${n.streams.length} stream(s) but Output has ${jobs}`);
+    if (n instanceof OpNode && n.options.device === 'gpu' && !sc.hasGpu()) {
+      throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
+    }
+  }
+  for (const o of outputs) {
+    if (o.column.compression?.mode === 'encoded') {
+      throw new BadArgumentError('compressVideo(): H.264 encoding of output frames is not available in this version; frame columns are stored raw (lossless)');
+    }
+  }
+  const db = await sc.ready();
+  const started = performance.now();
+  const jobId = randomBytes(8).toString('hex');
+  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, opRows: 0, seconds: 0, errors: [] };
+  const failedJobs: string[] = [];
+  const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
+
+  // Cache mode, decided for every job before anything runs.
+  const runJob: boolean[] = [];
+  for (let j = 0; j < jobs; j++) {
+    const existing: string[] = [];
+    for (const o of outputs) if (await (o.streams[j] as OutputStream).exists()) existing.push(o.streams[j]!.name());
+    if (existing.length > 0 && cacheMode === CacheMode.Error) {
+      throw new ExistsError(`run: output stream(s) ${existing.map((n) => `'${n}'`).join(', ')} already exist (use cacheMode vg.CacheMode.Ignore or Overwrite)`);
+    }
+    const skip = cacheMode === CacheMode.Ignore && existing.length === outputs.length;
+    runJob.push(!skip);
+    if (skip) stats.skippedJobs++;
+  }
+
+  // Plans need the inputs' lengths (ingesting lazily where needed).
+  const inputNodes = nodes.filter((n): n is InputNode => n instanceof InputNode);
+  const plans: JobPlan[] = [];
+  let total = 0;
+  for (let j = 0; j < jobs; j++) {
+    const lengths = new Map<number, number>();
+    try {
+      for (const n of inputNodes) {
+        lengths.set(n.id, await n.streams[j]!.len());
+      }
+    } catch (err) {
+      if (!runJob[j]) continue;
+      throw err;
+    }
+    const plan = new JobPlan(j, jobs, lengths);
+    plans[j] = plan;
+    if (runJob[j]) for (const o of outputs) total += plan.column(o.column).length;
+  }
+
+  const progress = { done: 0, total, jobs, failedJobs: 0 };
+  const bar = (opts.showProgress ?? process.stderr.isTTY) ? new ProgressBar(total) : undefined;
+  const report = () => {
+    opts.onProgress?.({ ...progress });
+    bar?.update(progress.done, progress.failedJobs);
+  };
+  report();
+
+  try {
+    for (let j = 0; j < jobs; j++) {
+      if (!runJob[j]) continue;
+      if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
+      const staged: { dir: string; writer: ElementWriter; output: OutputOp; stream: OutputStream; firstFrame?: Frame }[] = [];
+      const sources = new Map<number, RowSource>();
+      const ops = new Map<number, OpState>();
+      let fps = 0;
+      try {
+        for (const n of inputNodes) {
+          const opened = await openRowSource(n.streams[j], sc.threads, jobName(j));
+          sources.set(n.id, opened.source);
+          fps ||= opened.fps;
+          if (opened.frameBytes > 0) perf = perf.forFrames(opened.frameBytes);
+        }
+        for (const n of nodes) {
+          if (n instanceof OpNode) ops.set(n.id, { kernel: new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs)), lastRow: -2, lastGroup: -1 });
+        }
+        const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal);
+        for (const o of outputs) {
+          const stream = o.streams[j] as OutputStream;
+          const dir = await db.stage();
+          const writer = new ElementWriter(dir);
+          const entry: (typeof staged)[number] = { dir, writer, output: o, stream };
+          staged.push(entry);
+          const length = plans[j]!.column(o.column).length;
+          for (let a = 0; a < length; a += perf.ioPacketSize) {
+            if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
+            const rows = Array.from({ length: Math.min(perf.ioPacketSize, length - a) }, (_, i) => a + i);
+            const values = await evaluator.values(o.column, rows);
+            evaluator.clear();
+            for (const r of rows) {
+              const v = values.get(r) ?? null;
+              if (v instanceof Frame) entry.firstFrame ??= v;
+              await writer.append(v);
+            }
+            progress.done += rows.length;
+            stats.rowsWritten += rows.length;
+            report();
+          }
+          await writer.finish();
+        }
+        stats.opRows += evaluator.opRows;
+        for (const s of sources.values()) stats.framesDecoded += s.framesDecoded?.() ?? 0;
+        // Commit every output of the job.
+        for (const s of staged) {
+          const isVideo = s.stream instanceof NamedVideoStream;
+          const firstFrame = s.firstFrame;
+          const rows = s.writer.rows;
+          const meta: StreamMeta = {
+            formatVersion: 1,
+            name: s.stream.name(),
+            kind: isVideo ? 'video' : 'stream',
+            storage: 'elements',
+            type: s.output.column.type,
+            rows,
+            createdAt: new Date().toISOString(),
+            video: s.output.column.type === 'Frame' && firstFrame
+              ? { width: firstFrame.width, height: firstFrame.height, frames: rows, fps, timeBase: [1, Math.round(fps) || 1], codec: 'rawvideo',
+                  pixFmt: firstFrame.channels === 3 && firstFrame.dtype === 'uint8' ? 'rgb24' : `${firstFrame.dtype}x${firstFrame.channels}`,
+                  durationSec: fps > 0 ? rows / fps : 0, keyframes: rows }
+              : undefined,
+          };
+          await db.commit(s.dir, meta, { overwrite: cacheMode === CacheMode.Overwrite });
+        }
+        staged.length = 0;
+      } catch (err) {
+        for (const s of staged) {
+          await s.writer.abort();
+          await db.discard(s.dir);
+        }
+        if (err instanceof AbortedError || opts.signal?.aborted) throw err instanceof AbortedError ? err : new AbortedError('the run was aborted', { cause: err });
+        const e = err instanceof VidgraphError ? err : new VidgraphError('ERR_INTERNAL', String((err as Error)?.message ?? err), { cause: err });
+        failedJobs.push(jobName(j));
+        stats.errors.push({ job: jobName(j), code: e.code, message: e.message });
+        progress.failedJobs++;
+        report();
+      } finally {
+        for (const s of sources.values()) await s.close().catch(() => undefined);
+        for (const o of ops.values()) await o.kernel.close().catch(() => undefined);
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+  stats.seconds = (performance.now() - started) / 1000;
+  return { jobId, failedJobs, stats };
+}

@@ -1,0 +1,30 @@
+import type { Client } from '../client';
+import { NotFoundError } from '../errors';
+import type { StreamMeta } from '../storage/local-database';
+import { StoredStream } from './stored-stream';
+
+/**
+ * A stored stream of non-video elements (histograms, JSON, bytes, ...) or raw frames.
+ *
+ * @example
+ * const hists = new vg.NamedStream(sc, 'example_hist');
+ * for await (const [r, g, b] of hists.load()) console.log(r[0], g[0], b[0]);
+ */
+export class NamedStream<T = unknown> extends StoredStream<T> {
+  constructor(sc: Client, name: string) {
+    super(sc, name, 'NamedStream');
+  }
+
+  /** @internal */
+  async meta(): Promise<StreamMeta> {
+    const db = await this.sc.ready();
+    const meta = await db.read(this.name());
+    if (!meta) throw new NotFoundError(`stream '${this.name()}' does not exist in ${db.root}`);
+    return meta;
+  }
+
+  /** @internal */
+  protected loadRows(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
+    return this.loadElements(meta, rows);
+  }
+}
