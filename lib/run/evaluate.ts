@@ -2,6 +2,11 @@
  * Evaluates a job's graph for a set of rows: decodes only the input rows the requested rows
  * need, runs each op's kernel (on its engine thread) over exactly the rows it must see, and
  * keeps op state across packets so that reset() and warm-up happen only at discontinuities.
+ *
+ * Packets overlap: each packet has its own row memo, and an op's input rows are requested
+ * before the op waits for its turn, so the decoder works on packet k+1 while op kernels work
+ * on packet k. Each op runs its packets strictly in order (a FIFO turn per op), which keeps
+ * its state exact.
  */
 import { AbortedError } from '../errors';
 import { Frame } from '../frame';
@@ -23,6 +28,8 @@ export interface OpState {
   kernel: NativeKernel;
   lastRow: number;
   lastGroup: number;
+  /** Settles when the previous holder of the op's turn is done. */
+  turn: Promise<void>;
 }
 
 const CTORS = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
@@ -36,9 +43,17 @@ function sortedUnique(rows: Iterable<number>): number[] {
   return Array.from(new Set(rows)).sort((a, b) => a - b);
 }
 
+/** Takes the op's turn (FIFO in call order); resolves to the release function. */
+function takeTurn(state: OpState): Promise<() => void> {
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => { release = resolve; });
+  const previous = state.turn;
+  state.turn = previous.then(() => mine);
+  return previous.then(() => release);
+}
+
 export class JobEvaluator {
-  private memo = new Map<number, Map<number, Value[]>>();
-  /** Rows each op executed (warm-up included), for stats. */
+  /** Rows the op kernels executed (warm-up included), for stats. */
   opRows = 0;
 
   constructor(
@@ -49,31 +64,14 @@ export class JobEvaluator {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** Forget computed rows (between packets: bounded memory). */
-  clear(): void {
-    this.memo.clear();
+  /** Values of `col` at `rows`, computed with a fresh memo (one packet). */
+  packet(col: Column, rows: number[]): Promise<Map<number, Value>> {
+    return new Packet(this).values(col, rows);
   }
 
-  async values(col: Column, rows: number[]): Promise<Map<number, Value>> {
-    const m = await this.node(col.node, rows);
-    const out = new Map<number, Value>();
-    for (const r of rows) out.set(r, m.get(r)![col.index] ?? null);
-    return out;
-  }
-
-  private async node(node: GraphNode, asked: number[]): Promise<Map<number, Value[]>> {
-    let memo = this.memo.get(node.id);
-    if (!memo) this.memo.set(node.id, (memo = new Map()));
-    const missing = sortedUnique(asked.filter((r) => !memo!.has(r)));
-    if (missing.length > 0) {
-      if (this.signal?.aborted) throw new AbortedError('the run was aborted');
-      const computed = await this.compute(node, missing);
-      for (const [r, v] of computed) memo.set(r, v);
-    }
-    return memo;
-  }
-
-  private async compute(node: GraphNode, rows: number[]): Promise<Map<number, Value[]>> {
+  /** @internal */
+  async compute(p: Packet, node: GraphNode, rows: number[]): Promise<Map<number, Value[]>> {
+    if (this.signal?.aborted) throw new AbortedError('the run was aborted');
     const out = new Map<number, Value[]>();
     if (node instanceof InputNode) {
       const got = await this.inputs.get(node.id)!.read(rows);
@@ -81,73 +79,112 @@ export class JobEvaluator {
       return out;
     }
     if (node instanceof SampleNode || node instanceof SliceNode) {
-      const p = this.plan.node(node);
-      const src = rows.map((k) => p.source!(k));
-      const got = await this.values(node.input, sortedUnique(src.filter((s): s is number => s !== null)));
+      const plan = this.plan.node(node);
+      const src = rows.map((k) => plan.source!(k));
+      const got = await p.values(node.input, sortedUnique(src.filter((s): s is number => s !== null)));
       rows.forEach((k, i) => out.set(k, [src[i] === null ? null : got.get(src[i]!)!]));
       return out;
     }
     if (node instanceof UnsliceNode) {
-      const got = await this.values(node.input, rows);
+      const got = await p.values(node.input, rows);
       for (const r of rows) out.set(r, [got.get(r)!]);
       return out;
     }
-    return this.computeOp(node as OpNode, rows);
+    return this.computeOp(p, node as OpNode, rows);
   }
 
-  private async computeOp(node: OpNode, rows: number[]): Promise<Map<number, Value[]>> {
-    const p = this.plan.node(node);
+  private async computeOp(p: Packet, node: OpNode, rows: number[]): Promise<Map<number, Value[]>> {
+    const plan = this.plan.node(node);
     const state = this.ops.get(node.id)!;
-    const warm = node.options.unboundedState ? Number.MAX_SAFE_INTEGER : node.options.boundedState;
     const bounds = (r: number): [number, number, number] => {
-      if (!p.group) return [0, p.length, 0];
-      const g = p.group.of(r);
-      return [p.group.start[g]!, p.group.end[g]!, g];
+      if (!plan.group) return [0, plan.length, 0];
+      const g = plan.group.of(r);
+      return [plan.group.start[g]!, plan.group.end[g]!, g];
     };
-    // The rows the kernel must execute, in order: warm-up rows before a discontinuity (their
-    // outputs are dropped), and reset() wherever the stream of rows is not continuous.
-    const exec: { row: number; reset: boolean; emit: boolean }[] = [];
-    let prev = state.lastRow;
-    let prevGroup = state.lastGroup;
-    for (const r of rows) {
-      const [gs, , g] = bounds(r);
-      if (g === prevGroup && r > prev && r - prev - 1 <= warm) {
-        for (let x = prev + 1; x < r; x++) exec.push({ row: x, reset: false, emit: false });
-        exec.push({ row: r, reset: false, emit: true });
-      } else {
-        const start = Math.max(gs, r - warm);
-        for (let x = start; x < r; x++) exec.push({ row: x, reset: x === start, emit: false });
-        exec.push({ row: r, reset: start === r, emit: true });
-      }
-      prev = r;
-      prevGroup = g;
-    }
     const stencil = node.options.stencil;
     const at = (x: number, o: number) => {
       const [gs, ge] = bounds(x);
       return Math.min(Math.max(x + o, gs), ge - 1);
     };
-    const needed = sortedUnique(exec.flatMap((e) => stencil.map((o) => at(e.row, o))));
-    const inputs = await Promise.all(node.inputs.map((c) => this.values(c, needed)));
+    const inputsFor = (execRows: number[]) => {
+      const needed = sortedUnique(execRows.flatMap((x) => stencil.map((o) => at(x, o))));
+      return Promise.all(node.inputs.map((c) => p.values(c, needed)));
+    };
+    // Ask for the inputs first: upstream work (decoding) proceeds while earlier packets hold the op.
+    const prefetched = inputsFor(rows);
+    prefetched.catch(() => undefined);
+    const release = await takeTurn(state);
+    try {
+      // The rows the kernel must execute, in order: warm-up rows before a discontinuity (their
+      // outputs are dropped), and reset() wherever the stream of rows is not continuous.
+      const warm = node.options.unboundedState ? Number.MAX_SAFE_INTEGER : node.options.boundedState;
+      const exec: { row: number; reset: boolean; emit: boolean }[] = [];
+      let prev = state.lastRow;
+      let prevGroup = state.lastGroup;
+      for (const r of rows) {
+        const [gs, , g] = bounds(r);
+        if (g === prevGroup && r > prev && r - prev - 1 <= warm) {
+          for (let x = prev + 1; x < r; x++) exec.push({ row: x, reset: false, emit: false });
+          exec.push({ row: r, reset: false, emit: true });
+        } else {
+          const start = Math.max(gs, r - warm);
+          for (let x = start; x < r; x++) exec.push({ row: x, reset: x === start, emit: false });
+          exec.push({ row: r, reset: start === r, emit: true });
+        }
+        prev = r;
+        prevGroup = g;
+      }
+      const warmRows = exec.filter((e) => !e.emit).map((e) => e.row);
+      const [main, extra] = await Promise.all([prefetched, warmRows.length ? inputsFor(warmRows) : Promise.resolve([])]);
+      const inputs = main.map((m, i) => (extra[i] ? new Map([...extra[i]!, ...m]) : m));
 
-    const out = new Map<number, Value[]>();
-    const size = node.options.batch > 1 ? node.options.batch : this.workPacketSize;
-    for (let i = 0; i < exec.length; ) {
-      let j = i + 1;
-      while (j < exec.length && j - i < size && !exec[j]!.reset) j++;
-      const batch = exec.slice(i, j);
-      if (batch[0]!.reset) await state.kernel.reset();
-      const cols = inputs.map((vals) => batch.flatMap((e) => stencil.map((o) => vals.get(at(e.row, o)) ?? null)));
-      const result = await state.kernel.execute(cols, batch.length);
-      batch.forEach((e, k) => {
-        if (e.emit) out.set(e.row, result.map((col) => toValue(col[k]!)));
-      });
-      this.opRows += batch.length;
-      i = j;
+      const out = new Map<number, Value[]>();
+      const size = node.options.batch > 1 ? node.options.batch : this.workPacketSize;
+      for (let i = 0; i < exec.length; ) {
+        if (this.signal?.aborted) throw new AbortedError('the run was aborted');
+        let j = i + 1;
+        while (j < exec.length && j - i < size && !exec[j]!.reset) j++;
+        const batch = exec.slice(i, j);
+        if (batch[0]!.reset) await state.kernel.reset();
+        const cols = inputs.map((vals) => batch.flatMap((e) => stencil.map((o) => vals.get(at(e.row, o)) ?? null)));
+        const result = await state.kernel.execute(cols, batch.length);
+        batch.forEach((e, k) => {
+          if (e.emit) out.set(e.row, result.map((col) => toValue(col[k]!)));
+        });
+        this.opRows += batch.length;
+        i = j;
+      }
+      const last = exec[exec.length - 1]!;
+      state.lastRow = last.row;
+      state.lastGroup = bounds(last.row)[2];
+      return out;
+    } finally {
+      release();
     }
-    const last = exec[exec.length - 1]!;
-    state.lastRow = last.row;
-    state.lastGroup = bounds(last.row)[2];
+  }
+}
+
+/** One packet's row memo: each node row is computed at most once per packet. */
+class Packet {
+  private readonly memo = new Map<number, Map<number, Promise<Value[]>>>();
+
+  constructor(private readonly job: JobEvaluator) {}
+
+  async values(col: Column, rows: number[]): Promise<Map<number, Value>> {
+    let memo = this.memo.get(col.node.id);
+    if (!memo) this.memo.set(col.node.id, (memo = new Map()));
+    const missing = sortedUnique(rows.filter((r) => !memo!.has(r)));
+    if (missing.length > 0) {
+      const computed = this.job.compute(this, col.node, missing);
+      computed.catch(() => undefined);
+      for (const r of missing) {
+        const value = computed.then((m) => m.get(r)!);
+        value.catch(() => undefined); // a failed packet may leave rows nobody awaits
+        memo.set(r, value);
+      }
+    }
+    const out = new Map<number, Value>();
+    for (const r of rows) out.set(r, (await memo.get(r)!)[col.index] ?? null);
     return out;
   }
 }

@@ -48,8 +48,10 @@ export class PerfParams {
   }
 
   private static sized(frameBytes: number, memory: number, estimated: boolean): PerfParams {
-    // A task holds its decoded frames and about two derived frames per row: keep it under 1/16 of memory.
-    const io = Math.max(8, Math.min(1000, Math.floor(memory / 16 / (frameBytes * 3))));
+    // A run holds up to 3 packets in flight, each with its decoded frames and about two derived
+    // frames per row: keep that under 1/32 of memory and 512 MiB.
+    const budget = Math.min(memory / 32, 512 * 2 ** 20);
+    const io = Math.max(8, Math.min(1000, Math.floor(budget / 3 / (frameBytes * 3))));
     const work = Math.max(1, Math.min(io, 32));
     return new PerfParams(work, io, {}, estimated);
   }

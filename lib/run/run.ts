@@ -56,6 +56,9 @@ export interface RunResult {
 
 type OutputStream = NamedVideoStream | NamedStream;
 
+/** Packets evaluated at once per output: enough to overlap decoding, kernels and writing. */
+const PACKETS_IN_FLIGHT = 3;
+
 function nodesOf(outputs: OutputOp[]): GraphNode[] {
   const seen = new Map<number, GraphNode>();
   const visit = (n: GraphNode) => {
@@ -191,7 +194,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           if (opened.frameBytes > 0) perf = perf.forFrames(opened.frameBytes);
         }
         for (const n of nodes) {
-          if (n instanceof OpNode) ops.set(n.id, { kernel: new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs)), lastRow: -2, lastGroup: -1 });
+          if (n instanceof OpNode) ops.set(n.id, { kernel: new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs)), lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }
         const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal);
         for (const o of outputs) {
@@ -201,11 +204,23 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           const entry: (typeof staged)[number] = { dir, writer, output: o, stream };
           staged.push(entry);
           const length = plans[j]!.column(o.column).length;
+          // Packets in flight: packet k+1 is decoding while packet k is in the op kernels.
+          const packets: Promise<Map<number, Value>>[] = [];
+          const rowsOf = (a: number) => Array.from({ length: Math.min(perf.ioPacketSize, length - a) }, (_, i) => a + i);
+          let next = 0;
+          const launch = () => {
+            if (next >= length) return;
+            const p = evaluator.packet(o.column, rowsOf(next));
+            p.catch(() => undefined);
+            packets.push(p);
+            next += perf.ioPacketSize;
+          };
+          for (let k = 0; k < PACKETS_IN_FLIGHT; k++) launch();
           for (let a = 0; a < length; a += perf.ioPacketSize) {
             if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
-            const rows = Array.from({ length: Math.min(perf.ioPacketSize, length - a) }, (_, i) => a + i);
-            const values = await evaluator.values(o.column, rows);
-            evaluator.clear();
+            const values = await packets.shift()!;
+            launch();
+            const rows = rowsOf(a);
             for (const r of rows) {
               const v = values.get(r) ?? null;
               if (v instanceof Frame) entry.firstFrame ??= v;
