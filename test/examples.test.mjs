@@ -1,0 +1,90 @@
+// The examples run as users would run them, and produce what they say.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as vg from 'vidgraph';
+import { makeClip } from './helpers/corpus.mjs';
+import { bytesOf, tempDir } from './helpers/util.mjs';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const samples = path.join(ROOT, 'test', '.cache', 'samples');
+
+async function example(file, db) {
+  const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', file)], { env: { ...process.env, VIDGRAPH_DB: db, VIDGRAPH_SAMPLES: samples } });
+  return stdout;
+}
+
+describe('examples', () => {
+  test('quickstart ingests a sample, reads frames and summarizes the database', async () => {
+    const db = tempDir();
+    const out = await example('quickstart.mjs', db);
+    assert.match(out, /ingested 'sample-720p' in .*: 600 frames 1280x720 h264/);
+    assert.match(out, /loaded 50 random frames/);
+    assert.match(out, /sample-720p\s+video\s+600\s+yes/);
+  });
+
+  test('tutorial 1: histograms of two videos', async () => {
+    const db = tempDir();
+    const out = await example('tutorials/01-histograms.mjs', db);
+    assert.match(out, /computed 600 histograms/);
+    const sc = new vg.Client({ db });
+    assert.equal(await new vg.NamedStream(sc, 'tutorial-a-hist').len(), 300);
+    assert.equal(await new vg.NamedStream(sc, 'tutorial-b-hist').len(), 300);
+  });
+
+  test('tutorial 2: sampling decodes only what it needs', async () => {
+    const out = await example('tutorials/02-sampling.mjs', tempDir());
+    assert.match(out, /stride: 10 rows, decoded 155 of 300 frames/);
+    assert.match(out, /range: 30 rows, decoded 30 of 300 frames/);
+    assert.match(out, /gather: 4 rows/);
+  });
+
+  test('tutorial 3: the grayscale walkthrough', async () => {
+    const out = await example('tutorials/03-grayscale.mjs', tempDir());
+    assert.match(out, /tutorial-gray: 100 frames 320x180/);
+    assert.match(out, /first pixel: (\d+), \1, \1 /);
+  });
+
+  test('tutorial 4: slicing', async () => {
+    const out = await example('tutorials/04-slicing.mjs', tempDir());
+    assert.match(out, /tutorial-flow: 300 flow fields/);
+  });
+});
+
+describe('crash safety of runs', () => {
+  test('a run killed mid-way leaves nothing half-visible, and the rerun equals a clean run', async () => {
+    const db = tempDir();
+    const file = await makeClip('crash-run.mp4', { width: 320, height: 240, seconds: 6, fps: 25, noise: false });
+    const child = spawn(process.execPath, [path.join(ROOT, 'test', 'children', 'run-graph.mjs'), db, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise((resolve) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        const done = [...out.matchAll(/done (\d+)/g)].map((m) => Number(m[1]));
+        if (done.length && done.at(-1) >= 20) { child.kill('SIGKILL'); resolve(); }
+      });
+      child.on('exit', resolve);
+    });
+    assert.doesNotMatch(out, /finished/, 'the run was killed before it finished');
+    const sc = new vg.Client({ db });
+    assert.equal(await new vg.NamedVideoStream(sc, 'out').exists(), false, 'nothing half-written is visible');
+    assert.deepEqual((await sc.listStreams()).map((s) => s.name), ['input']);
+    await run(process.execPath, [path.join(ROOT, 'test', 'children', 'run-graph.mjs'), db, file]);
+    const clean = tempDir();
+    await run(process.execPath, [path.join(ROOT, 'test', 'children', 'run-graph.mjs'), clean, file]);
+    const a = new vg.NamedVideoStream(sc, 'out');
+    const b = new vg.NamedVideoStream(new vg.Client({ db: clean }), 'out');
+    assert.equal(await a.len(), 150);
+    assert.deepEqual(fs.readdirSync(path.join(db, 'staging')), []);
+    const rows = [0, 74, 149];
+    const fa = [];
+    for await (const f of a.load({ rows })) fa.push(bytesOf(f));
+    let k = 0;
+    for await (const f of b.load({ rows })) assert.ok(bytesOf(f).equals(fa[k++]), `row ${rows[k - 1]}`);
+  });
+});
