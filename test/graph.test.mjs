@@ -226,6 +226,18 @@ describe('running', () => {
     assert.ok(seen.every((p, i) => i === 0 || p.done >= seen[i - 1].done));
   });
 
+  test('profiling writes a Chrome trace with a track per stage', async () => {
+    const sc = client();
+    const { stats } = await sc.run(histGraph(sc), vg.PerfParams.manual(2, 4), { profiling: true, showProgress: false });
+    const trace = JSON.parse(fs.readFileSync(stats.profile, 'utf8'));
+    const tracks = trace.traceEvents.filter((e) => e.ph === 'M').map((e) => e.args.name);
+    assert.ok(tracks.some((t) => t.startsWith('input a')), tracks.join(', '));
+    assert.ok(tracks.some((t) => t.startsWith('op Histogram')), tracks.join(', '));
+    assert.ok(tracks.some((t) => t === 'write h'), tracks.join(', '));
+    const slices = trace.traceEvents.filter((e) => e.ph === 'X');
+    assert.ok(slices.length >= 6 && slices.every((e) => e.dur >= 0 && e.ts >= 0));
+  });
+
   test('aborting cancels the run with ERR_ABORTED and leaves nothing visible', async () => {
     const sc = client();
     const ac = new AbortController();

@@ -25,7 +25,7 @@ export interface RowSource {
 }
 
 export interface OpState {
-  kernel: NativeKernel;
+  kernel: Pick<NativeKernel, 'execute' | 'reset' | 'close'>;
   lastRow: number;
   lastGroup: number;
   /** Settles when the previous holder of the op's turn is done. */

@@ -3,6 +3,7 @@
  * writes them to staging and commits each job's outputs together. A failing job fails alone.
  */
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import type { Client } from '../client';
 import { AbortedError, BadArgumentError, ExistsError, VidgraphError } from '../errors';
 import { Frame } from '../frame';
@@ -20,6 +21,7 @@ import { JobEvaluator, OpState, RowSource, Value } from './evaluate';
 import { CacheMode, PerfParams } from './perf-params';
 import { JobPlan } from './plan';
 import { ProgressBar } from './progress';
+import { Trace } from './trace';
 
 export interface RunProgress {
   done: number;
@@ -46,6 +48,8 @@ export interface RunStats {
   opRows: number;
   seconds: number;
   errors: { job: string; code: string; message: string }[];
+  /** With `profiling: true`: the Chrome trace file of the run's stages. */
+  profile?: string;
 }
 
 export interface RunResult {
@@ -136,6 +140,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const jobId = randomBytes(8).toString('hex');
   const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, opRows: 0, seconds: 0, errors: [] };
   const failedJobs: string[] = [];
+  const trace = opts.profiling ? new Trace() : undefined;
   const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
 
   // Cache mode, decided for every job before anything runs.
@@ -189,12 +194,23 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
       try {
         for (const n of inputNodes) {
           const opened = await openRowSource(n.streams[j], sc.threads, jobName(j));
+          if (trace) {
+            const inner = opened.source;
+            const label = `input ${n.streams[j]!.name()}`;
+            opened.source = { ...inner, read: (rows) => trace.span(label, 'read', { rows: rows.length, first: rows[0] }, () => inner.read(rows)) };
+          }
           sources.set(n.id, opened.source);
           fps ||= opened.fps;
           if (opened.frameBytes > 0) perf = perf.forFrames(opened.frameBytes);
         }
         for (const n of nodes) {
-          if (n instanceof OpNode) ops.set(n.id, { kernel: new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs)), lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
+          if (!(n instanceof OpNode)) continue;
+          const kernel = new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs));
+          const label = `op ${n.opName}#${n.id}`;
+          const traced = trace
+            ? { execute: (inputs: unknown[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close() }
+            : kernel;
+          ops.set(n.id, { kernel: traced, lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }
         const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal);
         for (const o of outputs) {
@@ -221,11 +237,14 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
             const values = await packets.shift()!;
             launch();
             const rows = rowsOf(a);
-            for (const r of rows) {
-              const v = values.get(r) ?? null;
-              if (v instanceof Frame) entry.firstFrame ??= v;
-              await writer.append(v);
-            }
+            const write = async () => {
+              for (const r of rows) {
+                const v = values.get(r) ?? null;
+                if (v instanceof Frame) entry.firstFrame ??= v;
+                await writer.append(v);
+              }
+            };
+            await (trace ? trace.span(`write ${stream.name()}`, 'write', { rows: rows.length }, write) : write());
             progress.done += rows.length;
             stats.rowsWritten += rows.length;
             report();
@@ -276,5 +295,6 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     bar?.stop();
   }
   stats.seconds = (performance.now() - started) / 1000;
+  if (trace) stats.profile = await trace.write(path.join(db.root, 'profiles', `${jobId}.trace.json`));
   return { jobId, failedJobs, stats };
 }
