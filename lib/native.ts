@@ -87,7 +87,14 @@ export interface NativeKernel {
   close(): Promise<void>;
 }
 
+export interface NativeEncoder {
+  encode(frames: { height: number; width: number; channels: number; dtype: string; data: ArrayBufferView }[]): Promise<void>;
+  finish(): Promise<{ index: Uint8Array; info: NativeIndexInfo }>;
+}
+
 export interface NativeBinding {
+  NativeEncoder: new (packetsPath: string, opts: { width: number; height: number; fpsNum: number; fpsDen: number; crf?: number; bitrate?: number; gop?: number; threads?: number }) => NativeEncoder;
+  remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
   NativeKernel: new (op: string, args: Record<string, number | string | boolean>) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;

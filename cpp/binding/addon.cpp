@@ -4,6 +4,7 @@
 #include "../engine/engine_thread.h"
 #include "../video/ffmpeg.h"
 #include "decoder_wrap.h"
+#include "encoder_wrap.h"
 #include "kernel_wrap.h"
 
 extern "C" {
@@ -60,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   DecoderWrap::Init(env, exports);
   KernelWrap::Init(env, exports);
+  EncoderWrap::Init(env, exports);
   return exports;
 }
 

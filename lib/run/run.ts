@@ -11,6 +11,9 @@ import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../gra
 import { Json } from '../graph/types';
 import { native } from '../native';
 import { ElementReader, ElementWriter } from '../storage/element-file';
+import { EncodedWriter, encodable } from '../storage/encoded-writer';
+import type { Compression } from '../graph/graph';
+import type { NativeIndexInfo } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { ArrayStream } from '../streams/array-stream';
 import { NamedStream } from '../streams/named-stream';
@@ -59,6 +62,57 @@ export interface RunResult {
 }
 
 type OutputStream = NamedVideoStream | NamedStream;
+
+/**
+ * Writes one output column: frame columns as H.264 (the default for uint8 RGB frames of even
+ * size, or when compressVideo() asks) or raw (lossless(), other frames); other columns as rows.
+ */
+class ColumnWriter {
+  private impl?: ElementWriter | EncodedWriter;
+  firstFrame?: Frame;
+
+  constructor(
+    private readonly dir: string,
+    private readonly type: string,
+    private readonly compression: Compression | undefined,
+    private readonly encode: { fps: number; threads: number },
+    private readonly stream: string,
+  ) {}
+
+  get rows(): number {
+    return this.impl?.rows ?? 0;
+  }
+
+  get encoded(): boolean {
+    return this.impl instanceof EncodedWriter;
+  }
+
+  async append(v: Value): Promise<void> {
+    if (v instanceof Frame) this.firstFrame ??= v;
+    if (!this.impl) {
+      const wantEncoded = this.type === 'Frame' && this.compression?.mode !== 'raw';
+      if (wantEncoded && this.compression?.mode === 'encoded' && v instanceof Frame && !encodable(v)) {
+        throw new BadArgumentError(`compressVideo(): stream '${this.stream}' gets ${v.dtype} frames with ${v.channels} channels, ${v.width}x${v.height}; H.264 needs uint8 RGB of even size (use lossless())`);
+      }
+      this.impl = wantEncoded && (this.compression?.mode === 'encoded' || (v instanceof Frame && encodable(v)))
+        ? new EncodedWriter(this.dir, { ...this.compression, ...this.encode }, this.stream)
+        : new ElementWriter(this.dir);
+    }
+    await (this.impl instanceof EncodedWriter ? this.impl.append(v as Frame | null) : this.impl.append(v));
+  }
+
+  /** Finishes the files; for encoded video, the facts of the encoded stream. */
+  async finish(): Promise<NativeIndexInfo | undefined> {
+    this.impl ??= new ElementWriter(this.dir);
+    if (this.impl instanceof EncodedWriter) return this.impl.finish();
+    await this.impl.finish();
+    return undefined;
+  }
+
+  async abort(): Promise<void> {
+    await this.impl?.abort();
+  }
+}
 
 /** Packets evaluated at once per output: enough to overlap decoding, kernels and writing. */
 const PACKETS_IN_FLIGHT = 3;
@@ -130,11 +184,6 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
       throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
     }
   }
-  for (const o of outputs) {
-    if (o.column.compression?.mode === 'encoded') {
-      throw new BadArgumentError('compressVideo(): H.264 encoding of output frames is not available in this version; frame columns are stored raw (lossless)');
-    }
-  }
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
@@ -187,7 +236,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     for (let j = 0; j < jobs; j++) {
       if (!runJob[j]) continue;
       if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
-      const staged: { dir: string; writer: ElementWriter; output: OutputOp; stream: OutputStream; firstFrame?: Frame }[] = [];
+      const staged: { dir: string; writer: ColumnWriter; output: OutputOp; stream: OutputStream; info?: NativeIndexInfo }[] = [];
       const sources = new Map<number, RowSource>();
       const ops = new Map<number, OpState>();
       let fps = 0;
@@ -216,7 +265,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         for (const o of outputs) {
           const stream = o.streams[j] as OutputStream;
           const dir = await db.stage();
-          const writer = new ElementWriter(dir);
+          const writer = new ColumnWriter(dir, o.column.type, o.column.compression, { fps, threads: sc.threads }, stream.name());
           const entry: (typeof staged)[number] = { dir, writer, output: o, stream };
           staged.push(entry);
           const length = plans[j]!.column(o.column).length;
@@ -238,40 +287,37 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
             launch();
             const rows = rowsOf(a);
             const write = async () => {
-              for (const r of rows) {
-                const v = values.get(r) ?? null;
-                if (v instanceof Frame) entry.firstFrame ??= v;
-                await writer.append(v);
-              }
+              for (const r of rows) await writer.append(values.get(r) ?? null);
             };
             await (trace ? trace.span(`write ${stream.name()}`, 'write', { rows: rows.length }, write) : write());
             progress.done += rows.length;
             stats.rowsWritten += rows.length;
             report();
           }
-          await writer.finish();
+          entry.info = await writer.finish();
         }
         stats.opRows += evaluator.opRows;
         for (const s of sources.values()) stats.framesDecoded += s.framesDecoded?.() ?? 0;
         // Commit every output of the job.
         for (const s of staged) {
           const isVideo = s.stream instanceof NamedVideoStream;
-          const firstFrame = s.firstFrame;
+          const firstFrame = s.writer.firstFrame;
           const rows = s.writer.rows;
-          const meta: StreamMeta = {
-            formatVersion: 1,
-            name: s.stream.name(),
-            kind: isVideo ? 'video' : 'stream',
-            storage: 'elements',
-            type: s.output.column.type,
-            rows,
-            createdAt: new Date().toISOString(),
-            video: s.output.column.type === 'Frame' && firstFrame
-              ? { width: firstFrame.width, height: firstFrame.height, frames: rows, fps, timeBase: [1, Math.round(fps) || 1], codec: 'rawvideo',
-                  pixFmt: firstFrame.channels === 3 && firstFrame.dtype === 'uint8' ? 'rgb24' : `${firstFrame.dtype}x${firstFrame.channels}`,
-                  durationSec: fps > 0 ? rows / fps : 0, keyframes: rows }
-              : undefined,
-          };
+          const info = s.info;
+          const meta: StreamMeta = info
+            ? {
+                formatVersion: 1, name: s.stream.name(), kind: isVideo ? 'video' : 'stream', storage: 'packets', type: 'Frame', rows: info.frames,
+                createdAt: new Date().toISOString(), dataFile: 'packets.bin', video: { ...info },
+              }
+            : {
+                formatVersion: 1, name: s.stream.name(), kind: isVideo ? 'video' : 'stream', storage: 'elements', type: s.output.column.type, rows,
+                createdAt: new Date().toISOString(),
+                video: s.output.column.type === 'Frame' && firstFrame
+                  ? { width: firstFrame.width, height: firstFrame.height, frames: rows, fps, timeBase: [1, Math.round(fps) || 1], codec: 'rawvideo',
+                      pixFmt: firstFrame.channels === 3 && firstFrame.dtype === 'uint8' ? 'rgb24' : `${firstFrame.dtype}x${firstFrame.channels}`,
+                      durationSec: fps > 0 ? rows / fps : 0, keyframes: rows }
+                  : undefined,
+              };
           await db.commit(s.dir, meta, { overwrite: cacheMode === CacheMode.Overwrite });
         }
         staged.length = 0;

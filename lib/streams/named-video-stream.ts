@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '../client';
 import { BadArgumentError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
@@ -7,6 +8,7 @@ import { native, VideoMetadata } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { describe, knownKeys, optionalBoolean, plainObject } from '../validate';
 import { StoredStream } from './stored-stream';
+import { EncodedWriter } from '../storage/encoded-writer';
 import { framesInOrder, VideoSource } from '../video-source';
 
 export type { VideoMetadata } from '../native';
@@ -127,6 +129,67 @@ export class NamedVideoStream extends StoredStream<Frame> {
       width: v.width, height: v.height, frames: v.frames, fps: v.fps, timeBase: v.timeBase,
       codec: v.codec, pixFmt: v.pixFmt, durationSec: v.durationSec, keyframes: v.keyframes,
     };
+  }
+
+  /**
+   * Writes the stream as an MP4 file ('.mp4' is added if absent). A stream whose packets are
+   * already H.264 or HEVC is remuxed without re-encoding; `fps` or `scale: [w, h]` (or a raw
+   * stream) re-encodes to H.264.
+   *
+   * @example
+   * await video.saveMp4('highlights');            // writes highlights.mp4
+   */
+  async saveMp4(file: string, opts?: { fps?: number; scale?: [number, number] }): Promise<string> {
+    if (typeof file !== 'string' || file.length === 0) throw new BadArgumentError(`saveMp4: expected an output path, got ${describe(file)}`);
+    const o = plainObject('saveMp4', 'options', opts);
+    knownKeys('saveMp4', o, ['fps', 'scale']);
+    if (o.fps !== undefined && (typeof o.fps !== 'number' || !(o.fps > 0))) throw new BadArgumentError(`saveMp4: expected fps > 0, got ${describe(o.fps)}`);
+    const scale = o.scale as [number, number] | undefined;
+    if (scale !== undefined && (!Array.isArray(scale) || scale.length !== 2 || !scale.every((x) => Number.isInteger(x) && x > 0 && x % 2 === 0))) {
+      throw new BadArgumentError(`saveMp4: expected scale as [width, height] with even integers > 0, got ${describe(scale)}`);
+    }
+    const out = path.resolve(file.endsWith('.mp4') ? file : `${file}.mp4`);
+    const meta = await this.meta();
+    const video = meta.video as unknown as VideoMetadata | undefined;
+    const dir = (await this.sc.ready()).streamDir(this.name());
+    const remuxable = meta.storage !== 'elements' && o.fps === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
+    if (remuxable) {
+      const dataPath = path.isAbsolute(meta.dataFile!) ? meta.dataFile! : path.join(dir, meta.dataFile!);
+      try {
+        await native().remux(await fsp.readFile(path.join(dir, INDEX_FILE)), dataPath, out);
+        return out;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
+        // no usable timestamps: re-encode below
+      }
+    }
+    const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-mp4-'));
+    try {
+      const fps = (o.fps as number | undefined) ?? (video?.fps || 30);
+      const writer = new EncodedWriter(tmp, { fps, threads: this.sc.threads }, this.name());
+      const resize = scale ? new (native().NativeKernel)('Resize', { width: scale[0], height: scale[1] }) : undefined;
+      try {
+        for await (const frame of this.load()) {
+          if (!frame) continue;
+          if (!resize) {
+            await writer.append(frame);
+            continue;
+          }
+          const [[small]] = await resize.execute([[frame]], 1);
+          const f = small as { height: number; width: number; channels: number; data: ArrayBuffer };
+          await writer.append(Frame.from(new Uint8Array(f.data), f.height, f.width, f.channels));
+        }
+        await writer.finish();
+      } finally {
+        await resize?.close();
+      }
+      await native().remux(await fsp.readFile(path.join(tmp, INDEX_FILE)), path.join(tmp, PACKETS_FILE), out).catch((err) => {
+        throw fromNative(err, `saveMp4('${out}')`);
+      });
+      return out;
+    } finally {
+      await fsp.rm(tmp, { recursive: true, force: true });
+    }
   }
 
   /** @internal Frames of the stored stream, in the order asked, decoding a bounded chunk ahead. */

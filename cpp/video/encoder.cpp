@@ -1,0 +1,174 @@
+#include "encoder.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+extern "C" {
+#include <libswscale/swscale.h>
+}
+
+#include "packet_file.h"
+
+namespace vg {
+
+namespace {
+void check(int ret, const std::string& what) {
+  if (ret < 0) throw VgError("ERR_BAD_ARGUMENT", what + ": " + avErrorString(ret));
+}
+}  // namespace
+
+VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions& options)
+    : options_(options), yuv_(allocFrame()), packet_(allocPacket()), path_(packetsPath) {
+  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
+  if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_H264);
+  if (!codec) throw VgError("ERR_UNSUPPORTED_CODEC", "this FFmpeg build has no H.264 encoder");
+  codec_.reset(avcodec_alloc_context3(codec));
+  if (!codec_) throw std::bad_alloc();
+  if (options.width <= 0 || options.height <= 0 || options.width % 2 || options.height % 2)
+    throw VgError("ERR_BAD_ARGUMENT", "H.264 output needs even frame sizes, got " + std::to_string(options.width) + "x" +
+                                          std::to_string(options.height) + " (use lossless() or Resize to an even size)");
+  codec_->width = options.width;
+  codec_->height = options.height;
+  codec_->pix_fmt = AV_PIX_FMT_YUV420P;
+  codec_->time_base = av_inv_q(options.frameRate);
+  codec_->framerate = options.frameRate;
+  codec_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // extradata (avcC) for the index and MP4
+  codec_->thread_count = options.threads;
+  codec_->color_range = AVCOL_RANGE_MPEG;
+  codec_->colorspace = AVCOL_SPC_BT470BG;  // matches the BT.601 coefficients used to convert
+  if (options.gop > 0) codec_->gop_size = options.gop;
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "preset", options.preset.c_str(), 0);
+  if (options.bitrate > 0) {
+    codec_->bit_rate = options.bitrate;
+  } else {
+    av_dict_set(&opts, "crf", std::to_string(options.crf).c_str(), 0);
+  }
+  if (options.gop > 0) av_dict_set(&opts, "x264-params", ("keyint=" + std::to_string(options.gop) + ":scenecut=0").c_str(), 0);
+  const int ret = avcodec_open2(codec_.get(), codec, &opts);
+  av_dict_free(&opts);
+  check(ret, "cannot open the H.264 encoder");
+
+  sws_ = sws_getContext(options.width, options.height, AV_PIX_FMT_RGB24, options.width, options.height, AV_PIX_FMT_YUV420P,
+                        SWS_BICUBIC, nullptr, nullptr, nullptr);
+  if (!sws_) throw VgError("ERR_BAD_ARGUMENT", "cannot set up RGB to YUV conversion");
+  yuv_->format = AV_PIX_FMT_YUV420P;
+  yuv_->width = options.width;
+  yuv_->height = options.height;
+
+  file_ = std::fopen(packetsPath.c_str(), "wb");
+  if (!file_) throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + packetsPath + "': " + std::strerror(errno));
+
+  index_ = std::make_shared<VideoIndex>();
+  index_->timeBase = codec_->time_base;
+  index_->frameRate = options.frameRate;
+  index_->container = "vidgraph-h264";
+}
+
+VideoEncoder::~VideoEncoder() {
+  sws_freeContext(sws_);
+  if (file_) std::fclose(file_);
+}
+
+void VideoEncoder::encode(const FrameData& rgb) {
+  if (rgb.width != options_.width || rgb.height != options_.height || rgb.channels != 3 || rgb.dtype != DType::U8)
+    throw VgError("ERR_BAD_ARGUMENT", "every frame of an encoded video stream must be uint8 RGB " + std::to_string(options_.width) + "x" +
+                                          std::to_string(options_.height) + ", got " + std::to_string(rgb.width) + "x" +
+                                          std::to_string(rgb.height) + "x" + std::to_string(rgb.channels));
+  check(av_frame_get_buffer(yuv_.get(), 0), "frame buffer");
+  const uint8_t* src[1] = {rgb.data};
+  const int srcStride[1] = {rgb.width * 3};
+  sws_scale(sws_, src, srcStride, 0, rgb.height, yuv_->data, yuv_->linesize);
+  yuv_->pts = nextPts_++;
+  check(avcodec_send_frame(codec_.get(), yuv_.get()), "H.264 encoding");
+  av_frame_unref(yuv_.get());
+  yuv_->format = AV_PIX_FMT_YUV420P;
+  yuv_->width = options_.width;
+  yuv_->height = options_.height;
+  drain(false);
+}
+
+void VideoEncoder::drain(bool flush) {
+  if (flush) avcodec_send_frame(codec_.get(), nullptr);
+  for (;;) {
+    const int ret = avcodec_receive_packet(codec_.get(), packet_.get());
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
+    check(ret, "H.264 encoding");
+    PacketEntry e{};
+    e.pts = packet_->pts;
+    e.dts = packet_->dts;
+    e.duration = packet_->duration > 0 ? packet_->duration : 1;
+    e.offset = offset_;
+    e.size = packet_->size;
+    e.flags = (packet_->flags & AV_PKT_FLAG_KEY) ? static_cast<uint32_t>(kPacketKey) : 0u;
+    if (std::fwrite(packet_->data, 1, static_cast<size_t>(packet_->size), file_) != static_cast<size_t>(packet_->size))
+      throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + path_ + "': " + std::strerror(errno));
+    offset_ += packet_->size;
+    index_->packets.push_back(e);
+    av_packet_unref(packet_.get());
+  }
+}
+
+std::shared_ptr<VideoIndex> VideoEncoder::finish() {
+  drain(true);
+  if (std::fflush(file_) != 0 || ::fsync(fileno(file_)) != 0)
+    throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + path_ + "': " + std::strerror(errno));
+  std::fclose(file_);
+  file_ = nullptr;
+  AVCodecParameters* par = avcodec_parameters_alloc();
+  if (!par) throw std::bad_alloc();
+  avcodec_parameters_from_context(par, codec_.get());
+  index_->codec.fromParameters(par);
+  avcodec_parameters_free(&par);
+  index_->headerFrames = nextPts_;
+  for (size_t i = 0; i < index_->packets.size(); i++) index_->rowToPacket.push_back(static_cast<int32_t>(i));
+  std::stable_sort(index_->rowToPacket.begin(), index_->rowToPacket.end(),
+                   [&](int32_t a, int32_t b) { return index_->packets[a].pts < index_->packets[b].pts; });
+  index_->finalize();
+  return index_;
+}
+
+void remuxToMp4(const VideoIndex& index, const std::string& dataPath, const std::string& outPath) {
+  AVFormatContext* raw = nullptr;
+  check(avformat_alloc_output_context2(&raw, nullptr, "mp4", outPath.c_str()), "cannot create '" + outPath + "'");
+  std::unique_ptr<AVFormatContext, void (*)(AVFormatContext*)> out(raw, [](AVFormatContext* c) {
+    if (c->pb) avio_closep(&c->pb);
+    avformat_free_context(c);
+  });
+  AVStream* st = avformat_new_stream(out.get(), nullptr);
+  if (!st) throw std::bad_alloc();
+  CodecParametersPtr par = index.codec.toParameters();
+  check(avcodec_parameters_copy(st->codecpar, par.get()), "codec parameters");
+  st->codecpar->codec_tag = 0;  // let the MP4 muxer choose (avc1, hvc1, ...)
+  st->time_base = index.timeBase;
+  if (index.frameRate.num > 0) st->avg_frame_rate = index.frameRate;
+  if (avformat_query_codec(out->oformat, st->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1)
+    throw VgError("ERR_UNSUPPORTED_CODEC", std::string("codec '") + avcodec_get_name(st->codecpar->codec_id) + "' cannot be stored in MP4 without re-encoding");
+  check(avio_open(&out->pb, outPath.c_str(), AVIO_FLAG_WRITE), "cannot write '" + outPath + "'");
+  check(avformat_write_header(out.get(), nullptr), "MP4 header");
+  if (index.ptsSynthesized)
+    throw VgError("ERR_UNSUPPORTED_CODEC", "this stream's container had no timestamps: it cannot be remuxed, only re-encoded");
+  PacketFile file(dataPath);
+  PacketPtr pkt = allocPacket();
+  // Timestamps from the first shown frame, as the MP4 muxer wants them non-negative.
+  const int64_t first = index.rows() > 0 ? index.packets[static_cast<size_t>(index.rowToPacket[0])].pts : 0;
+  int64_t lastDts = INT64_MIN;
+  for (size_t i = 0; i < index.packets.size(); i++) {
+    const PacketEntry& e = index.packets[i];
+    file.read(e, 0, pkt.get());
+    pkt->pts = e.pts - first;
+    int64_t dts = e.dts != AV_NOPTS_VALUE ? e.dts - first : pkt->pts;
+    if (dts <= lastDts) dts = lastDts + 1;
+    lastDts = dts;
+    pkt->dts = dts;
+    pkt->stream_index = 0;
+    av_packet_rescale_ts(pkt.get(), index.timeBase, st->time_base);
+    check(av_interleaved_write_frame(out.get(), pkt.get()), "writing '" + outPath + "'");
+  }
+  check(av_write_trailer(out.get()), "MP4 trailer");
+}
+
+}  // namespace vg

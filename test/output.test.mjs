@@ -1,0 +1,119 @@
+// Output video streams: H.264 by default (read back exactly like ingested video), raw with
+// lossless(), compressVideo() options honoured, and saveMp4 (remux or re-encode).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import * as vg from 'vidgraph';
+import { ffprobeFrameCount, fixture, oracle, probe } from './helpers/corpus.mjs';
+import { bytesOf, tempDir } from './helpers/util.mjs';
+
+const fileA = await fixture('h264_bframes_opengop.mp4');
+
+function psnr(a, b) {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  return 10 * Math.log10((255 * 255) / (se / a.length));
+}
+
+async function resizedOutput(sc, name, configure = (c) => c) {
+  const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'a', { path: fileA })]);
+  const small = configure(sc.ops.Resize({ frame: frames, width: 160, height: 120 }));
+  const out = new vg.NamedVideoStream(sc, name);
+  const result = await sc.run(sc.io.Output(small, [out]), vg.PerfParams.manual(8, 16), { showProgress: false, cacheMode: vg.CacheMode.Overwrite });
+  return { out, result };
+}
+
+async function all(stream) {
+  const rows = [];
+  for await (const f of stream.load()) rows.push(f);
+  return rows;
+}
+
+describe('output video streams', () => {
+  test('frame outputs are H.264 by default and decode exactly like the ffmpeg CLI decodes their MP4', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const { out } = await resizedOutput(sc, 'small');
+    const meta = await out.metadata();
+    assert.equal(meta.codec, 'h264');
+    assert.equal(meta.frames, 48);
+    assert.deepEqual([meta.width, meta.height], [160, 120]);
+    assert.ok(fs.existsSync(path.join(sc.dbPath, 'streams', 'small', 'packets.bin')));
+    const mp4 = await out.saveMp4(path.join(tempDir(), 'small'));
+    assert.ok(mp4.endsWith('small.mp4'));
+    const o = await oracle(mp4);
+    assert.equal(o.count, 48);
+    const frames = await all(out);
+    frames.forEach((f, i) => assert.ok(bytesOf(f).equals(o.frame(i)), `row ${i}`));
+    // As faithful as the ffmpeg CLI's own libx264 encode of the same raw frames (crf 23, veryfast).
+    const { out: raw } = await resizedOutput(sc, 'small-raw', (c) => c.lossless());
+    assert.equal((await raw.metadata()).codec, 'rawvideo');
+    const rawFrames = await all(raw);
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'raw.rgb'), Buffer.concat(rawFrames.map((f) => bytesOf(f))));
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '160x120', '-r', '24', '-i', path.join(dir, 'raw.rgb'),
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', path.join(dir, 'cli.mp4')]);
+    const cli = await oracle(path.join(dir, 'cli.mp4'));
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const ours = mean(frames.map((f, i) => psnr(f.data, rawFrames[i].data)));
+    const theirs = mean(rawFrames.map((f, i) => psnr(cli.frame(i), f.data)));
+    assert.ok(ours >= theirs - 0.5, `PSNR ours ${ours.toFixed(2)} dB vs ffmpeg CLI ${theirs.toFixed(2)} dB`);
+  });
+
+  test('compressVideo honours keyframeDistance, quality and bitrate', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const { out: gop } = await resizedOutput(sc, 'gop', (c) => c.compressVideo({ keyframeDistance: 10 }));
+    assert.equal((await gop.metadata()).keyframes, 5);
+    const size = (name) => fs.statSync(path.join(sc.dbPath, 'streams', name, 'packets.bin')).size;
+    await resizedOutput(sc, 'q18', (c) => c.compressVideo({ quality: 18 }));
+    await resizedOutput(sc, 'q40', (c) => c.compressVideo({ quality: 40 }));
+    assert.ok(size('q40') < size('q18') / 2, `${size('q40')} vs ${size('q18')}`);
+    await resizedOutput(sc, 'b50k', (c) => c.compressVideo({ bitrate: 50_000 }));
+    await resizedOutput(sc, 'b2m', (c) => c.compressVideo({ bitrate: 2_000_000 }));
+    assert.ok(size('b50k') < size('b2m'), `${size('b50k')} vs ${size('b2m')}`);
+  });
+
+  test('frames H.264 cannot hold are stored raw by default, and refused by compressVideo()', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const odd = await fixture('odd_dims.mkv');
+    const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'odd', { path: odd })]);
+    const out = new vg.NamedVideoStream(sc, 'odd-out');
+    await sc.run(sc.io.Output(sc.ops.Pass({ input: frames }), [out]), vg.PerfParams.manual(8, 16), { showProgress: false });
+    assert.equal((await out.metadata()).codec, 'rawvideo');
+    const o = await oracle(odd);
+    for await (const f of out.load({ rows: [7] })) assert.ok(bytesOf(f).equals(o.frame(7)));
+    const forced = await sc.run(sc.io.Output(sc.ops.Pass({ input: frames }).compressVideo(), [new vg.NamedVideoStream(sc, 'forced')]), vg.PerfParams.manual(8, 16), { showProgress: false });
+    assert.deepEqual(forced.failedJobs, ['odd']);
+    assert.match(forced.stats.errors[0].message, /H\.264 needs uint8 RGB of even size/);
+  });
+
+  test('saveMp4 remuxes an ingested H.264 stream without re-encoding', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const video = new vg.NamedVideoStream(sc, 'a', { path: fileA });
+    const mp4 = await video.saveMp4(path.join(tempDir(), 'copy.mp4'));
+    const src = await probe(fileA);
+    const dst = await probe(mp4);
+    assert.equal(dst.packets.length, src.packets.length);
+    assert.equal(dst.stream.codec_name, 'h264');
+    // Same packets, same decode: the CLI decodes the copy to the original's frames.
+    const a = await oracle(fileA);
+    const b = await oracle(mp4);
+    assert.equal(b.count, a.count);
+    for (const i of [0, 13, 47]) assert.ok(a.frame(i).equals(b.frame(i)), `frame ${i}`);
+    const sameBytes = execFileSync('ffmpeg', ['-v', 'error', '-i', mp4, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-']).toString()
+      === execFileSync('ffmpeg', ['-v', 'error', '-i', fileA, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-']).toString();
+    assert.ok(sameBytes, 'the remuxed packets are the original packets');
+  });
+
+  test('saveMp4 with scale or fps re-encodes', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const video = new vg.NamedVideoStream(sc, 'a', { path: fileA });
+    const mp4 = await video.saveMp4(path.join(tempDir(), 'scaled'), { scale: [160, 120], fps: 12 });
+    const p = await probe(mp4);
+    assert.deepEqual([p.stream.width, p.stream.height], [160, 120]);
+    assert.equal(await ffprobeFrameCount(mp4), 48);
+    assert.equal(p.stream.avg_frame_rate, '12/1');
+    await assert.rejects(video.saveMp4('x', { scale: [161, 120] }), { code: 'ERR_BAD_ARGUMENT' });
+  });
+});
