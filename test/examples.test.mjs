@@ -50,6 +50,16 @@ describe('examples', () => {
     assert.match(out, /first pixel: (\d+), \1, \1 /);
   });
 
+  test('tutorial 5: compression (H.264 by default, tuned, raw) and saveMp4', async () => {
+    const out = await example('tutorials/05-compression.mjs', tempDir());
+    assert.match(out, /tutorial-blur-default: h264, 300 frames, 2 keyframes/); // libx264 default: a keyframe every 250
+    assert.match(out, /tutorial-blur-small: h264, 300 frames, 10 keyframes/);
+    assert.match(out, /tutorial-blur-raw: rawvideo, 300 frames/);
+    const size = (name) => Number(new RegExp(`${name}: .* ([\\d.]+) MiB`).exec(out)[1]);
+    assert.ok(size('tutorial-blur-small') < size('tutorial-blur-default') && size('tutorial-blur-default') < size('tutorial-blur-raw'));
+    assert.match(out, /saved .*tutorial-blur\.mp4/);
+  });
+
   test('tutorial 4: slicing', async () => {
     const out = await example('tutorials/04-slicing.mjs', tempDir());
     assert.match(out, /tutorial-flow: 300 flow fields/);

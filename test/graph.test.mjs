@@ -290,3 +290,20 @@ describe('running', () => {
     await assert.rejects(sc.run(out, vg.PerfParams.estimate()), { code: 'ERR_NO_GPU' });
   });
 });
+
+describe('PerfParams', () => {
+  test('estimate() sizes packets from the frame size so that 4K stays within its memory budget', () => {
+    const hd = vg.PerfParams.estimate({ frameBytes: 1920 * 1080 * 3, memoryBytes: 16 * 2 ** 30 });
+    const uhd = vg.PerfParams.estimate({ frameBytes: 3840 * 2160 * 3, memoryBytes: 16 * 2 ** 30 });
+    assert.ok(uhd.ioPacketSize < hd.ioPacketSize);
+    // Three packets in flight, about three frames per row: within 512 MiB.
+    assert.ok(uhd.ioPacketSize * 3840 * 2160 * 3 * 3 * 3 <= 512 * 2 ** 20 + 8 * 3840 * 2160 * 27, `${uhd.ioPacketSize}`);
+    assert.ok(uhd.workPacketSize >= 1 && uhd.workPacketSize <= uhd.ioPacketSize);
+  });
+
+  test('manual() validates its sizes', () => {
+    assert.equal(vg.PerfParams.manual(50, 250).ioPacketSize, 250);
+    assert.throws(() => vg.PerfParams.manual(0, 10), { code: 'ERR_BAD_ARGUMENT', message: /workPacketSize/ });
+    assert.throws(() => vg.PerfParams.manual(100, 10), { code: 'ERR_BAD_ARGUMENT', message: /ioPacketSize >= workPacketSize/ });
+  });
+});
