@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ERR_PLUGIN'
   | 'ERR_ABORTED'
   | 'ERR_NO_GPU'
+  | 'ERR_KERNEL'
   | 'ERR_NATIVE_LOAD'
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_INTERNAL';

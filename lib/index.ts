@@ -27,6 +27,8 @@ export type { Partition } from './graph/graph';
 export { FrameType, registerType, Bytes, Json, Histogram, BboxList, Float32, Int32, Image } from './graph/types';
 export type { ColumnType, Bbox } from './graph/types';
 export { PerfParams, CacheMode, DeviceType } from './run/perf-params';
+export { registerOp, Kernel } from './kernels/ts-ops';
+export type { KernelConfig, FunctionKernel, KernelClass, OpRegistration } from './kernels/ts-ops';
 export type { RunOptions, RunResult, RunStats, RunProgress } from './run/run';
 export type { StreamListing } from './storage/local-database';
 export type { DecodeStats } from './video-source';

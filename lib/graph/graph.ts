@@ -76,7 +76,7 @@ export class OpNode extends GraphNode {
     readonly opName: string,
     readonly inputs: Column[],
     /** Arguments as given: a scalar is the same for every job, an array has one value per job. */
-    readonly args: Record<string, ArgValue | ArgValue[]>,
+    readonly args: Record<string, unknown>,
     readonly options: OpOptions,
   ) {
     super();

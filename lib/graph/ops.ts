@@ -7,6 +7,7 @@ import { BadArgumentError, NotFoundError } from '../errors';
 import { native } from '../native';
 import { describe } from '../validate';
 import { ArgValue, Column, OpNode, OpOptions } from './graph';
+import { tsOp, tsOpNames } from '../kernels/ts-ops';
 
 type ArgSchema =
   | { kind: 'int'; min?: number; max?: number; odd?: boolean; required?: boolean }
@@ -71,10 +72,16 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** A TypeScript op's declaration (its arguments are free-form: the kernel reads config.args). */
+function tsDeclaration(name: string): (OpDeclaration & { ts: true }) | undefined {
+  const op = tsOp(name);
+  return op && { name: op.name, inputs: op.inputs, outputs: op.outputs, stencil: op.stencil, args: {}, ts: true };
+}
+
 export function findOpDeclaration(name: string): OpDeclaration {
-  const decl = opDeclarations().get(name);
+  const decl = tsDeclaration(name) ?? opDeclarations().get(name);
   if (decl) return decl;
-  const names = [...opDeclarations().keys()];
+  const names = [...tsOpNames(), ...opDeclarations().keys()];
   const close = names.filter((n) => distance(n, name) <= Math.max(2, Math.floor(n.length / 3))).sort((a, b) => distance(a, name) - distance(b, name));
   throw new NotFoundError(`no op named '${name}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}; known ops: ${names.join(', ')}`);
 }
@@ -125,8 +132,11 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
     if (input.type === 'Frame' && c.type !== 'Frame' && c.type !== 'any') throw new BadArgumentError(`${name}: input '${input.name}' needs frames, but the column holds ${c.type}`);
     inputs.push(c);
   }
-  // Reserved options.
-  const options: OpOptions = { device: 'cpu', batch: 1, stencil: decl.stencil, boundedState: 0, unboundedState: false };
+  // Reserved options (a TypeScript op's registration gives its defaults).
+  const ts = tsOp(name);
+  const options: OpOptions = ts
+    ? { device: ts.device, batch: ts.batch, stencil: ts.stencil, boundedState: ts.boundedState, unboundedState: ts.unboundedState }
+    : { device: 'cpu', batch: 1, stencil: decl.stencil, boundedState: 0, unboundedState: false };
   if (p.device !== undefined) {
     if (p.device !== 'cpu' && p.device !== 'gpu') throw new BadArgumentError(`${name}: expected device vg.DeviceType.CPU or vg.DeviceType.GPU, got ${describe(p.device)}`);
     options.device = p.device;
@@ -137,7 +147,7 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
   }
   if (p.stencil !== undefined) {
     if (!Array.isArray(p.stencil) || p.stencil.length === 0 || !p.stencil.every((x) => Number.isInteger(x))) throw new BadArgumentError(`${name}: expected stencil as an array of integer offsets, got ${describe(p.stencil)}`);
-    if (p.stencil.length !== decl.stencil.length) throw new BadArgumentError(`${name}: this op takes a stencil of ${decl.stencil.length} offset(s) ([${decl.stencil.join(', ')}])`);
+    if (!ts && p.stencil.length !== decl.stencil.length) throw new BadArgumentError(`${name}: this op takes a stencil of ${decl.stencil.length} offset(s) ([${decl.stencil.join(', ')}])`);
     options.stencil = p.stencil as number[];
   }
   if (p.boundedState !== undefined) {
@@ -145,9 +155,13 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
     options.boundedState = p.boundedState;
   }
   // Arguments: scalar for every stream, or an array with one value per stream.
-  const args: Record<string, ArgValue | ArgValue[]> = {};
+  const args: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(p)) {
     if (RESERVED.includes(key) || decl.inputs.some((i) => i.name === key)) continue;
+    if (ts) {
+      args[key] = value;
+      continue;
+    }
     const schema = decl.args[key];
     if (!schema) {
       const known = Object.keys(decl.args);
@@ -174,13 +188,13 @@ export function opsProxy(): Record<string, (params: Record<string, unknown>) => 
       return (params: Record<string, unknown>) => callOp(decl.name, params);
     },
     has(_target, prop) {
-      return typeof prop === 'string' && opDeclarations().has(prop);
+      return typeof prop === 'string' && (tsOp(prop) !== undefined || opDeclarations().has(prop));
     },
     ownKeys() {
-      return [...opDeclarations().keys()];
+      return [...new Set([...tsOpNames(), ...opDeclarations().keys()])];
     },
     getOwnPropertyDescriptor(_target, prop) {
-      return typeof prop === 'string' && opDeclarations().has(prop) ? { enumerable: true, configurable: true } : undefined;
+      return typeof prop === 'string' && (tsOp(prop) !== undefined || opDeclarations().has(prop)) ? { enumerable: true, configurable: true } : undefined;
     },
   });
 }

@@ -11,7 +11,7 @@
 import { AbortedError } from '../errors';
 import { Frame } from '../frame';
 import { Column, GraphNode, InputNode, OpNode, SampleNode, SliceNode, UnsliceNode } from '../graph/graph';
-import type { NativeElement, NativeKernel } from '../native';
+import type { NativeElement } from '../native';
 import { JobPlan } from './plan';
 
 export type Value = Frame | Uint8Array | null;
@@ -24,8 +24,15 @@ export interface RowSource {
   framesDecoded?(): number;
 }
 
+/** What the evaluator needs of a kernel: the engine's NativeKernel, or a TypeScript kernel. */
+export interface KernelLike {
+  execute(inputs: Value[][], rows: number): Promise<(NativeElement | Value)[][]>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface OpState {
-  kernel: Pick<NativeKernel, 'execute' | 'reset' | 'close'>;
+  kernel: KernelLike;
   lastRow: number;
   lastGroup: number;
   /** Settles when the previous holder of the op's turn is done. */
@@ -34,8 +41,8 @@ export interface OpState {
 
 const CTORS = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
 
-function toValue(e: NativeElement): Value {
-  if (e === null || e instanceof Uint8Array) return e;
+function toValue(e: NativeElement | Value): Value {
+  if (e === null || e instanceof Uint8Array || e instanceof Frame) return e;
   return Frame.from(new CTORS[e.dtype](e.data), e.height, e.width, e.channels);
 }
 

@@ -20,7 +20,9 @@ import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { StoredStream } from '../streams/stored-stream';
 import { describe } from '../validate';
-import { JobEvaluator, OpState, RowSource, Value } from './evaluate';
+import { JobEvaluator, KernelLike, OpState, RowSource, Value } from './evaluate';
+import { KernelConfig, TsKernelRunner, tsOp } from '../kernels/ts-ops';
+import { PooledKernel } from '../kernels/worker-pool';
 import { CacheMode, PerfParams } from './perf-params';
 import { JobPlan } from './plan';
 import { ProgressBar } from './progress';
@@ -160,10 +162,36 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
   };
 }
 
-function argsForJob(node: OpNode, job: number, jobs: number): Record<string, ArgValue> {
-  const out: Record<string, ArgValue> = {};
+function argsForJob(node: OpNode, job: number, jobs: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node.args)) out[k] = Array.isArray(v) ? perJob(node.opName, `argument '${k}'`, v, jobs)[job]! : v;
   return out;
+}
+
+/** The kernel behind an op node: the engine's, a TypeScript kernel inline, or one in the worker pool. */
+function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
+  const args = argsForJob(node, job, jobs);
+  const ts = tsOp(node.opName);
+  if (!ts) return new (native().NativeKernel)(node.opName, args as Record<string, ArgValue>) as unknown as KernelLike;
+  const config: KernelConfig = { args, device: node.options.device, inputColumns: ts.inputs.map((i) => i.name), outputColumns: ts.outputs.map((o) => o.name), nodeId: node.id };
+  const op = { ...ts, stencil: node.options.stencil, batch: node.options.batch, boundedState: node.options.boundedState, unboundedState: node.options.unboundedState };
+  if (ts.module) return new PooledKernel(op, config);
+  const runner = new TsKernelRunner(op, config, ts.kernel!);
+  const wrap = async <T>(what: () => T): Promise<T> => {
+    try {
+      return what();
+    } catch (err) {
+      if (err instanceof VidgraphError) throw err;
+      const e = new VidgraphError('ERR_KERNEL', `${node.opName}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      if ((err as Error)?.stack) e.stack = `${e.name}: ${e.message}\n${(err as Error).stack}`;
+      throw e;
+    }
+  };
+  return {
+    execute: (cols, rows) => wrap(() => runner.run(cols, rows)),
+    reset: () => wrap(() => runner.reset()),
+    close: () => wrap(() => runner.close()),
+  };
 }
 
 export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}): Promise<RunResult> {
@@ -254,10 +282,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         }
         for (const n of nodes) {
           if (!(n instanceof OpNode)) continue;
-          const kernel = new (native().NativeKernel)(n.opName, argsForJob(n, j, jobs));
+          const kernel = makeKernel(n, j, jobs);
           const label = `op ${n.opName}#${n.id}`;
           const traced = trace
-            ? { execute: (inputs: unknown[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close() }
+            ? { execute: (inputs: Value[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close() }
             : kernel;
           ops.set(n.id, { kernel: traced, lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }

@@ -1,0 +1,198 @@
+/**
+ * Ops written in TypeScript: `vg.registerOp`. A kernel is a function or a class; it runs on the
+ * calling thread, or, declared as `module: { url, export }`, in a pool of worker threads.
+ * batch, stencil, boundedState and unboundedState behave exactly as for engine ops: the same
+ * evaluator decides which rows each kernel sees and when reset() is called.
+ *
+ * @example
+ * vg.registerOp({
+ *   name: 'Brightness', inputs: { frame: vg.FrameType }, outputs: { value: vg.Json },
+ *   kernel: (config, { frame }) => frame.data.reduce((a, b) => a + b, 0) / frame.data.length,
+ * });
+ * const b = sc.ops.Brightness({ frame: frames });
+ */
+import { BadArgumentError, VidgraphError } from '../errors';
+import { Frame } from '../frame';
+import { ColumnType, FrameType, typeNamed } from '../graph/types';
+import { describe } from '../validate';
+import type { Value } from '../run/evaluate';
+
+export interface KernelConfig {
+  args: Record<string, unknown>;
+  device: 'cpu' | 'gpu';
+  inputColumns: string[];
+  outputColumns: string[];
+  nodeId: number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type FunctionKernel = (config: KernelConfig, inputs: Record<string, any>) => any;
+
+/** Base class for stateful kernels. */
+export class Kernel {
+  readonly config: KernelConfig;
+  readonly args: Record<string, unknown>;
+  constructor(config: KernelConfig, args: Record<string, unknown>) {
+    this.config = config;
+    this.args = args;
+  }
+  /** Called before the first row, at every slice boundary and every discontinuity. */
+  reset(): void {}
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  execute(_inputs: Record<string, any>): any {
+    throw new BadArgumentError(`${this.constructor.name}.execute() is not implemented`);
+  }
+  close?(): void;
+}
+
+export type KernelClass = new (config: KernelConfig, args: Record<string, unknown>) => Kernel;
+
+type TypeArg = typeof FrameType | ColumnType;
+
+export interface OpRegistration {
+  name: string;
+  inputs: Record<string, TypeArg>;
+  outputs: Record<string, TypeArg>;
+  device?: 'cpu' | 'gpu';
+  batch?: number;
+  stencil?: number[];
+  boundedState?: number;
+  unboundedState?: boolean;
+  kernel?: FunctionKernel | KernelClass;
+  module?: { url: string | URL; export: string };
+}
+
+export interface TsOp {
+  name: string;
+  inputs: { name: string; type: string }[];
+  outputs: { name: string; type: string }[];
+  stencil: number[];
+  batch: number;
+  boundedState: number;
+  unboundedState: boolean;
+  device: 'cpu' | 'gpu';
+  kernel?: FunctionKernel | KernelClass;
+  module?: { url: string; export: string };
+}
+
+const tsOps = new Map<string, TsOp>();
+
+function typeName(where: string, t: unknown): string {
+  if (t === FrameType) return 'Frame';
+  const name = (t as ColumnType | undefined)?.name;
+  if (typeof name === 'string' && typeNamed(name)) return name;
+  throw new BadArgumentError(`${where}: expected vg.FrameType or a registered column type (vg.Json, vg.Histogram, ... or vg.registerType), got ${describe(t)}`);
+}
+
+function isClass(f: unknown): f is KernelClass {
+  return typeof f === 'function' && (f.prototype instanceof Kernel || /^class\s/.test(Function.prototype.toString.call(f)));
+}
+
+/** Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. */
+export function registerOp(reg: OpRegistration): void {
+  if (typeof reg !== 'object' || reg === null) throw new BadArgumentError(`registerOp: expected an op declaration, got ${describe(reg)}`);
+  const where = `registerOp('${String(reg.name)}')`;
+  if (typeof reg.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(reg.name)) throw new BadArgumentError(`registerOp: expected an identifier for name, got ${describe(reg.name)}`);
+  if (typeof reg.inputs !== 'object' || reg.inputs === null || Object.keys(reg.inputs).length === 0) throw new BadArgumentError(`${where}: expected at least one input column`);
+  if (typeof reg.outputs !== 'object' || reg.outputs === null) throw new BadArgumentError(`${where}: expected an outputs record`);
+  if ((reg.kernel === undefined) === (reg.module === undefined)) throw new BadArgumentError(`${where}: give either kernel or module`);
+  if (reg.kernel !== undefined && typeof reg.kernel !== 'function') throw new BadArgumentError(`${where}: expected kernel to be a function or a vg.Kernel class, got ${describe(reg.kernel)}`);
+  let module: TsOp['module'];
+  if (reg.module !== undefined) {
+    const url = reg.module.url instanceof URL ? reg.module.url.href : reg.module.url;
+    if (typeof url !== 'string' || typeof reg.module.export !== 'string') throw new BadArgumentError(`${where}: expected module as { url, export }`);
+    module = { url, export: reg.module.export };
+  }
+  const int = (v: unknown, name: string, min: number, dflt: number) => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadArgumentError(`${where}: expected integer ${name} >= ${min}, got ${describe(v)}`);
+    return v;
+  };
+  const stencil = reg.stencil ?? [0];
+  if (!Array.isArray(stencil) || stencil.length === 0 || !stencil.every((x) => Number.isInteger(x))) throw new BadArgumentError(`${where}: expected stencil as integer offsets, got ${describe(reg.stencil)}`);
+  tsOps.set(reg.name, {
+    name: reg.name,
+    inputs: Object.entries(reg.inputs).map(([name, t]) => ({ name, type: typeName(`${where} input '${name}'`, t) })),
+    outputs: Object.entries(reg.outputs).map(([name, t]) => ({ name, type: typeName(`${where} output '${name}'`, t) })),
+    stencil,
+    batch: int(reg.batch, 'batch', 1, 1),
+    boundedState: int(reg.boundedState, 'boundedState', 0, 0),
+    unboundedState: reg.unboundedState === true,
+    device: reg.device ?? 'cpu',
+    kernel: reg.kernel,
+    module,
+  });
+}
+
+export function tsOp(name: string): TsOp | undefined {
+  return tsOps.get(name);
+}
+
+export function tsOpNames(): string[] {
+  return [...tsOps.keys()];
+}
+
+// ---- running TS kernels behind the evaluator's kernel interface ----
+
+function decode(v: Value, type: string): unknown {
+  if (v === null || type === 'Frame' || v instanceof Frame) return v;
+  const t = typeNamed(type);
+  return t ? t.deserialize(v) : v;
+}
+
+function encode(v: unknown, type: string, op: string): Value {
+  if (v === null || v === undefined) return null;
+  if (type === 'Frame') {
+    if (!(v instanceof Frame)) throw new VidgraphError('ERR_KERNEL', `${op}: output should be a vg.Frame, got ${describe(v)}`);
+    return v;
+  }
+  return typeNamed(type)!.serialize(v);
+}
+
+/** Adapts a kernel (function or class instance) to the evaluator: columns in, columns out. */
+export class TsKernelRunner {
+  private instance?: Kernel;
+  constructor(private readonly op: TsOp, readonly config: KernelConfig, private readonly fn: FunctionKernel | KernelClass) {
+    if (isClass(fn)) this.instance = new fn(config, config.args);
+  }
+
+  reset(): void {
+    this.instance?.reset();
+  }
+
+  close(): void {
+    this.instance?.close?.();
+  }
+
+  /** cols[c] holds rows × stencil entries; returns one column per output. */
+  run(cols: Value[][], rows: number): Value[][] {
+    const op = this.op;
+    const per = op.stencil.length;
+    const rowInputs = (r: number) => {
+      const rec: Record<string, unknown> = {};
+      op.inputs.forEach((input, c) => {
+        const window = cols[c]!.slice(r * per, (r + 1) * per).map((v) => decode(v, input.type));
+        rec[input.name] = per === 1 && op.stencil[0] === 0 && op.stencil.length === 1 ? window[0] : window;
+      });
+      return rec;
+    };
+    const call = (inputs: Record<string, unknown>) => (this.instance ? this.instance.execute(inputs) : (this.fn as FunctionKernel)(this.config, inputs));
+    const outputs: unknown[] = [];
+    if (op.batch > 1) {
+      const batched: Record<string, unknown[]> = {};
+      const recs = Array.from({ length: rows }, (_, r) => rowInputs(r));
+      for (const input of op.inputs) batched[input.name] = recs.map((rec) => rec[input.name]);
+      const result = call(batched);
+      if (!Array.isArray(result) || result.length !== rows) {
+        throw new VidgraphError('ERR_KERNEL', `${op.name}: a batch kernel must return an array of ${rows} results, got ${describe(result)}`);
+      }
+      outputs.push(...result);
+    } else {
+      for (let r = 0; r < rows; r++) outputs.push(call(rowInputs(r)));
+    }
+    return op.outputs.map((out) => outputs.map((o) => {
+      const v = op.outputs.length === 1 ? o : (o as Record<string, unknown> | null)?.[out.name];
+      return encode(v, out.type, op.name);
+    }));
+  }
+}
