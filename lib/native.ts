@@ -68,6 +68,13 @@ export interface NativeOpInfo {
   inputs: { name: string; type: 'frame' | 'bytes' | 'any' }[];
   outputs: { name: string; type: 'frame' | 'bytes' | 'any' }[];
   stencil: number[];
+  boundedState: number;
+  unboundedState: boolean;
+  batch: number;
+  /** Plugin ops: the protobuf message of the arguments ('' when none). */
+  protoMessage: string;
+  /** Plugin ops: the shared library ('' for built-ins). */
+  plugin: string;
 }
 
 /** A frame as the engine returns it (engine memory behind `data`). */
@@ -96,7 +103,8 @@ export interface NativeBinding {
   NativeEncoder: new (packetsPath: string, opts: { width: number; height: number; fpsNum: number; fpsDen: number; crf?: number; bitrate?: number; gop?: number; threads?: number }) => NativeEncoder;
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
-  NativeKernel: new (op: string, args: Record<string, number | string | boolean>) => NativeKernel;
+  loadPlugin(path: string): Promise<string[]>;
+  NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   versions(): Record<string, string>;

@@ -2,9 +2,23 @@
 
 #include <unordered_map>
 
+#include "../plugin/plugin_loader.h"
 #include "../video/ffmpeg.h"
 
 namespace vg {
+
+// loadPlugin(path: string) → Promise<string[]> (the op names it registered)
+Napi::Value LoadPlugin(const Napi::CallbackInfo& info) {
+  const std::string path = info[0].ToString().Utf8Value();
+  return runDetached(info.Env(), "plugin", [path]() -> Settle {
+    auto names = std::make_shared<std::vector<std::string>>(loadPlugin(path));
+    return [names](Napi::Env env) -> Napi::Value {
+      Napi::Array a = Napi::Array::New(env, names->size());
+      for (size_t i = 0; i < names->size(); i++) a.Set(static_cast<uint32_t>(i), (*names)[i]);
+      return a;
+    };
+  });
+}
 
 namespace {
 
@@ -123,6 +137,7 @@ void KernelWrap::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("close", &KernelWrap::Close)});
   exports.Set("NativeKernel", cls);
   exports.Set("ops", Napi::Function::New(env, ListOps, "ops"));
+  exports.Set("loadPlugin", Napi::Function::New(env, LoadPlugin, "loadPlugin"));
 }
 
 Napi::Value ListOps(const Napi::CallbackInfo& info) {
@@ -137,6 +152,11 @@ Napi::Value ListOps(const Napi::CallbackInfo& info) {
     Napi::Array st = Napi::Array::New(env, ops[i]->stencil.size());
     for (size_t k = 0; k < ops[i]->stencil.size(); k++) st.Set(static_cast<uint32_t>(k), ops[i]->stencil[k]);
     o.Set("stencil", st);
+    o.Set("boundedState", ops[i]->boundedState);
+    o.Set("unboundedState", ops[i]->unboundedState);
+    o.Set("batch", ops[i]->batch);
+    o.Set("protoMessage", ops[i]->protoMessage);
+    o.Set("plugin", ops[i]->plugin);
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;
@@ -149,7 +169,10 @@ KernelWrap::KernelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Kernel
   spec_ = findOp(name);
   if (!spec_) throwCoded(env, "ERR_NOT_FOUND", "no op named '" + name + "'");
   Args args;
-  if (info[1].IsObject()) {
+  if (info[1].IsTypedArray()) {  // plugin ops: the protobuf-encoded argument message
+    Napi::Uint8Array raw = info[1].As<Napi::Uint8Array>();
+    args.setRaw(std::string(reinterpret_cast<const char*>(raw.Data()), raw.ByteLength()));
+  } else if (info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     Napi::Array keys = o.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {

@@ -240,22 +240,29 @@ class DiscardKernel : public Kernel {
 
 void registerBuiltinOps() {
   using T = ColumnType;
-  const auto frameToFrame = [](const char* name, std::function<std::unique_ptr<Kernel>(const Args&)> f) {
-    registerOp(OpSpec{name, {{"frame", T::Frame}}, {{"frame", T::Frame}}, {0}, std::move(f)});
+  using Cols = std::vector<std::pair<std::string, ColumnType>>;
+  const auto add = [](const char* name, Cols inputs, Cols outputs, std::vector<int> stencil,
+                      std::function<std::unique_ptr<Kernel>(const Args&)> factory) {
+    OpSpec spec;
+    spec.name = name;
+    spec.inputs = std::move(inputs);
+    spec.outputs = std::move(outputs);
+    spec.stencil = std::move(stencil);
+    spec.factory = std::move(factory);
+    registerOp(std::move(spec));
   };
-  frameToFrame("Resize", makeResize);
-  frameToFrame("ConvertColor", makeConvertColor);
-  frameToFrame("Blur", makeBlur);
-  frameToFrame("CloneChannels", makeCloneChannels);
-  registerOp(OpSpec{"Histogram", {{"frame", T::Frame}}, {{"histogram", T::Bytes}}, {0}, makeHistogram});
-  registerOp(OpSpec{"OpticalFlow", {{"frame", T::Frame}}, {{"flow", T::Frame}}, {0, 1},
-                    [](const Args&) { return std::make_unique<OpticalFlowKernel>(); }});
-  registerOp(OpSpec{"ImageEncoder", {{"frame", T::Frame}}, {{"img", T::Bytes}}, {0}, makeImageEncoder});
-  registerOp(OpSpec{"ImageDecoder", {{"img", T::Bytes}}, {{"frame", T::Frame}}, {0}, makeImageDecoder});
-  registerOp(OpSpec{"FrameInfo", {{"frame", T::Frame}}, {{"info", T::Bytes}}, {0}, makeFrameInfo});
-  registerOp(OpSpec{"Pass", {{"input", T::Any}}, {{"output", T::Any}}, {0},
-                    [](const Args&) { return std::make_unique<PassKernel>(); }});
-  registerOp(OpSpec{"Discard", {{"input", T::Any}}, {}, {0}, [](const Args&) { return std::make_unique<DiscardKernel>(); }});
+  const Cols frame = {{"frame", T::Frame}};
+  add("Resize", frame, frame, {0}, makeResize);
+  add("ConvertColor", frame, frame, {0}, makeConvertColor);
+  add("Blur", frame, frame, {0}, makeBlur);
+  add("CloneChannels", frame, frame, {0}, makeCloneChannels);
+  add("Histogram", frame, {{"histogram", T::Bytes}}, {0}, makeHistogram);
+  add("OpticalFlow", frame, {{"flow", T::Frame}}, {0, 1}, [](const Args&) { return std::make_unique<OpticalFlowKernel>(); });
+  add("ImageEncoder", frame, {{"img", T::Bytes}}, {0}, makeImageEncoder);
+  add("ImageDecoder", {{"img", T::Bytes}}, frame, {0}, makeImageDecoder);
+  add("FrameInfo", frame, {{"info", T::Bytes}}, {0}, makeFrameInfo);
+  add("Pass", {{"input", T::Any}}, {{"output", T::Any}}, {0}, [](const Args&) { return std::make_unique<PassKernel>(); });
+  add("Discard", {{"input", T::Any}}, {}, {0}, [](const Args&) { return std::make_unique<DiscardKernel>(); });
 }
 
 }  // namespace vg

@@ -67,9 +67,13 @@ class Args {
   int integer(const std::string& name, int fallback) const;
   std::string string(const std::string& name, const std::string& fallback) const;
   bool boolean(const std::string& name, bool fallback) const;
+  // Plugin ops: the protobuf-encoded argument message.
+  void setRaw(std::string bytes) { raw_ = std::move(bytes); }
+  const std::string& raw() const { return raw_; }
 
  private:
   std::map<std::string, ArgValue> values_;
+  std::string raw_;
 };
 
 }  // namespace vg

@@ -30,6 +30,12 @@ struct OpSpec {
   std::vector<std::pair<std::string, ColumnType>> outputs;
   std::vector<int> stencil{0};
   std::function<std::unique_ptr<Kernel>(const Args&)> factory;
+  // Declared by plugins (built-ins leave the defaults).
+  int boundedState = 0;
+  bool unboundedState = false;
+  int batch = 1;
+  std::string protoMessage;
+  std::string plugin;  // the shared library that declared the op
 };
 
 void registerOp(OpSpec spec);

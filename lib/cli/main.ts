@@ -7,6 +7,7 @@ import { Client, formatBytes, formatTable } from '../client';
 import { VidgraphError } from '../errors';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { version, versions } from '../version';
+import { packageRoot } from '../native';
 import * as path from 'node:path';
 
 interface Command {
@@ -105,14 +106,16 @@ const commands: Record<string, Command> = {
   },
   config: {
     summary: 'print build facts',
-    usage: 'vidgraph config --version',
+    usage: 'vidgraph config --version | --include-dir | --cmake-dir',
     options: { version: { type: 'boolean' }, 'include-dir': { type: 'boolean' }, 'cmake-dir': { type: 'boolean' } },
     async run(values) {
       if (values.version) {
         const v = versions();
         process.stdout.write(`vidgraph ${version} (node ${v.node}, FFmpeg ${v.ffmpeg}: libavcodec ${v.libavcodec}, libavformat ${v.libavformat}, libavfilter ${v.libavfilter})\n`);
-      } else if (values['include-dir'] || values['cmake-dir']) {
-        throw new VidgraphError('ERR_NOT_FOUND', 'the plugin SDK (include/vidgraph/op.h, cmake/VidgraphOp.cmake) is not part of this version yet');
+      } else if (values['include-dir']) {
+        process.stdout.write(`${path.join(packageRoot, 'include')}\n`);
+      } else if (values['cmake-dir']) {
+        process.stdout.write(`${path.join(packageRoot, 'cmake')}\n`);
       } else {
         throw new UsageError('config needs one of --version, --include-dir, --cmake-dir');
       }

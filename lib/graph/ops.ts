@@ -23,6 +23,29 @@ export interface OpDeclaration {
   outputs: { name: string; type: string }[];
   stencil: number[];
   args: Record<string, ArgSchema>;
+  /** Defaults declared by the op (plugins). */
+  boundedState?: number;
+  unboundedState?: boolean;
+  batch?: number;
+  /** Plugin ops: the argument message (from the .proto given to loadOp). */
+  proto?: ProtoType;
+  plugin?: string;
+}
+
+/** The part of a protobufjs Type the graph uses. */
+export interface ProtoType {
+  name: string;
+  fields: Record<string, { type: string; repeated: boolean; resolvedType?: { values?: Record<string, number> } | null }>;
+  fromObject(o: Record<string, unknown>): unknown;
+  encode(m: unknown): { finish(): Uint8Array };
+}
+
+const pluginProtos = new Map<string, ProtoType>();
+
+/** @internal Records a plugin op's argument message (after loadOp) and refreshes the registry view. */
+export function setPluginProto(op: string, type: ProtoType | undefined): void {
+  if (type) pluginProtos.set(op, type);
+  declarations = undefined;
 }
 
 const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_AREA', 'INTER_LANCZOS4', 'INTER_LINEAR_EXACT', 'INTER_NEAREST_EXACT'] as const;
@@ -55,6 +78,11 @@ export function opDeclarations(): Map<string, OpDeclaration> {
       outputs: op.outputs.map((c) => ({ name: c.name, type: extra?.outputTypes?.[c.name] ?? (c.type === 'frame' ? 'Frame' : 'Bytes') })),
       stencil: op.stencil,
       args: extra?.args ?? {},
+      boundedState: op.boundedState,
+      unboundedState: op.unboundedState,
+      batch: op.batch,
+      proto: pluginProtos.get(op.name),
+      plugin: op.plugin || undefined,
     });
   }
   return declarations;
@@ -117,6 +145,58 @@ function checkArg(op: string, name: string, schema: ArgSchema, value: unknown, j
   }
 }
 
+const INT_RANGES: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1], sint32: [-(2 ** 31), 2 ** 31 - 1], sfixed32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1], fixed32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER], fixed64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/** Checks a plugin op argument against its protobuf field (scalar for every stream, or one per stream). */
+function checkProtoArg(decl: OpDeclaration, key: string, value: unknown): unknown {
+  const op = decl.name;
+  if (!decl.proto) throw new BadArgumentError(`${op}: this op takes no arguments${decl.plugin ? ' (or its .proto was not given to loadOp)' : ''}, got '${key}'`);
+  const field = decl.proto.fields[key];
+  if (!field) throw new BadArgumentError(`${op}: unknown argument '${key}' (fields of ${decl.proto.name}: ${Object.keys(decl.proto.fields).join(', ')})`);
+  const one = (v: unknown, suffix: string): unknown => {
+    const fail = (expected: string): never => {
+      throw new BadArgumentError(`${op}: expected ${expected} for argument '${key}' (${field.type} in ${decl.proto!.name})${suffix}, got ${describe(v)}`);
+    };
+    const range = INT_RANGES[field.type];
+    if (range) {
+      if (typeof v !== 'number' || !Number.isInteger(v)) fail('an integer');
+      if ((v as number) < range[0] || (v as number) > range[1]) fail(`an integer between ${range[0]} and ${range[1]}`);
+    } else if (field.type === 'float' || field.type === 'double') {
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail('a number');
+    } else if (field.type === 'bool') {
+      if (typeof v !== 'boolean') fail('a boolean');
+    } else if (field.type === 'string') {
+      if (typeof v !== 'string') fail('a string');
+    } else if (field.type === 'bytes') {
+      if (!(v instanceof Uint8Array)) fail('a Uint8Array');
+    } else if (field.resolvedType?.values) {
+      const values = field.resolvedType.values;
+      if (!(typeof v === 'string' && v in values) && !(typeof v === 'number' && Object.values(values).includes(v))) fail(`one of ${Object.keys(values).join(', ')}`);
+    } else if (typeof v !== 'object' || v === null) {
+      fail('an object');
+    }
+    return v;
+  };
+  if (field.repeated) {
+    if (!Array.isArray(value)) throw new BadArgumentError(`${op}: expected an array for repeated argument '${key}', got ${describe(value)}`);
+    value.forEach((v, i) => one(v, ` [${i}]`));
+    return value;
+  }
+  return Array.isArray(value) ? value.map((v, i) => one(v, ` (stream ${i})`)) : one(value, '');
+}
+
+/** Encodes a plugin op's arguments (resolved for one job) with its protobuf message. */
+export function encodePluginArgs(op: string, args: Record<string, unknown>): Uint8Array {
+  const type = pluginProtos.get(op);
+  if (!type) return new Uint8Array(0);
+  return type.encode(type.fromObject(args)).finish();
+}
+
 /** Validates a call `sc.ops.Name({...})` and returns the op's output column(s). */
 export function callOp(name: string, params: unknown): Column | Record<string, Column> {
   const decl = findOpDeclaration(name);
@@ -136,7 +216,7 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
   const ts = tsOp(name);
   const options: OpOptions = ts
     ? { device: ts.device, batch: ts.batch, stencil: ts.stencil, boundedState: ts.boundedState, unboundedState: ts.unboundedState }
-    : { device: 'cpu', batch: 1, stencil: decl.stencil, boundedState: 0, unboundedState: false };
+    : { device: 'cpu', batch: decl.batch ?? 1, stencil: decl.stencil, boundedState: decl.boundedState ?? 0, unboundedState: decl.unboundedState ?? false };
   if (p.device !== undefined) {
     if (p.device !== 'cpu' && p.device !== 'gpu') throw new BadArgumentError(`${name}: expected device vg.DeviceType.CPU or vg.DeviceType.GPU, got ${describe(p.device)}`);
     options.device = p.device;
@@ -160,6 +240,10 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
     if (RESERVED.includes(key) || decl.inputs.some((i) => i.name === key)) continue;
     if (ts) {
       args[key] = value;
+      continue;
+    }
+    if (decl.plugin) {
+      args[key] = checkProtoArg(decl, key, value);
       continue;
     }
     const schema = decl.args[key];

@@ -22,6 +22,7 @@ import { StoredStream } from '../streams/stored-stream';
 import { describe } from '../validate';
 import { JobEvaluator, KernelLike, OpState, RowSource, Value } from './evaluate';
 import { KernelConfig, TsKernelRunner, tsOp } from '../kernels/ts-ops';
+import { encodePluginArgs, findOpDeclaration } from '../graph/ops';
 import { PooledKernel } from '../kernels/worker-pool';
 import { CacheMode, PerfParams } from './perf-params';
 import { JobPlan } from './plan';
@@ -172,7 +173,11 @@ function argsForJob(node: OpNode, job: number, jobs: number): Record<string, unk
 function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
   const args = argsForJob(node, job, jobs);
   const ts = tsOp(node.opName);
-  if (!ts) return new (native().NativeKernel)(node.opName, args as Record<string, ArgValue>) as unknown as KernelLike;
+  if (!ts) {
+    const plugin = findOpDeclaration(node.opName).plugin;
+    const nativeArgs = plugin ? encodePluginArgs(node.opName, args) : (args as Record<string, ArgValue>);
+    return new (native().NativeKernel)(node.opName, nativeArgs) as unknown as KernelLike;
+  }
   const config: KernelConfig = { args, device: node.options.device, inputColumns: ts.inputs.map((i) => i.name), outputColumns: ts.outputs.map((o) => o.name), nodeId: node.id };
   const op = { ...ts, stencil: node.options.stencil, batch: node.options.batch, boundedState: node.options.boundedState, unboundedState: node.options.unboundedState };
   if (ts.module) return new PooledKernel(op, config);
