@@ -1,6 +1,7 @@
-// TypeScript op overhead and worker-pool scaling, as ratios measured in the same run:
-//   overhead  a pass-through TS op (inline, and in the worker pool) per frame, versus the same
-//             graph without it (Histogram of every frame of a 480p clip)
+// Custom op overhead and worker-pool scaling, as ratios measured in the same run:
+//   overhead  a pass-through C++ plugin op and a pass-through TS op (inline, and in the worker
+//             pool) per frame, versus the same graph without it (Histogram of every frame of a
+//             480p clip)
 //   scaling   a CPU-heavy TS op in the worker pool versus inline (ideal: the core count)
 //
 //   node --expose-gc bench/ts-ops.mjs
@@ -9,6 +10,8 @@ import * as vg from 'vidgraph';
 import { makeClip } from '../test/helpers/corpus.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const kernels = new URL('../test/children/kernels.mjs', import.meta.url);
 const { heavy } = await import(kernels);
@@ -32,7 +35,14 @@ async function time(build, perf = vg.PerfParams.manual(16, 64)) {
   return (performance.now() - t) / 1000;
 }
 
+const pluginDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-plugin-'));
+const pluginSo = path.join(pluginDir, 'pass_plugin.so');
+execFileSync('g++', ['-O2', '-shared', '-fPIC', '-std=c++17', '-fvisibility=hidden', `-I${fileURLToPath(new URL('../include', import.meta.url))}`,
+  fileURLToPath(new URL('./children/pass_plugin.cpp', import.meta.url)), '-o', pluginSo]);
+await sc.loadOp(pluginSo);
+
 const base = await time((f) => sc.ops.Histogram({ frame: f }));
+const plugin = await time((f) => sc.ops.Histogram({ frame: sc.ops.PassPlugin({ frame: f }) }));
 const inline = await time((f) => sc.ops.Histogram({ frame: sc.ops.PassInline({ frame: f }) }));
 const pool = await time((f) => sc.ops.Histogram({ frame: sc.ops.PassPool({ frame: f }) }));
 const heavyInline = await time((f) => sc.ops.HeavyInline({ frame: f, passes: 6 }));
@@ -40,7 +50,9 @@ const heavyPool = await time((f) => sc.ops.HeavyPool({ frame: f, passes: 6 }));
 const ms = (s) => ((s / frames) * 1000).toFixed(3);
 const f2 = (x) => x.toFixed(2);
 console.log(`\nvidgraph TypeScript op benchmark — 854x480, ${frames} frames, ${os.availableParallelism()} cores\n`);
-console.log(`overhead  graph without the op ${f2(base)} s; + pass-through inline ${f2(inline)} s (ratio ${f2(inline / base)}, +${ms(inline - base)} ms/frame); + pass-through in the worker pool ${f2(pool)} s (ratio ${f2(pool / base)}, +${ms(pool - base)} ms/frame)`);
+console.log(`overhead  graph without the op ${f2(base)} s; + pass-through C++ plugin (copies the frame) ${f2(plugin)} s (ratio ${f2(plugin / base)}, +${ms(plugin - base)} ms/frame)`);
+console.log(`          + pass-through TS inline ${f2(inline)} s (ratio ${f2(inline / base)}, +${ms(inline - base)} ms/frame); + pass-through in the worker pool ${f2(pool)} s (ratio ${f2(pool / base)}, +${ms(pool - base)} ms/frame)`);
 console.log(`scaling   CPU-heavy op inline ${f2(heavyInline)} s, worker pool ${f2(heavyPool)} s: speed-up ${f2(heavyInline / heavyPool)} on ${os.availableParallelism()} cores`);
-console.log(JSON.stringify({ frames, base, inline, pool, heavyInline, heavyPool }));
+console.log(JSON.stringify({ frames, base, plugin, inline, pool, heavyInline, heavyPool }));
+fs.rmSync(pluginDir, { recursive: true, force: true });
 fs.rmSync(db, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { BadArgumentError } from './errors';
+import { BadArgumentError, NotFoundError } from './errors';
 import { describe, integer } from './validate';
 
 export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
@@ -74,7 +74,19 @@ export class Frame {
     return this.data.byteLength;
   }
 
-  /** An OpenCV Mat over these pixels (needs the optional peer dependency @u4/opencv4nodejs). */
+  /**
+   * The @u4/opencv4nodejs module (an optional peer dependency), loaded quietly.
+   *
+   * @example
+   * const cv = vg.Frame.opencv();
+   * const gray = frame.toMat().cvtColor(cv.COLOR_RGB2GRAY);
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  static opencv(): any {
+    return loadOpenCv();
+  }
+
+  /** An OpenCV Mat of these pixels (needs the optional peer dependency @u4/opencv4nodejs). */
   toMat(): CvMat {
     const cv = loadOpenCv();
     const depth = { uint8: cv.CV_8U, uint16: cv.CV_16U, float32: cv.CV_32F, float64: cv.CV_64F }[this.dtype];
@@ -106,15 +118,24 @@ interface OpenCvModule {
   Mat: new (data: Buffer, rows: number, cols: number, type: number) => CvMat;
 }
 
+let opencv: OpenCvModule | undefined;
+
 function loadOpenCv(): OpenCvModule {
+  if (opencv) return opencv;
+  // opencv4nodejs reports its setup on the console when it loads: keep that out of our output.
+  const saved = { log: console.log, info: console.info, warn: console.warn };
+  console.log = console.info = console.warn = () => undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('@u4/opencv4nodejs') as OpenCvModule;
+    opencv = require('@u4/opencv4nodejs') as OpenCvModule;
+    return opencv;
   } catch (err) {
-    throw new BadArgumentError(
+    throw new NotFoundError(
       'Frame.toMat/fromMat need the optional peer dependency @u4/opencv4nodejs, which is not installed. ' +
         'Install it against the system OpenCV: OPENCV4NODEJS_DISABLE_AUTOBUILD=1 npm install @u4/opencv4nodejs',
       { cause: err },
     );
+  } finally {
+    Object.assign(console, saved);
   }
 }
