@@ -1,4 +1,5 @@
 import { BadArgumentError, NotFoundError } from './errors';
+import { native } from './native';
 import { describe, integer } from './validate';
 
 export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
@@ -127,7 +128,12 @@ function loadOpenCv(): OpenCvModule {
   console.log = console.info = console.warn = () => undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    opencv = require('@u4/opencv4nodejs') as OpenCvModule;
+    const cv = require('@u4/opencv4nodejs') as OpenCvModule;
+    // opencv4nodejs installs a process-wide cv::Mat allocator that reports to V8 from whatever
+    // thread allocates. vidgraph's engine threads use the same libopencv_core, and V8 must only
+    // be called from the JS thread (it aborts the process otherwise): put OpenCV's own back.
+    native().useStdMatAllocator();
+    opencv = cv;
     return opencv;
   } catch (err) {
     throw new NotFoundError(

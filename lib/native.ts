@@ -104,6 +104,7 @@ export interface NativeBinding {
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
   loadPlugin(path: string): Promise<string[]>;
+  useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;

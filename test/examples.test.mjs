@@ -60,6 +60,31 @@ describe('examples', () => {
     assert.match(out, /saved .*tutorial-blur\.mp4/);
   });
 
+  test('op attribute: device (falls back to the CPU with a clear message when there is no GPU)', async () => {
+    const out = await example('op-attributes/device-resize.mjs', tempDir());
+    assert.match(out, /attr-device-resize: 300 frames 320x180 on (cpu|gpu)/);
+    if (/on cpu/.test(out)) assert.match(out, /no CUDA GPU available: running Resize on the CPU/);
+  });
+
+  test('op attribute: batch', async () => {
+    const out = await example('op-attributes/batch-resize.mjs', tempDir());
+    assert.match(out, /attr-batch-resize: 300 frames 320x180 in 38 kernel calls/);
+  });
+
+  test('op attribute: stencil, motion between frames through opencv4nodejs, next to the built-in Farneback flow', async () => {
+    const out = await example('op-attributes/stencil-optical-flow.mjs', tempDir());
+    const m = /attr-motion: 60 rows, mean frame difference ([\d.]+), mean Farneback motion ([\d.]+) px\/frame/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 0.1 && Number(m[2]) > 0.1, 'testsrc2 moves');
+  });
+
+  test('op attributes: bounded state and slicing (background subtraction)', async () => {
+    const out = await example('op-attributes/background-subtraction.mjs', tempDir());
+    const m = /attr-bgsub: 30 masks, ([\d.]+)% of pixels moving/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 0 && Number(m[1]) < 100);
+  });
+
   test('tutorial 4: slicing', async () => {
     const out = await example('tutorials/04-slicing.mjs', tempDir());
     assert.match(out, /tutorial-flow: 300 flow fields/);

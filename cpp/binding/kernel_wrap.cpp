@@ -7,6 +7,12 @@
 
 namespace vg {
 
+// useStdMatAllocator(): makes OpenCV allocate with its own allocator again (see lib/frame.ts).
+Napi::Value UseStdMatAllocator(const Napi::CallbackInfo& info) {
+  cv::Mat::setDefaultAllocator(cv::Mat::getStdAllocator());
+  return info.Env().Undefined();
+}
+
 // loadPlugin(path: string) → Promise<string[]> (the op names it registered)
 Napi::Value LoadPlugin(const Napi::CallbackInfo& info) {
   const std::string path = info[0].ToString().Utf8Value();
@@ -138,6 +144,7 @@ void KernelWrap::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeKernel", cls);
   exports.Set("ops", Napi::Function::New(env, ListOps, "ops"));
   exports.Set("loadPlugin", Napi::Function::New(env, LoadPlugin, "loadPlugin"));
+  exports.Set("useStdMatAllocator", Napi::Function::New(env, UseStdMatAllocator, "useStdMatAllocator"));
 }
 
 Napi::Value ListOps(const Napi::CallbackInfo& info) {
