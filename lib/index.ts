@@ -28,6 +28,8 @@ export { FrameType, registerType, Bytes, Json, Histogram, BboxList, Float32, Int
 export type { ColumnType, Bbox } from './graph/types';
 export { PerfParams, CacheMode, DeviceType } from './run/perf-params';
 export { registerOp, Kernel } from './kernels/ts-ops';
+export { extractFrames } from './extract';
+export type { ExtractOptions, ExtractReport } from './extract';
 export type { KernelConfig, FunctionKernel, KernelClass, OpRegistration } from './kernels/ts-ops';
 export type { RunOptions, RunResult, RunStats, RunProgress } from './run/run';
 export type { StreamListing } from './storage/local-database';

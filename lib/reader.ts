@@ -190,6 +190,11 @@ export class VideoReader {
     };
   }
 
+  /** Rows of the keyframes (where decoding can start), ascending. */
+  keyframeRows(): number[] {
+    return Array.from(this.source.keyframeRows()).sort((a, b) => a - b);
+  }
+
   /** The frame nearest to `seconds` (clamped to the video). */
   timeToIndex(seconds: number): number {
     finiteNumber('VideoReader.timeToIndex', 'seconds', seconds);

@@ -8,6 +8,8 @@ import { VidgraphError } from '../errors';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { version, versions } from '../version';
 import { packageRoot } from '../native';
+import { extractFrames } from '../extract';
+import { ProgressBar } from '../run/progress';
 import * as path from 'node:path';
 
 interface Command {
@@ -101,6 +103,38 @@ const commands: Record<string, Command> = {
       for (const name of names) {
         await db.delete(name);
         process.stdout.write(`deleted ${name}\n`);
+      }
+    },
+  },
+  'extract-frames': {
+    summary: 'write every frame (or N per second) of videos as numbered images',
+    usage: 'vidgraph extract-frames --input <file|dir> --output-dir <dir> [--fps N|-1] [--threaded] [--format jpg|png] [--quality Q]',
+    options: { input: { type: 'string' }, 'output-dir': { type: 'string' }, fps: { type: 'string' }, threaded: { type: 'boolean' }, format: { type: 'string' }, quality: { type: 'string' } },
+    async run(values) {
+      if (typeof values.input !== 'string') throw new UsageError('--input is required');
+      if (typeof values['output-dir'] !== 'string') throw new UsageError('--output-dir is required');
+      const num = (name: string) => {
+        const v = values[name];
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got '${String(v)}'`);
+        return n;
+      };
+      const bar = process.stderr.isTTY ? new ProgressBar(0) : undefined;
+      try {
+        const report = await extractFrames({
+          input: values.input, outputDir: values['output-dir'], fps: num('fps'), threaded: values.threaded === true,
+          format: (values.format as 'jpg' | 'png' | undefined) ?? 'jpg', quality: num('quality'),
+          onProgress: (p) => bar?.update(p.done, p.failed, p.total),
+        });
+        bar?.stop();
+        for (const v of report.videos) {
+          if (v.error) process.stderr.write(`vidgraph extract-frames: ${v.file}: ${v.error.message.split('\n')[0]} (${v.error.code})\n`);
+          else process.stdout.write(`${path.basename(v.file)}: ${v.written} frames -> ${v.outputDir}\n`);
+        }
+        if (report.failed > 0) process.exitCode = 1;
+      } finally {
+        bar?.stop();
       }
     },
   },

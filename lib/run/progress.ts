@@ -15,7 +15,8 @@ export class ProgressBar {
     this.bar.start(total, 0, { rate: '0', failed: 0 });
   }
 
-  update(done: number, failed: number): void {
+  update(done: number, failed: number, total?: number): void {
+    if (total !== undefined) this.bar.setTotal(total);
     const secs = (performance.now() - this.started) / 1000;
     this.bar.update(done, { rate: secs > 0 ? (done / secs).toFixed(1) : '0', failed });
   }
