@@ -108,6 +108,7 @@ export interface NativeBinding {
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
+  scanSync(path: string): NativeIndexInfo;
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;

@@ -1,6 +1,9 @@
 // scan(path, { copyTo?, inplace?, threads? }) → Promise<{ index: Buffer, info, warnings, seconds }>
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 #include <napi.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "../engine/engine_thread.h"
 #include "../video/scanner.h"
@@ -33,6 +36,29 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
       return o;
     };
   });
+}
+
+// scanSync(path) → info: indexes a video on the calling thread (for synchronous constructors
+// that must know frame counts, such as the sliding-window generator). Packets of containers
+// that cannot be read in place go to a temporary file that is removed at once.
+Napi::Value ScanSync(const Napi::CallbackInfo& info) {
+  ScanOptions opt;
+  opt.path = info[0].ToString().Utf8Value();
+  opt.inplace = true;
+  char tmpl[] = "/tmp/vidgraph-scan-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  if (fd >= 0) {
+    close(fd);
+    opt.copyTo = tmpl;
+  }
+  try {
+    ScanResult r = scanVideo(opt);
+    if (fd >= 0) unlink(tmpl);
+    return indexInfo(info.Env(), *r.index);
+  } catch (const VgError& e) {
+    if (fd >= 0) unlink(tmpl);
+    throwCoded(info.Env(), e.code(), e.what());
+  }
 }
 
 Napi::Value IndexInfo(const Napi::CallbackInfo& info) {

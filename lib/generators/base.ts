@@ -1,0 +1,268 @@
+/**
+ * Training-data generators (keras-video-generators semantics): batches of frame sequences as
+ * Float32Array with explicit shapes and one-hot labels. Frames are decoded through the packet
+ * index (only the frames a batch needs), resized and converted by the engine's kernels on their
+ * threads, and the next batch is prepared while the caller trains on this one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BadArgumentError, NotFoundError } from '../errors';
+import { Frame } from '../frame';
+import { native, NativeKernel } from '../native';
+import { VideoReader } from '../reader';
+import { describe } from '../validate';
+
+export interface GeneratorOptions {
+  /** e.g. './videos/{classname}/*.avi' */
+  globPattern: string;
+  classes?: string[];
+  nbFrames?: number;
+  batchSize?: number;
+  /** [width, height] */
+  targetShape?: [number, number];
+  nbChannel?: 1 | 3;
+  rescale?: number;
+  shuffle?: boolean;
+  /** Fraction of each class's files kept for validation. */
+  split?: number;
+  useFrameCache?: boolean;
+  transform?: (frame: Frame) => Frame;
+  seed?: number;
+}
+
+export interface Batch {
+  x: Float32Array;
+  xShape: [number, number, number, number, number];
+  y: Float32Array;
+  yShape: [number, number];
+}
+
+/** A sample: one file (and, for sliding windows, where its window starts). */
+export interface Sample {
+  file: string;
+  label: number;
+  start?: number;
+}
+
+/** mulberry32 */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function shuffled<T>(items: T[], rand: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Expands '{classname}' and '*' in the pattern: files per class, sorted. */
+export function globClasses(pattern: string, classes?: string[]): Map<string, string[]> {
+  const abs = path.resolve(pattern);
+  const parts = abs.split(path.sep);
+  const ci = parts.findIndex((p) => p.includes('{classname}'));
+  if (ci < 0) throw new BadArgumentError(`generator: globPattern must contain {classname}, got '${pattern}'`);
+  const base = parts.slice(0, ci).join(path.sep) || path.sep;
+  const classPart = parts[ci]!;
+  const rest = parts.slice(ci + 1);
+  if (!fs.existsSync(base)) throw new NotFoundError(`generator: directory '${base}' does not exist`);
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // One path segment of the glob: '*' matches within the segment, '{classname}' the class.
+  const toRegex = (glob: string, cls?: string) =>
+    new RegExp(`^${glob.split(/(\{classname\}|\*)/).map((p) => (p === '{classname}' ? (cls !== undefined ? escape(cls) : '([^/]+)') : p === '*' ? '[^/]*' : escape(p))).join('')}$`);
+  const found = new Map<string, string[]>();
+  const names = classes ?? fs.readdirSync(base).filter((d) => toRegex(classPart).test(d) && fs.statSync(path.join(base, d)).isDirectory()).map((d) => toRegex(classPart).exec(d)![1]!).sort();
+  for (const cls of names) {
+    const dir = path.join(base, classPart.split('{classname}').join(cls));
+    let paths = [dir];
+    for (const seg of rest) {
+      const next: string[] = [];
+      for (const p of paths) {
+        if (!seg.includes('*') && !seg.includes('{classname}')) {
+          const q = path.join(p, seg);
+          if (fs.existsSync(q)) next.push(q);
+          continue;
+        }
+        if (!fs.existsSync(p) || !fs.statSync(p).isDirectory()) continue;
+        const re = toRegex(seg, cls);
+        for (const e of fs.readdirSync(p).sort()) if (re.test(e)) next.push(path.join(p, e));
+      }
+      paths = next;
+    }
+    found.set(cls, paths.filter((p) => fs.statSync(p).isFile()).sort());
+  }
+  return found;
+}
+
+export abstract class FrameGeneratorBase {
+  readonly classes: string[];
+  readonly nbFrames: number;
+  readonly batchSize: number;
+  readonly targetShape: [number, number];
+  readonly nbChannel: 1 | 3;
+  readonly rescale: number;
+  readonly shuffle: boolean;
+  protected readonly options: GeneratorOptions;
+  protected samples: Sample[];
+  protected readonly validationFiles: Sample[];
+  private order: Sample[];
+  private rand: () => number;
+  private readonly frameCache = new Map<string, Float32Array>();
+  private readonly prefetch = new Map<number, Promise<Batch>>();
+  private epoch = 0;
+
+  constructor(options: GeneratorOptions, files?: { train: Sample[]; validation: Sample[] }) {
+    // Phase 1: defaults. Phase 2: validate.
+    if (typeof options !== 'object' || options === null) throw new BadArgumentError(`generator: expected an options object, got ${describe(options)}`);
+    const int = (v: unknown, name: string, dflt: number, min = 1) => {
+      if (v === undefined) return dflt;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadArgumentError(`generator: expected integer ${name} >= ${min}, got ${describe(v)}`);
+      return v;
+    };
+    this.options = options;
+    this.nbFrames = int(options.nbFrames, 'nbFrames', 5);
+    this.batchSize = int(options.batchSize, 'batchSize', 16);
+    const ts = options.targetShape ?? [224, 224];
+    if (!Array.isArray(ts) || ts.length !== 2 || !ts.every((v) => Number.isInteger(v) && v > 0)) throw new BadArgumentError(`generator: expected targetShape as [width, height], got ${describe(ts)}`);
+    this.targetShape = [ts[0], ts[1]];
+    if (options.nbChannel !== undefined && options.nbChannel !== 1 && options.nbChannel !== 3) throw new BadArgumentError(`generator: expected nbChannel 1 or 3, got ${describe(options.nbChannel)}`);
+    this.nbChannel = options.nbChannel ?? 3;
+    this.rescale = options.rescale ?? 1 / 255;
+    this.shuffle = options.shuffle ?? true;
+    if (options.split !== undefined && !(typeof options.split === 'number' && options.split >= 0 && options.split < 1)) throw new BadArgumentError(`generator: expected split in [0, 1), got ${describe(options.split)}`);
+    // Phase 3: interpret: files per class, the validation split per class.
+    if (files) {
+      this.classes = options.classes ?? [];
+      this.samples = files.train;
+      this.validationFiles = files.validation;
+    } else {
+      const byClass = globClasses(options.globPattern, options.classes);
+      this.classes = [...byClass.keys()];
+      const rand = seeded(options.seed ?? 1);
+      this.samples = [];
+      this.validationFiles = [];
+      [...byClass.values()].forEach((list, label) => {
+        const order = shuffled(list, rand);
+        const nVal = Math.floor((options.split ?? 0) * order.length);
+        order.slice(0, nVal).sort().forEach((file) => this.validationFiles.push({ file, label }));
+        order.slice(nVal).sort().forEach((file) => this.samples.push({ file, label }));
+      });
+    }
+    this.rand = seeded((options.seed ?? 1) + 7919);
+    this.order = this.shuffle ? shuffled(this.samples, this.rand) : [...this.samples];
+  }
+
+  /** Batches per epoch: floor(samples / batchSize). */
+  get length(): number {
+    return Math.floor(this.samples.length / this.batchSize);
+  }
+
+  get classesCount(): number {
+    return this.classes.length;
+  }
+
+  get filesCount(): number {
+    return new Set(this.samples.map((s) => s.file)).size;
+  }
+
+  get files(): string[] {
+    return [...new Set(this.samples.map((s) => s.file))];
+  }
+
+  /** A new order for the next epoch (when shuffling). */
+  onEpochEnd(): void {
+    this.epoch++;
+    this.prefetch.clear();
+    this.order = this.shuffle ? shuffled(this.samples, this.rand) : [...this.samples];
+  }
+
+  /** Batch i of this epoch; batch i + 1 starts decoding in the background. */
+  async getBatch(i: number): Promise<Batch> {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new BadArgumentError(`getBatch: expected an integer between 0 and ${this.length - 1}, got ${describe(i)}`);
+    const batch = this.prefetch.get(i) ?? this.build(i);
+    this.prefetch.delete(i);
+    if (i + 1 < this.length && !this.prefetch.has(i + 1)) {
+      const next = this.build(i + 1);
+      next.catch(() => undefined);
+      this.prefetch.set(i + 1, next);
+    }
+    return batch;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    for (let i = 0; i < this.length; i++) yield await this.getBatch(i);
+  }
+
+  /** The frame rows of a sample (nbFrames of them). */
+  protected abstract rowsFor(sample: Sample, reader: VideoReader): number[];
+
+  private async build(i: number): Promise<Batch> {
+    const [w, h] = this.targetShape;
+    const c = this.nbChannel;
+    const per = this.nbFrames * h * w * c;
+    const samples = this.order.slice(i * this.batchSize, (i + 1) * this.batchSize);
+    const x = new Float32Array(samples.length * per);
+    const y = new Float32Array(samples.length * this.classes.length);
+    await Promise.all(samples.map(async (s, k) => {
+      x.set(await this.sequence(s), k * per);
+      y[k * this.classes.length + s.label] = 1;
+    }));
+    return { x, xShape: [samples.length, this.nbFrames, h, w, c], y, yShape: [samples.length, this.classes.length] };
+  }
+
+  /** One sample's frames, resized, converted and rescaled: nbFrames × h × w × c floats. */
+  protected async sequence(s: Sample): Promise<Float32Array> {
+    const key = `${s.file}\0${s.start ?? -1}`;
+    const hit = this.frameCache.get(key);
+    if (hit) return hit;
+    const reader = await VideoReader.open(s.file, { cacheBytes: 0 });
+    let frames: Frame[];
+    try {
+      frames = (await reader.frames(this.rowsFor(s, reader))).map((f) => f.image);
+    } finally {
+      await reader.close();
+    }
+    const out = await this.toTensor(frames);
+    if (this.options.useFrameCache) this.frameCache.set(key, out);
+    return out;
+  }
+
+  protected async toTensor(frames: Frame[]): Promise<Float32Array> {
+    const [w, h] = this.targetShape;
+    const resize = new (native().NativeKernel)('Resize', { width: w, height: h });
+    const gray = this.nbChannel === 1 ? new (native().NativeKernel)('ConvertColor', { conversion: 'COLOR_RGB2GRAY' }) : undefined;
+    try {
+      let cols = (await resize.execute([frames], frames.length)) as unknown[][];
+      if (gray) cols = (await gray.execute(cols, frames.length)) as unknown[][];
+      const per = h * w * this.nbChannel;
+      const out = new Float32Array(frames.length * per);
+      cols[0]!.forEach((nf, k) => {
+        const f = nf as { height: number; width: number; channels: number; data: ArrayBuffer };
+        let frame = Frame.from(new Uint8Array(f.data), f.height, f.width, f.channels);
+        if (this.options.transform) frame = this.options.transform(frame);
+        const d = frame.data;
+        for (let j = 0; j < per; j++) out[k * per + j] = d[j]! * this.rescale;
+      });
+      return out;
+    } finally {
+      await closeAll([resize, gray]);
+    }
+  }
+}
+
+export async function closeAll(kernels: (NativeKernel | undefined)[]): Promise<void> {
+  for (const k of kernels) await k?.close();
+}
+
+export function checkTotal(n: number, file: string, need: number): void {
+  if (n < need) throw new BadArgumentError(`generator: '${file}' has ${n} frames, fewer than the ${need} a sequence needs`);
+}

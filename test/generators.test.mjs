@@ -1,0 +1,144 @@
+// Training-data generators: shapes, labels, class discovery, splits, seeded shuffling, pixel
+// values against OpenCV, sliding windows distinct and complete, and index-based frame counts.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import * as vg from 'vidgraph';
+import { fixture, makeClip, oracle } from './helpers/corpus.mjs';
+import { cv } from './helpers/opencv-oracle.mjs';
+import { tempDir } from './helpers/util.mjs';
+
+let root;
+const clips = {};
+
+before(async () => {
+  root = tempDir();
+  for (const [cls, seconds] of [['walk', [1, 1.5, 2]], ['run', [1.25, 1.75, 2.25]]]) {
+    fs.mkdirSync(path.join(root, cls));
+    for (const s of seconds) {
+      const src = await makeClip(`gen-${cls}-${s}.mp4`, { width: 160, height: 120, seconds: s, fps: 24, gop: 12 });
+      const dst = path.join(root, cls, `${cls}-${s}.mp4`);
+      fs.copyFileSync(src, dst);
+      clips[dst] = src;
+    }
+  }
+  fs.writeFileSync(path.join(root, 'walk', 'notes.txt'), 'not matched by the pattern');
+});
+
+const pattern = () => path.join(root, '{classname}', '*.mp4');
+
+/** The expected tensor for a file's rows: cv2.resize (INTER_LINEAR) of the oracle frames, / 255. */
+async function expected(file, rows, [w, h], gray = false) {
+  const o = await oracle(file);
+  const out = [];
+  for (const r of rows) {
+    const f = vg.Frame.from(new Uint8Array(o.frame(r)), o.height, o.width, 3);
+    const expr = gray ? `cv2.cvtColor(cv2.resize(img, (${w}, ${h})), cv2.COLOR_RGB2GRAY)` : `cv2.resize(img, (${w}, ${h}))`;
+    for (const v of cv(expr, f).data) out.push(v / 255);
+  }
+  return Float32Array.from(out);
+}
+
+describe('VideoFrameGenerator', () => {
+  test('discovers classes from the pattern and yields batches with explicit shapes and one-hot labels', async () => {
+    const gen = new vg.VideoFrameGenerator({ globPattern: pattern(), nbFrames: 4, batchSize: 2, targetShape: [32, 24], shuffle: false });
+    assert.deepEqual(gen.classes, ['run', 'walk']);
+    assert.equal(gen.classesCount, 2);
+    assert.equal(gen.filesCount, 6);
+    assert.equal(gen.length, 3);
+    const b = await gen.getBatch(0);
+    assert.deepEqual(b.xShape, [2, 4, 24, 32, 3]);
+    assert.equal(b.x.length, 2 * 4 * 24 * 32 * 3);
+    assert.deepEqual(b.yShape, [2, 2]);
+    assert.deepEqual(Array.from(b.y), [1, 0, 1, 0]); // the first two files are 'run'
+    let n = 0;
+    for await (const batch of gen) n += batch.xShape[0];
+    assert.equal(n, 6);
+  });
+
+  test('pixels: nbFrames spread over the whole video, resized as OpenCV does, rescaled', async () => {
+    const gen = new vg.VideoFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 3, batchSize: 1, targetShape: [40, 30], shuffle: false });
+    const file = gen.files[0];
+    const b = await gen.getBatch(0);
+    const frames = (await oracle(file)).count;
+    const step = Math.floor(frames / 3);
+    const want = await expected(file, [0, step, 2 * step], [40, 30]);
+    assert.equal(b.x.length, want.length);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6, `value ${i}`);
+  });
+
+  test('nbChannel 1 gives gray frames; transform applies to each frame', async () => {
+    const gen = new vg.VideoFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 2, batchSize: 1, targetShape: [20, 16], nbChannel: 1, shuffle: false });
+    const b = await gen.getBatch(0);
+    assert.deepEqual(b.xShape, [1, 2, 16, 20, 1]);
+    const step = Math.floor((await oracle(gen.files[0])).count / 2);
+    const want = await expected(gen.files[0], [0, step], [20, 16], true);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6);
+    const inverted = new vg.VideoFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 2, batchSize: 1, targetShape: [20, 16], nbChannel: 1, shuffle: false,
+      transform: (f) => vg.Frame.from(f.data.map((v) => 255 - v), f.height, f.width, f.channels), rescale: 1 });
+    const c = await inverted.getBatch(0);
+    for (let i = 0; i < 10; i++) assert.ok(Math.abs(c.x[i] - (255 - Math.round(want[i] * 255))) < 1e-3);
+  });
+
+  test('split is taken per class; the validation generator holds those files', () => {
+    const gen = new vg.VideoFrameGenerator({ globPattern: pattern(), nbFrames: 2, batchSize: 1, split: 0.34, seed: 3 });
+    assert.equal(gen.filesCount, 4);
+    const val = gen.getValidationGenerator();
+    assert.equal(val.filesCount, 2);
+    assert.equal(new Set([...gen.files, ...val.files]).size, 6);
+    assert.deepEqual(val.files.map((f) => path.basename(path.dirname(f))).sort(), ['run', 'walk']);
+  });
+
+  test('shuffling is deterministic with a seed and changes at each epoch', async () => {
+    const order = async (seed, epochs = 1) => {
+      const gen = new vg.VideoFrameGenerator({ globPattern: pattern(), nbFrames: 2, batchSize: 1, targetShape: [8, 8], seed });
+      const out = [];
+      for (let e = 0; e < epochs; e++) {
+        const labels = [];
+        for (let i = 0; i < gen.length; i++) labels.push((await gen.getBatch(i)).x.reduce((a, v, k) => a + v * ((k % 97) + 1), 0).toFixed(3));
+        out.push(labels.join('|'));
+        gen.onEpochEnd();
+      }
+      return out;
+    };
+    const [a1, a2] = await order(42, 2);
+    const [b1] = await order(42);
+    assert.equal(a1, b1, 'same seed, same order');
+    assert.notEqual(a1, a2, 'a new order for the next epoch');
+  });
+
+  test('a video whose header frame count is wrong is counted by the index', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'x'));
+    fs.copyFileSync(await fixture('wrong_count.avi'), path.join(dir, 'x', 'v.avi')); // header 48, really 28
+    const gen = new vg.VideoFrameGenerator({ globPattern: path.join(dir, '{classname}', '*.avi'), nbFrames: 4, batchSize: 1, targetShape: [16, 12], shuffle: false });
+    const b = await gen.getBatch(0);
+    const want = await expected(path.join(dir, 'x', 'v.avi'), [0, 7, 14, 21], [16, 12]);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6);
+  });
+});
+
+describe('SlidingFrameGenerator', () => {
+  test('every window is distinct and the windows cover the video, one step apart', async () => {
+    const gen = new vg.SlidingFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 4, batchSize: 1, targetShape: [16, 12], shuffle: false });
+    // walk: 36 + 24 + 48 frames (files sorted: walk-1.5, walk-1, walk-2) → 33 + 21 + 45 windows of 4 consecutive frames.
+    assert.equal(gen.length, 33 + 21 + 45);
+    const seen = new Set();
+    for (let i = 0; i < 33; i++) seen.add((await gen.getBatch(i)).x.join(','));
+    assert.equal(seen.size, 33, 'windows are distinct');
+    const b = await gen.getBatch(5);
+    const want = await expected(gen.files[0], [5, 6, 7, 8], [16, 12]);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6, 'window 5 is rows 5..8');
+  });
+
+  test('sequenceTime spreads a window over that many seconds', async () => {
+    const gen = new vg.SlidingFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 4, batchSize: 1, targetShape: [16, 12], shuffle: false, sequenceTime: 1 });
+    // step = round(24 fps * 1 s / 4) = 6; a window spans 19 frames; starts 0, 6, 12, ...
+    const windows = (n) => Math.floor((n - 19) / 6) + 1;
+    assert.equal(gen.length, windows(24) + windows(36) + windows(48));
+    const b = await gen.getBatch(1);
+    const want = await expected(gen.files[0], [6, 12, 18, 24], [16, 12]);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6);
+  });
+});
