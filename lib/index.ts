@@ -31,6 +31,8 @@ export { registerOp, Kernel } from './kernels/ts-ops';
 export { extractFrames } from './extract';
 export { VideoFrameGenerator } from './generators/video-frame-generator';
 export { SlidingFrameGenerator } from './generators/sliding-frame-generator';
+export { OpticalFlowGenerator } from './generators/optical-flow-generator';
+export type { FlowMethod, OpticalFlowOptions } from './generators/optical-flow-generator';
 export type { Batch, GeneratorOptions } from './generators/base';
 export type { ExtractOptions, ExtractReport } from './extract';
 export type { KernelConfig, FunctionKernel, KernelClass, OpRegistration } from './kernels/ts-ops';

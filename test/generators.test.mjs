@@ -142,3 +142,35 @@ describe('SlidingFrameGenerator', () => {
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(b.x[i] - want[i]) < 1e-6);
   });
 });
+
+describe('OpticalFlowGenerator', () => {
+  test("'flow' equals OpenCV's Farneback on the same resized frames, with the generator's parameters", async () => {
+    const gen = new vg.OpticalFlowGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 2, batchSize: 1, targetShape: [48, 36], shuffle: false, method: 'flow', flowLevel: 2, iterations: 4, winSize: 9 });
+    const b = await gen.getBatch(0);
+    assert.deepEqual(b.xShape, [1, 2, 36, 48, 2]);
+    const file = gen.files[0];
+    const o = await oracle(file);
+    const step = Math.floor(o.count / 3);
+    const frame = (r) => vg.Frame.from(new Uint8Array(o.frame(r)), o.height, o.width, 3);
+    const small = (v) => `cv2.cvtColor(cv2.resize(${v}, (48, 36)), cv2.COLOR_RGB2GRAY)`;
+    const ref = cv(`cv2.calcOpticalFlowFarneback(${small('img')}, ${small('img2')}, None, 0.5, 2, 9, 4, 5, 1.2, 0)`, frame(step), frame(2 * step));
+    const got = new Float32Array(b.x.buffer, b.x.byteOffset + 36 * 48 * 2 * 4, 36 * 48 * 2);
+    const want = new Float32Array(ref.data.buffer, ref.data.byteOffset, 36 * 48 * 2);
+    assert.deepEqual(Array.from(got), Array.from(want));
+  });
+
+  test("'absDiff' is the absolute difference of consecutive resized frames", async () => {
+    const gen = new vg.OpticalFlowGenerator({ globPattern: pattern(), classes: ['run'], nbFrames: 3, batchSize: 1, targetShape: [24, 18], shuffle: false, method: 'absDiff' });
+    const b = await gen.getBatch(0);
+    assert.deepEqual(b.xShape, [1, 3, 18, 24, 3]);
+    const o = await oracle(gen.files[0]);
+    const step = Math.floor(o.count / 4);
+    const frame = (r) => vg.Frame.from(new Uint8Array(o.frame(r)), o.height, o.width, 3);
+    const ref = cv('cv2.absdiff(cv2.resize(img, (24, 18)), cv2.resize(img2, (24, 18)))', frame(0), frame(step));
+    for (let i = 0; i < ref.data.length; i++) assert.ok(Math.abs(b.x[i] - ref.data[i] / 255) < 1e-6);
+  });
+
+  test('bad methods are refused', () => {
+    assert.throws(() => new vg.OpticalFlowGenerator({ globPattern: pattern(), method: 'magic' }), { code: 'ERR_BAD_ARGUMENT', message: /method/ });
+  });
+});

@@ -195,6 +195,12 @@ std::unique_ptr<Kernel> makeFrameInfo(const Args&) {
 // Farneback dense flow from each row's frame to the next (stencil [0, 1]): 2-channel float32.
 class OpticalFlowKernel : public Kernel {
  public:
+  explicit OpticalFlowKernel(const Args& a)
+      : pyrScale_(a.number("pyrScale", 0.5)), levels_(a.integer("levels", 3)), winSize_(a.integer("winSize", 15)),
+        iterations_(a.integer("iterations", 3)), polyN_(a.integer("polyN", 5)), polySigma_(a.number("polySigma", 1.2)) {
+    if (levels_ < 1 || winSize_ < 1 || iterations_ < 1) bad("OpticalFlow", "levels, winSize and iterations must be integers >= 1");
+    if (!(pyrScale_ > 0 && pyrScale_ < 1)) bad("OpticalFlow", "pyrScale must be between 0 and 1");
+  }
   std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
     Column out;
     for (size_t r = 0; r < rows; r++) {
@@ -209,7 +215,7 @@ class OpticalFlowKernel : public Kernel {
       cv::Mat ga = gray(fa), gb = gray(fb);
       FrameData flow = FrameData::allocate(fa.height, fa.width, 2, DType::F32);
       cv::Mat dst = flow.mat();
-      cv::calcOpticalFlowFarneback(ga, gb, dst, 0.5, 3, 15, 3, 5, 1.2, 0);
+      cv::calcOpticalFlowFarneback(ga, gb, dst, pyrScale_, levels_, winSize_, iterations_, polyN_, polySigma_, 0);
       out.push_back(Element::ofFrame(std::move(flow)));
     }
     return {std::move(out)};
@@ -222,6 +228,9 @@ class OpticalFlowKernel : public Kernel {
     cv::cvtColor(f.mat(), g, f.channels == 4 ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
     return g;
   }
+  double pyrScale_;
+  int levels_, winSize_, iterations_, polyN_;
+  double polySigma_;
 };
 
 class PassKernel : public Kernel {
@@ -257,7 +266,7 @@ void registerBuiltinOps() {
   add("Blur", frame, frame, {0}, makeBlur);
   add("CloneChannels", frame, frame, {0}, makeCloneChannels);
   add("Histogram", frame, {{"histogram", T::Bytes}}, {0}, makeHistogram);
-  add("OpticalFlow", frame, {{"flow", T::Frame}}, {0, 1}, [](const Args&) { return std::make_unique<OpticalFlowKernel>(); });
+  add("OpticalFlow", frame, {{"flow", T::Frame}}, {0, 1}, [](const Args& a) { return std::make_unique<OpticalFlowKernel>(a); });
   add("ImageEncoder", frame, {{"img", T::Bytes}}, {0}, makeImageEncoder);
   add("ImageDecoder", {{"img", T::Bytes}}, frame, {0}, makeImageDecoder);
   add("FrameInfo", frame, {{"info", T::Bytes}}, {0}, makeFrameInfo);

@@ -205,9 +205,14 @@ export abstract class FrameGeneratorBase {
   /** The frame rows of a sample (nbFrames of them). */
   protected abstract rowsFor(sample: Sample, reader: VideoReader): number[];
 
+  /** Channels of each produced image (the optical-flow generator's 'flow' has 2). */
+  protected get frameChannels(): number {
+    return this.nbChannel;
+  }
+
   private async build(i: number): Promise<Batch> {
     const [w, h] = this.targetShape;
-    const c = this.nbChannel;
+    const c = this.frameChannels;
     const per = this.nbFrames * h * w * c;
     const samples = this.order.slice(i * this.batchSize, (i + 1) * this.batchSize);
     const x = new Float32Array(samples.length * per);

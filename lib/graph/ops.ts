@@ -56,7 +56,7 @@ const BUILTIN: Record<string, { args: Record<string, ArgSchema>; outputTypes?: R
   ConvertColor: { args: { conversion: { kind: 'string', required: true } } },
   Blur: { args: { kernelSize: { kind: 'int', min: 1, odd: true }, sigma: { kind: 'number', min: 0 } } },
   Histogram: { args: {}, outputTypes: { histogram: 'Histogram' } },
-  OpticalFlow: { args: {} },
+  OpticalFlow: { args: { pyrScale: { kind: 'number', min: 0 }, levels: { kind: 'int', min: 1 }, winSize: { kind: 'int', min: 1 }, iterations: { kind: 'int', min: 1 }, polyN: { kind: 'int', min: 1 }, polySigma: { kind: 'number', min: 0 } } },
   CloneChannels: { args: { replications: { kind: 'int', min: 1 } } },
   ImageEncoder: { args: { format: { kind: 'enum', values: ['png', 'jpeg'] }, quality: { kind: 'int', min: 0, max: 100 } }, outputTypes: { img: 'Image' } },
   ImageDecoder: { args: {} },
