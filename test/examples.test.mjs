@@ -85,6 +85,24 @@ describe('examples', () => {
     assert.ok(Number(m[1]) > 0 && Number(m[1]) < 100);
   });
 
+  test('extract-frames example writes every frame of the sample', async () => {
+    const out = tempDir();
+    process.env.VIDGRAPH_SAMPLES = samples;
+    const { sampleVideo } = await import('../examples/tutorials/sample.mjs');
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', 'extract-frames', 'run.mjs'), sampleVideo('sample-360p.mp4'), out]);
+    assert.match(stdout, /sample-360p\.mp4: 300 frames/);
+    assert.equal(fs.readdirSync(path.join(out, 'sample-360p.mp4')).length, 300);
+    JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'extract-frames', 'pipeline.json'), 'utf8'));
+  });
+
+  test('train-classifier trains a TensorFlow.js model on generator batches (the loss goes down)', async () => {
+    const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', 'train-classifier', 'train.mjs')], { env: { ...process.env, VIDGRAPH_SAMPLES: samples }, maxBuffer: 1 << 24 });
+    assert.match(stdout, /classes pan, zoom: 8 training videos, 4 validation videos/);
+    const m = /training loss: first epoch ([\d.]+), last epoch ([\d.]+)/.exec(stdout);
+    assert.ok(m, stdout);
+    assert.ok(Number(m[2]) < Number(m[1]), stdout);
+  });
+
   test('tutorial 4: slicing', async () => {
     const out = await example('tutorials/04-slicing.mjs', tempDir());
     assert.match(out, /tutorial-flow: 300 flow fields/);
