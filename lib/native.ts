@@ -75,6 +75,8 @@ export interface NativeOpInfo {
   protoMessage: string;
   /** Plugin ops: the shared library ('' for built-ins). */
   plugin: string;
+  /** Takes any number of input columns (given as `inputs: [...]`). */
+  variadic: boolean;
 }
 
 /** A frame as the engine returns it (engine memory behind `data`). */

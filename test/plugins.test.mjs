@@ -118,6 +118,40 @@ describe('C++ op plugins', () => {
     assert.ok(bytesOf(frames[0][1]).equals(nearest(1, 64, 48).data));
   });
 
+  test('variadic inputs: a plugin op takes any number of input columns', async () => {
+    const average = compile('average', `#include <vidgraph/op.h>
+      struct Average : vidgraph::Kernel {
+        explicit Average(const std::string&) {}
+        void execute(const vidgraph::Inputs& in, vidgraph::Outputs& out) override {
+          for (size_t r = 0; r < in.rows(); r++) {
+            const vidgraph::Frame first = in.frame(0, r);
+            vidgraph::Frame o = out.allocFrame(0, r, first.height(), first.width(), first.channels());
+            const size_t n = static_cast<size_t>(first.height()) * first.width() * first.channels();
+            for (size_t i = 0; i < n; i++) {
+              unsigned sum = 0;
+              for (size_t c = 0; c < in.columns(); c++) sum += in.frame(c, r).data()[i];
+              o.data()[i] = static_cast<uint8_t>(sum / in.columns());
+            }
+          }
+        }
+      };
+      VIDGRAPH_PLUGIN(vidgraph::Op("Average").variadicInputs().output("frame").kernel<Average>())`);
+    const sc = new vg.Client({ db: tempDir() });
+    assert.deepEqual(await sc.loadOp(average), ['Average']);
+    const frames = sc.streams.Range(sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: video })]), [[0, 2]]);
+    const blurred = sc.ops.Blur({ frame: frames, kernelSize: 5 });
+    const outs = { avg2: sc.ops.Average({ inputs: [frames, blurred] }), avg3: sc.ops.Average({ inputs: [frames, frames, frames] }), blur: blurred, raw: frames };
+    const streams = {};
+    for (const [k, col] of Object.entries(outs)) streams[k] = new vg.NamedVideoStream(sc, k);
+    await sc.run(Object.entries(outs).map(([k, col]) => sc.io.Output(sc.ops.Pass({ input: col }).lossless(), [streams[k]])), vg.PerfParams.manual(2, 2), { showProgress: false });
+    const load = async (k) => { const rows = []; for await (const f of streams[k].load()) rows.push(f); return rows; };
+    const [avg2, avg3, blur, raw] = await Promise.all(['avg2', 'avg3', 'blur', 'raw'].map(load));
+    assert.ok(bytesOf(avg3[1]).equals(bytesOf(raw[1])), 'the average of three copies is the frame');
+    const want = Buffer.from(raw[0].data.map((v, i) => Math.floor((v + blur[0].data[i]) / 2)));
+    assert.ok(bytesOf(avg2[0]).equals(want));
+    assert.throws(() => sc.ops.Average({ inputs: [] }), { code: 'ERR_BAD_ARGUMENT', message: /non-empty array of columns/ });
+  });
+
   test('arguments are validated against the protobuf message', async () => {
     const sc = new vg.Client({ db: tempDir() });
     await sc.loadOp(plugin, PROTO);
@@ -157,6 +191,12 @@ describe('C++ op plugins', () => {
     const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: video })]);
     const ok = await sc.run(sc.io.Output(sc.ops.Histogram({ frame: sc.streams.Range(frames, [[0, 2]]) }), [new vg.NamedStream(sc, 'h')]), vg.PerfParams.manual(2, 2), { showProgress: false });
     assert.deepEqual(ok.failedJobs, []);
+  });
+
+  test('the example script loads the plugin and runs it over a sample', async () => {
+    const samples = path.join(ROOT, 'test', '.cache', 'samples');
+    const out = execFileSync(process.execPath, [path.join(EXAMPLE, 'run.mjs'), plugin], { env: { ...process.env, VIDGRAPH_DB: tempDir(), VIDGRAPH_SAMPLES: samples }, encoding: 'utf8' });
+    assert.match(out, /tutorial-myresize: 300 frames 200x300/);
   });
 
   test('config --include-dir and --cmake-dir point at the shipped SDK', () => {

@@ -164,6 +164,7 @@ Napi::Value ListOps(const Napi::CallbackInfo& info) {
     o.Set("batch", ops[i]->batch);
     o.Set("protoMessage", ops[i]->protoMessage);
     o.Set("plugin", ops[i]->plugin);
+    o.Set("variadic", ops[i]->variadic);
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;
@@ -223,7 +224,7 @@ Napi::Value KernelWrap::Execute(const Napi::CallbackInfo& info) {
       column.push_back(elementFromJs(env, col.Get(r), *held, spec_->name + " input " + std::to_string(c) + " row " + std::to_string(r)));
     inputs->push_back(std::move(column));
   }
-  if (inputs->size() < spec_->inputs.size())
+  if (inputs->size() < spec_->inputs.size() || (spec_->variadic && inputs->empty()))
     throwCoded(env, "ERR_BAD_ARGUMENT", spec_->name + ": expected " + std::to_string(spec_->inputs.size()) + " input column(s)");
   auto kernel = kernel_;
   const std::string name = spec_->name;

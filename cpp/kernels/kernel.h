@@ -36,6 +36,7 @@ struct OpSpec {
   int batch = 1;
   std::string protoMessage;
   std::string plugin;  // the shared library that declared the op
+  bool variadic = false;  // any number of input columns of inputs[0]'s type
 };
 
 void registerOp(OpSpec spec);

@@ -88,7 +88,7 @@ class PluginKernel : public Kernel {
     std::vector<void*> allocations;
     callAllocations = &allocations;
     char err[1024] = {0};
-    const int32_t status = op_->vtable.execute(instance_, inPtrs.data(), rows, outPtrs.data(), err, sizeof(err));
+    const int32_t status = op_->vtable.execute(instance_, inPtrs.data(), inPtrs.size(), rows, outPtrs.data(), err, sizeof(err));
     callAllocations = nullptr;
     auto freeAll = [&]() {
       for (void* p : allocations) std::free(p);
@@ -167,6 +167,7 @@ int32_t registerFromPlugin(void* ctx, const vg_op_decl* d) {
   spec.batch = d->preferred_batch > 0 ? d->preferred_batch : 1;
   spec.protoMessage = d->proto_message ? d->proto_message : "";
   spec.plugin = rc->path;
+  spec.variadic = d->variadic_inputs != 0;
   spec.factory = [op](const Args& args) { return std::make_unique<PluginKernel>(op, args); };
   registerOp(std::move(spec));
   rc->names.push_back(d->name);

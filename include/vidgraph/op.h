@@ -70,10 +70,10 @@ typedef struct {
   int32_t (*new_stream)(void* kernel, const uint8_t* args, uint64_t args_size, char* err, uint64_t err_size);
   /* Called before the first row, at every slice boundary and discontinuity. May be NULL. */
   void (*reset)(void* kernel);
-  /* inputs[c][r * stencil_size + s]: column c, row r, stencil offset s.
+  /* inputs[c][r * stencil_size + s]: column c (of num_inputs), row r, stencil offset s.
    * outputs[o][r]: to fill, one element per row. */
-  int32_t (*execute)(void* kernel, const vg_element* const* inputs, uint64_t rows, vg_element* const* outputs, char* err,
-                     uint64_t err_size);
+  int32_t (*execute)(void* kernel, const vg_element* const* inputs, uint64_t num_inputs, uint64_t rows, vg_element* const* outputs,
+                     char* err, uint64_t err_size);
 } vg_kernel_vtable;
 
 typedef struct {
@@ -93,6 +93,9 @@ typedef struct {
   const char* proto_message;  /* fully qualified protobuf message of the arguments, or NULL */
   vg_kernel_vtable kernel;
   void* op_ctx; /* passed back to kernel.create */
+  /* Non-zero: the op takes any number (>= 1) of input columns of input_types[0] (num_inputs is 1,
+   * naming the group); execute() receives as many input columns as the graph gives. */
+  int32_t variadic_inputs;
 } vg_op_decl;
 
 typedef struct {
@@ -159,6 +162,7 @@ class Inputs {
   Inputs(const vg_element* const* cols, size_t numCols, size_t rows, size_t stencil)
       : cols_(cols), numCols_(numCols), rows_(rows), stencil_(stencil) {}
   size_t rows() const { return rows_; }
+  size_t columns() const { return numCols_; }
   const vg_element& element(size_t column, size_t row, size_t s = 0) const {
     if (column >= numCols_) throw std::out_of_range("input column out of range");
     return cols_[column][row * stencil_ + s];
@@ -244,6 +248,8 @@ class Op {
   explicit Op(std::string name) : name_(std::move(name)) {}
   Op& input(const std::string& n, vg_column_type t = VG_COLUMN_FRAME) { inNames_.push_back(n); inTypes_.push_back(t); return *this; }
   Op& output(const std::string& n, vg_column_type t = VG_COLUMN_FRAME) { outNames_.push_back(n); outTypes_.push_back(t); return *this; }
+  /* Any number of input columns (Scanner's variadic inputs); Inputs::columns() says how many. */
+  Op& variadicInputs(vg_column_type t = VG_COLUMN_FRAME) { inNames_ = {"inputs"}; inTypes_ = {t}; variadic_ = 1; return *this; }
   Op& stencil(std::vector<int32_t> s) { stencil_ = std::move(s); return *this; }
   Op& boundedState(int32_t w) { bounded_ = w; return *this; }
   Op& unboundedState() { unbounded_ = 1; return *this; }
@@ -284,6 +290,7 @@ class Op {
     d.kernel.reset = &Op::reset;
     d.kernel.execute = &Op::execute;
     d.op_ctx = this;
+    d.variadic_inputs = variadic_;
     return d;
   }
 
@@ -325,10 +332,11 @@ class Op {
     } catch (...) {
     }
   }
-  static int32_t execute(void* k, const vg_element* const* in, uint64_t rows, vg_element* const* out, char* err, uint64_t errSize) {
+  static int32_t execute(void* k, const vg_element* const* in, uint64_t numInputs, uint64_t rows, vg_element* const* out, char* err,
+                         uint64_t errSize) {
     try {
       Kernel& kernel = *static_cast<Instance*>(k)->kernel;
-      Inputs inputs(in, kernel.numInputs, static_cast<size_t>(rows), kernel.stencilSize);
+      Inputs inputs(in, static_cast<size_t>(numInputs), static_cast<size_t>(rows), kernel.stencilSize);
       Outputs outputs(out, kernel.numOutputs, static_cast<size_t>(rows), kernel.host);
       kernel.execute(inputs, outputs);
       return 0;
@@ -345,7 +353,7 @@ class Op {
   std::vector<int32_t> inTypes_, outTypes_;
   std::vector<const char*> names_, outNamePtrs_;
   std::vector<int32_t> stencil_{0};
-  int32_t bounded_ = 0, unbounded_ = 0, batch_ = 1;
+  int32_t bounded_ = 0, unbounded_ = 0, batch_ = 1, variadic_ = 0;
   vg_device device_ = VG_DEVICE_CPU;
   std::string proto_;
   std::function<Kernel*(const std::string&)> factory_;

@@ -30,6 +30,8 @@ export interface OpDeclaration {
   /** Plugin ops: the argument message (from the .proto given to loadOp). */
   proto?: ProtoType;
   plugin?: string;
+  /** Any number of input columns, given as `inputs: [col, ...]`. */
+  variadic?: boolean;
 }
 
 /** The part of a protobufjs Type the graph uses. */
@@ -83,6 +85,7 @@ export function opDeclarations(): Map<string, OpDeclaration> {
       batch: op.batch,
       proto: pluginProtos.get(op.name),
       plugin: op.plugin || undefined,
+      variadic: op.variadic,
     });
   }
   return declarations;
@@ -204,9 +207,19 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
     throw new BadArgumentError(`${name}: expected an object of inputs and arguments, got ${describe(params)}`);
   }
   const p = params as Record<string, unknown>;
-  // Inputs: every declared input column by name.
+  // Inputs: every declared input column by name (a variadic op: `inputs: [col, ...]`).
   const inputs: Column[] = [];
-  for (const input of decl.inputs) {
+  if (decl.variadic) {
+    const cols = p.inputs;
+    if (!Array.isArray(cols) || cols.length === 0 || !cols.every((c) => c instanceof Column)) {
+      throw new BadArgumentError(`${name}: expected inputs as a non-empty array of columns, got ${describe(cols)}`);
+    }
+    for (const c of cols as Column[]) {
+      if (decl.inputs[0]?.type === 'Frame' && c.type !== 'Frame' && c.type !== 'any') throw new BadArgumentError(`${name}: every input needs frames, but a column holds ${c.type}`);
+      inputs.push(c);
+    }
+  }
+  for (const input of decl.variadic ? [] : decl.inputs) {
     const c = p[input.name];
     if (!(c instanceof Column)) throw new BadArgumentError(`${name}: expected a column for input '${input.name}', got ${describe(c)}`);
     if (input.type === 'Frame' && c.type !== 'Frame' && c.type !== 'any') throw new BadArgumentError(`${name}: input '${input.name}' needs frames, but the column holds ${c.type}`);
@@ -237,7 +250,7 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
   // Arguments: scalar for every stream, or an array with one value per stream.
   const args: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(p)) {
-    if (RESERVED.includes(key) || decl.inputs.some((i) => i.name === key)) continue;
+    if (RESERVED.includes(key) || decl.inputs.some((i) => i.name === key) || (decl.variadic && key === 'inputs')) continue;
     if (ts) {
       args[key] = value;
       continue;
