@@ -89,8 +89,16 @@ describe('command line', () => {
     assert.equal(flag.code, 2);
   });
 
+  test('bench --quick prints decode throughput as ratios to the ffmpeg CLI', async () => {
+    const r = await cli(['bench', '--quick']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sequential\s+ours [\d.]+ fps\s+ffmpeg rgb24 [\d.]+ fps\s+ratio [\d.]+/);
+    assert.match(r.stdout, /10 random .*amplification [\d.]+/);
+    assert.match(r.stdout, /index\s+ours [\d.]+ ms\s+ffmpeg -c copy [\d.]+ ms/);
+  });
+
   test('--help works on every command and config --version prints versions', async () => {
-    for (const cmd of ['ingest', 'ls', 'info', 'rm', 'config']) {
+    for (const cmd of ['ingest', 'ls', 'info', 'rm', 'config', 'extract-frames', 'bench']) {
       const h = await cli([cmd, '--help']);
       assert.equal(h.code, 0);
       assert.match(h.stdout, /Usage: vidgraph /);

@@ -138,6 +138,21 @@ const commands: Record<string, Command> = {
       }
     },
   },
+  bench: {
+    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine',
+    usage: 'vidgraph bench [--quick]',
+    options: { quick: { type: 'boolean' } },
+    async run(values) {
+      const script = path.join(packageRoot, 'bench', 'decode.mjs');
+      const { spawn } = await import('node:child_process');
+      const code = await new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--expose-gc', script, ...(values.quick ? ['--quick'] : [])], { stdio: 'inherit' });
+        child.on('error', reject);
+        child.on('exit', (c) => resolve(c ?? 1));
+      });
+      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
+    },
+  },
   config: {
     summary: 'print build facts',
     usage: 'vidgraph config --version | --include-dir | --cmake-dir',
