@@ -15,6 +15,20 @@ function dtypeOf(data: unknown): DType | undefined {
   return undefined;
 }
 
+/** Packed pixels in an ArrayBuffer, as the engine returns frames. */
+export interface EngineFrame {
+  height: number;
+  width: number;
+  channels: number;
+  dtype: DType;
+  data: ArrayBuffer;
+}
+
+/** @internal A Frame over an engine frame's (or a stored row's) buffer, typed by its dtype. No copy. */
+export function frameFromEngine(f: EngineFrame): Frame {
+  return Frame.from(new ctors[f.dtype](f.data), f.height, f.width, f.channels);
+}
+
 /** Minimal structural view of an OpenCV Mat from @u4/opencv4nodejs. */
 export interface CvMat {
   rows: number;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadArgumentError, NotFoundError } from '../errors';
-import { Frame } from '../frame';
+import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, NativeKernel } from '../native';
 import { VideoReader } from '../reader';
 import { describe } from '../validate';
@@ -251,8 +251,7 @@ export abstract class FrameGeneratorBase {
       const per = h * w * this.nbChannel;
       const out = new Float32Array(frames.length * per);
       cols[0]!.forEach((nf, k) => {
-        const f = nf as { height: number; width: number; channels: number; data: ArrayBuffer };
-        let frame = Frame.from(new Uint8Array(f.data), f.height, f.width, f.channels);
+        let frame = frameFromEngine(nf as EngineFrame);
         if (this.options.transform) frame = this.options.transform(frame);
         const d = frame.data;
         for (let j = 0; j < per; j++) out[k * per + j] = d[j]! * this.rescale;

@@ -1,5 +1,5 @@
 import { BadArgumentError } from '../errors';
-import { Frame } from '../frame';
+import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native } from '../native';
 import type { VideoReader } from '../reader';
 import { describe } from '../validate';
@@ -60,10 +60,7 @@ export class OpticalFlowGenerator extends FrameGeneratorBase {
     const gray = this.nbChannel === 1 || this.method === 'diffMask' ? new (native().NativeKernel)('ConvertColor', { conversion: 'COLOR_RGB2GRAY' }) : undefined;
     try {
       const [resized] = (await resize.execute([frames], frames.length)) as unknown[][];
-      const asFrame = (x: unknown) => {
-        const f = x as { height: number; width: number; channels: number; dtype: string; data: ArrayBuffer };
-        return f.dtype === 'float32' ? Frame.from(new Float32Array(f.data), f.height, f.width, f.channels) : Frame.from(new Uint8Array(f.data), f.height, f.width, f.channels);
-      };
+      const asFrame = (x: unknown) => frameFromEngine(x as EngineFrame);
       let color = resized!.map(asFrame);
       if (this.options.transform) color = color.map(this.options.transform);
       const pairs = this.nbFrames;

@@ -9,7 +9,7 @@
  * its state exact.
  */
 import { AbortedError } from '../errors';
-import { Frame } from '../frame';
+import { Frame, frameFromEngine } from '../frame';
 import { Column, GraphNode, InputNode, OpNode, SampleNode, SliceNode, UnsliceNode } from '../graph/graph';
 import type { NativeElement } from '../native';
 import { JobPlan } from './plan';
@@ -39,11 +39,9 @@ export interface OpState {
   turn: Promise<void>;
 }
 
-const CTORS = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
-
 function toValue(e: NativeElement | Value): Value {
   if (e === null || e instanceof Uint8Array || e instanceof Frame) return e;
-  return Frame.from(new CTORS[e.dtype](e.data), e.height, e.width, e.channels);
+  return frameFromEngine(e);
 }
 
 function sortedUnique(rows: Iterable<number>): number[] {

@@ -5,7 +5,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { DType, Frame } from '../frame';
+import { DType, Frame, frameFromEngine } from '../frame';
 
 const DATA = 'rows.bin';
 const TABLE = 'rows.idx';
@@ -99,9 +99,7 @@ export class ElementReader {
     const width = buf.readUInt32LE(4);
     const channels = buf.readUInt32LE(8);
     const dtype = DTYPES[buf.readUInt32LE(12)]!;
-    const Ctor = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array }[dtype];
-    const bytes = buf.buffer.slice(buf.byteOffset + 16, buf.byteOffset + size);
-    return Frame.from(new Ctor(bytes), height, width, channels);
+    return frameFromEngine({ height, width, channels, dtype, data: buf.buffer.slice(buf.byteOffset + 16, buf.byteOffset + size) });
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '../client';
 import { BadArgumentError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
-import { Frame } from '../frame';
+import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, VideoMetadata } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { describe, knownKeys, optionalBoolean, plainObject } from '../validate';
@@ -176,8 +176,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
             continue;
           }
           const [[small]] = await resize.execute([[frame]], 1);
-          const f = small as { height: number; width: number; channels: number; data: ArrayBuffer };
-          await writer.append(Frame.from(new Uint8Array(f.data), f.height, f.width, f.channels));
+          await writer.append(frameFromEngine(small as EngineFrame));
         }
         await writer.finish();
       } finally {
