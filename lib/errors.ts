@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'ERR_KERNEL'
   | 'ERR_NATIVE_LOAD'
   | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_CLOSED'
+  | 'ERR_CORRUPT'
+  | 'ERR_RESOURCE'
+  | 'ERR_TIMEOUT'
   | 'ERR_INTERNAL';
 
 export class VidgraphError extends Error {
@@ -61,6 +65,22 @@ export class AbortedError extends VidgraphError {
 export class NoGpuError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NO_GPU', message, options); }
 }
+/** A call on an object after its `close()` (a reader, kernel, encoder, client or generator). */
+export class ClosedError extends VidgraphError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_CLOSED', message, options); }
+}
+/** Stored data (a stream's rows, index or metadata) is damaged; the message names the stream and row. */
+export class CorruptError extends VidgraphError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_CORRUPT', message, options); }
+}
+/** Threads, memory or another machine resource is exhausted, or a request would exceed a set limit. */
+export class ResourceError extends VidgraphError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_RESOURCE', message, options); }
+}
+/** A plugin registration or a kernel did not return in time. */
+export class TimeoutError extends VidgraphError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_TIMEOUT', message, options); }
+}
 export class NativeLoadError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NATIVE_LOAD', message, options); }
 }
@@ -74,6 +94,10 @@ const byCode: Partial<Record<ErrorCode, new (message: string, options?: { cause?
   ERR_PLUGIN: PluginError,
   ERR_ABORTED: AbortedError,
   ERR_NO_GPU: NoGpuError,
+  ERR_CLOSED: ClosedError,
+  ERR_CORRUPT: CorruptError,
+  ERR_RESOURCE: ResourceError,
+  ERR_TIMEOUT: TimeoutError,
 };
 
 /** Turns an error thrown by the native engine (an Error with `code`) into a VidgraphError. */

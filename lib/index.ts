@@ -10,7 +10,8 @@ export { Client } from './client';
 export type { ClientOptions, LogLevel, StorageConfig } from './client';
 export {
   VidgraphError, NotFoundError, ExistsError, BadArgumentError, InvalidVideoError, DecodeError,
-  UnsupportedCodecError, PluginError, AbortedError, NoGpuError, NativeLoadError,
+  UnsupportedCodecError, PluginError, AbortedError, NoGpuError, NativeLoadError, ClosedError, CorruptError,
+  ResourceError, TimeoutError,
 } from './errors';
 export type { ErrorCode } from './errors';
 export { Frame } from './frame';
