@@ -4,7 +4,7 @@
       "target_name": "vidgraph",
       "sources": ["<!@(node scripts/cmake-sources.js)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "include", "/usr/include/opencv4"],
-      "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=9", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "<!@(pkg-config --cflags libavformat libavcodec libavfilter libswscale libavutil)"],
       "libraries": ["<!@(pkg-config --libs libavformat libavcodec libavfilter libswscale libavutil)", "-lopencv_core", "-lopencv_imgproc", "-lopencv_video", "-lopencv_imgcodecs", "-lpthread"]

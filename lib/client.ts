@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadArgumentError } from './errors';
+import { BadArgumentError, ClosedError } from './errors';
 import type { Column } from './graph/graph';
 import { IO } from './graph/io';
 import { opsProxy } from './graph/ops';
@@ -108,7 +108,7 @@ export class Client {
 
   /** @internal Opens the database on first use (creates it, clears crashed writers' leftovers). */
   ready(): Promise<LocalDatabase> {
-    if (this.closed) return Promise.reject(new BadArgumentError('Client: this client is closed'));
+    if (this.closed) return Promise.reject(new ClosedError(`Client: the client of '${this.dbPath}' is closed`));
     this.opened ??= this.database.open();
     return this.opened.then(() => this.database);
   }
@@ -121,6 +121,7 @@ export class Client {
    * const { stats } = await sc.run(output, vg.PerfParams.estimate(), { cacheMode: vg.CacheMode.Overwrite });
    */
   run(outputs: OutputOp | OutputOp[], perf: PerfParams, opts?: RunOptions): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new ClosedError(`Client.run: the client of '${this.dbPath}' is closed`));
     return run(this, outputs, perf, opts);
   }
 
@@ -133,6 +134,7 @@ export class Client {
    * const small = sc.ops.MyResize({ frame, width: 200, height: 300 });
    */
   loadOp(soPath: string, protoPath?: string): Promise<string[]> {
+    if (this.closed) return Promise.reject(new ClosedError(`Client.loadOp: the client of '${this.dbPath}' is closed`));
     return loadOp(soPath, protoPath);
   }
 

@@ -17,7 +17,6 @@ export type ErrorCode =
   | 'ERR_NO_GPU'
   | 'ERR_KERNEL'
   | 'ERR_NATIVE_LOAD'
-  | 'ERR_OUT_OF_MEMORY'
   | 'ERR_CLOSED'
   | 'ERR_CORRUPT'
   | 'ERR_RESOURCE'

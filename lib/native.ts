@@ -99,6 +99,8 @@ export interface NativeKernel {
 export interface NativeEncoder {
   encode(frames: { height: number; width: number; channels: number; dtype: string; data: ArrayBufferView }[]): Promise<void>;
   finish(): Promise<{ index: Uint8Array; info: NativeIndexInfo }>;
+  /** Discards the encoder without finishing the stream. */
+  close(): Promise<void>;
 }
 
 export interface NativeBinding {

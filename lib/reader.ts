@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadArgumentError, fromNative, NotFoundError } from './errors';
+import { BadArgumentError, ClosedError, fromNative, NotFoundError } from './errors';
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
 import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
@@ -149,12 +149,14 @@ export class VideoReader {
 
   /** Frame `i`; negative counts from the end; out of range clamps to the first or last frame. */
   async frame(i: number): Promise<ReaderFrame> {
+    this.checkOpen('frame');
     const row = this.clampIndex('frame', i);
     return (await this.fetch([row])).get(row)!;
   }
 
   /** Frames in the order asked (repeats allowed); each keyframe interval is decoded once. */
   async frames(indices: number[]): Promise<ReaderFrame[]> {
+    this.checkOpen('frames');
     if (!Array.isArray(indices)) throw new BadArgumentError(`VideoReader.frames: expected an array of frame indices, got ${describe(indices)}`);
     const rows = indices.map((i) => this.clampIndex('frames', i));
     const got = await this.fetch(rows);
@@ -166,6 +168,7 @@ export class VideoReader {
    * `time: [start, stop]` in seconds (nearest frames, stop inclusive). Default: every frame.
    */
   iterFrames(opts?: { time?: [number, number]; frames?: [number, number] }): AsyncIterable<ReaderFrame> {
+    this.checkOpen('iterFrames');
     const o = plainObject('VideoReader.iterFrames', 'options', opts);
     knownKeys('VideoReader.iterFrames', o, ['time', 'frames']);
     if (o.time !== undefined && o.frames !== undefined) throw new BadArgumentError('VideoReader.iterFrames: give either time or frames, not both');
@@ -185,13 +188,17 @@ export class VideoReader {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
-        for await (const { row, frame } of framesInOrder(self.source, rows, 8)) yield self.wrap(row, frame);
+        for await (const { row, frame } of framesInOrder(self.source, rows, 8)) {
+          self.checkOpen('iterFrames'); // close() inside the loop ends it, even mid-chunk
+          yield self.wrap(row, frame);
+        }
       },
     };
   }
 
   /** Rows of the keyframes (where decoding can start), ascending. */
   keyframeRows(): number[] {
+    this.checkOpen('keyframeRows');
     return Array.from(this.source.keyframeRows()).sort((a, b) => a - b);
   }
 
@@ -215,6 +222,11 @@ export class VideoReader {
     return this.times[this.clampIndex('indexToTime', i)]!;
   }
 
+  /**
+   * Releases the decoder and the cache. A decode in progress stops at its next packet and its
+   * request rejects with `ERR_CLOSED`, as does every later call. Safe to call twice; never
+   * blocks the event loop.
+   */
   async close(): Promise<void> {
     this.cache.clear();
     this.cacheUsed = 0;
@@ -224,6 +236,10 @@ export class VideoReader {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  private checkOpen(where: string): void {
+    if (this.source.isClosed) throw new ClosedError(`VideoReader.${where}: the reader of '${this.path}' is closed`);
   }
 
   private clampIndex(where: string, i: unknown): number {

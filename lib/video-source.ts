@@ -5,7 +5,7 @@
  * Requests are sorted and deduplicated before they reach the engine, which decodes each
  * keyframe interval holding a requested row once; results come back in the order asked.
  */
-import { DecodeError, fromNative } from './errors';
+import { ClosedError, DecodeError, fromNative } from './errors';
 import { Frame } from './frame';
 import { native, NativeDecoder, NativeIndexInfo } from './native';
 
@@ -51,6 +51,10 @@ export class VideoSource {
     return this.times;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   keyframeRows(): Int32Array {
     return this.decoder.keyframeRows();
   }
@@ -60,6 +64,7 @@ export class VideoSource {
    * Damaged rows reject the whole request with a DecodeError naming them.
    */
   async decodeRows(rows: readonly number[]): Promise<Map<number, Frame>> {
+    if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
     const unique = Int32Array.from(new Set(rows)).sort();
     const out = new Map<number, Frame>();
     if (unique.length === 0) return out;
@@ -67,6 +72,8 @@ export class VideoSource {
     try {
       result = await this.decoder.decode(unique);
     } catch (err) {
+      // A request in flight when close() ran is cancelled at its next packet.
+      if (this.closed) throw new ClosedError(`${this.label}: the video was closed while decoding`, { cause: err });
       throw fromNative(err, this.label);
     }
     this.stats.framesDecoded += result.framesDecoded;
@@ -83,6 +90,7 @@ export class VideoSource {
     return out;
   }
 
+  /** Cancels decoding at the next packet and frees the decoder on its own thread (never blocks the event loop). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

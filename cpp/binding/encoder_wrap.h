@@ -19,9 +19,12 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap> {
  private:
   Napi::Value Encode(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  void checkOpen(Napi::Env env, const char* method) const;
 
   std::string path_;
   EncoderOptions options_;
+  // Only the encoder's engine thread uses or destroys it.
   std::shared_ptr<std::unique_ptr<VideoEncoder>> encoder_;
   std::unique_ptr<EngineThread> thread_;
 };

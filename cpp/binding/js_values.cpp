@@ -1,8 +1,67 @@
 #include "js_values.h"
 
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
 #include "../engine/engine_thread.h"
 
 namespace vg {
+
+namespace {
+
+// Engine buffers JavaScript holds, by data pointer: what a returning input may share.
+struct Registered {
+  size_t bytes;
+  std::weak_ptr<void> owner;
+  int views;  // ArrayBuffers over this pointer (Pass can hand the same memory out twice)
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::unordered_map<const uint8_t*, Registered> byData;
+};
+
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: finalizers may run at exit
+  return *r;
+}
+
+struct Holder {
+  uint8_t* data;
+  size_t bytes;
+  std::shared_ptr<void> owner;
+};
+
+// The owner of engine memory [p, p + n), if JavaScript got it from the engine.
+std::shared_ptr<void> engineOwner(const uint8_t* base, size_t offset, size_t n) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  auto it = r.byData.find(base);
+  if (it == r.byData.end() || offset > it->second.bytes || n > it->second.bytes - offset) return nullptr;
+  return it->second.owner.lock();
+}
+
+bool typedArrayMatches(napi_typedarray_type t, DType d) {
+  switch (d) {
+    case DType::U8: return t == napi_uint8_array || t == napi_uint8_clamped_array;
+    case DType::U16: return t == napi_uint16_array;
+    case DType::F32: return t == napi_float32_array;
+    case DType::F64: return t == napi_float64_array;
+  }
+  return false;
+}
+
+int dimension(const Napi::Object& o, const char* key, const std::string& where) {
+  Napi::Value v = o.Get(key);
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 1 && d <= kMaxFrameSide) || d != static_cast<double>(static_cast<int64_t>(d)))
+    throwCoded(o.Env(), "ERR_BAD_ARGUMENT",
+               where + ": expected integer " + key + " between 1 and " + std::to_string(kMaxFrameSide) + " for a frame");
+  return static_cast<int>(d);
+}
+
+}  // namespace
 
 Napi::Object indexInfo(Napi::Env env, const VideoIndex& index) {
   Napi::Object o = Napi::Object::New(env);
@@ -30,25 +89,89 @@ Napi::Object indexInfo(Napi::Env env, const VideoIndex& index) {
   return o;
 }
 
-Napi::ArrayBuffer imageBuffer(Napi::Env env, std::unique_ptr<RgbImage> image) {
-  const int64_t bytes = static_cast<int64_t>(image->bytes);
-  RgbImage* raw = image.release();
+Napi::ArrayBuffer engineBuffer(Napi::Env env, uint8_t* data, size_t bytes, std::shared_ptr<void> owner) {
+  {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    auto [it, fresh] = r.byData.try_emplace(data, Registered{bytes, owner, 0});
+    if (!fresh) {
+      it->second.bytes = std::max(it->second.bytes, bytes);
+      if (it->second.owner.expired()) it->second.owner = owner;
+    }
+    it->second.views++;
+  }
+  auto* holder = new Holder{data, bytes, std::move(owner)};
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, raw->data, raw->bytes,
-      [](Napi::Env e, void*, RgbImage* img) {
-        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(img->bytes));
-        delete img;
+      env, data, bytes,
+      [](Napi::Env e, void*, Holder* h) {
+        {
+          Registry& r = registry();
+          std::lock_guard<std::mutex> lock(r.mutex);
+          auto it = r.byData.find(h->data);
+          if (it != r.byData.end() && --it->second.views == 0) r.byData.erase(it);
+        }
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>(h->bytes));
+        delete h;
       },
-      raw);
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+      holder);
+  Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
   return ab;
 }
 
-std::pair<const uint8_t*, size_t> bytesArg(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray()) throwCoded(v.Env(), "ERR_BAD_ARGUMENT", std::string("expected a Uint8Array for ") + what);
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  return {static_cast<const uint8_t*>(ab.Data()) + ta.ByteOffset(), ta.ByteLength()};
+Napi::ArrayBuffer imageBuffer(Napi::Env env, std::unique_ptr<RgbImage> image) {
+  std::shared_ptr<RgbImage> shared(std::move(image));
+  return engineBuffer(env, shared->data, shared->bytes, shared);
+}
+
+FrameData frameFromJs(const Napi::Value& v, const std::string& where) {
+  Napi::Env env = v.Env();
+  if (!v.IsObject()) throwCoded(env, "ERR_BAD_ARGUMENT", where + ": expected a frame object");
+  Napi::Object o = v.As<Napi::Object>();
+  FrameData f;
+  f.height = dimension(o, "height", where);
+  f.width = dimension(o, "width", where);
+  f.channels = dimension(o, "channels", where);
+  Napi::Value dtype = o.Get("dtype");
+  if (!dtype.IsString() || !dtypeFromName(dtype.As<Napi::String>().Utf8Value(), &f.dtype))
+    throwCoded(env, "ERR_BAD_ARGUMENT", where + ": expected dtype 'uint8', 'uint16', 'float32' or 'float64'");
+  const size_t expected = f.bytes();
+  Napi::Value data = o.Get("data");
+  Napi::ArrayBuffer ab;
+  size_t offset = 0, length = 0;
+  if (data.IsTypedArray()) {
+    Napi::TypedArray ta = data.As<Napi::TypedArray>();
+    if (!typedArrayMatches(ta.TypedArrayType(), f.dtype))
+      throwCoded(env, "ERR_BAD_ARGUMENT", where + ": `data` is a typed array of another element type than dtype '" + dtypeName(f.dtype) + "'");
+    ab = ta.ArrayBuffer();
+    offset = ta.ByteOffset();
+    length = ta.ByteLength();
+  } else if (data.IsArrayBuffer()) {
+    ab = data.As<Napi::ArrayBuffer>();
+    length = ab.ByteLength();
+  } else {
+    throwCoded(env, "ERR_BAD_ARGUMENT", where + ": a frame needs `data` (a typed array or ArrayBuffer)");
+  }
+  if (ab.IsDetached()) throwCoded(env, "ERR_BAD_ARGUMENT", where + ": the frame's data buffer is detached (transferred or freed)");
+  if (length != expected)
+    throwCoded(env, "ERR_BAD_ARGUMENT", where + ": frame shape " + std::to_string(f.height) + "x" + std::to_string(f.width) + "x" +
+                                            std::to_string(f.channels) + " " + dtypeName(f.dtype) + " needs " + std::to_string(expected) +
+                                            " bytes, its data has " + std::to_string(length));
+  auto* base = static_cast<uint8_t*>(ab.Data());
+  if (std::shared_ptr<void> owner = engineOwner(base, offset, length)) {
+    f.data = base + offset;
+    f.owner = std::move(owner);
+    return f;
+  }
+  FrameData copy = FrameData::allocate(f.height, f.width, f.channels, f.dtype);
+  std::memcpy(copy.data, base + offset, length);
+  return copy;
+}
+
+std::string bytesArg(const Napi::Value& v, const std::string& what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throwCoded(v.Env(), "ERR_BAD_ARGUMENT", "expected a Uint8Array for " + what);
+  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+  return std::string(reinterpret_cast<const char*>(u.Data()), u.ByteLength());
 }
 
 }  // namespace vg

@@ -20,9 +20,11 @@ class KernelWrap : public Napi::ObjectWrap<KernelWrap> {
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Reset(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  void checkOpen(Napi::Env env, const char* method) const;
 
   const OpSpec* spec_ = nullptr;
-  std::shared_ptr<Kernel> kernel_;
+  // Only the kernel's engine thread calls or destroys it (close() and the finalizer queue the reset).
+  std::shared_ptr<std::unique_ptr<Kernel>> kernel_;
   std::unique_ptr<EngineThread> thread_;
 };
 

@@ -13,6 +13,7 @@ namespace vg {
 
 Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
   if (!info[0].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "scan() expects a path");
   ScanOptions opt;
   opt.path = info[0].As<Napi::String>().Utf8Value();
@@ -35,6 +36,7 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
       o.Set("seconds", result->seconds);
       return o;
     };
+  });
   });
 }
 
@@ -62,12 +64,10 @@ Napi::Value ScanSync(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IndexInfo(const Napi::CallbackInfo& info) {
-  auto bytes = bytesArg(info[0], "the packet index");
-  try {
-    return indexInfo(info.Env(), *VideoIndex::deserialize(bytes.first, bytes.second));
-  } catch (const VgError& e) {
-    throwCoded(info.Env(), e.code(), e.what());
-  }
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    const std::string bytes = bytesArg(info[0], "the packet index");
+    return indexInfo(info.Env(), *VideoIndex::deserialize(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  });
 }
 
 }  // namespace vg

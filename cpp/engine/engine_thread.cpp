@@ -1,6 +1,13 @@
 #include "engine_thread.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
 
 #include "../video/ffmpeg.h"
 
@@ -17,8 +24,15 @@ struct EngineThread::Shared {
   }
 };
 
+struct EngineThread::Queue {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> jobs;
+  bool stopping = false;
+};
+
 struct EngineThread::Job {
-  Work work;
+  Work work;  // destroyed on the JS thread, with whatever N-API handles it captured
   Napi::Promise::Deferred deferred;
   std::shared_ptr<Shared> shared;
   Settle settle;
@@ -35,6 +49,31 @@ Napi::Error codedError(Napi::Env env, const std::string& code, const std::string
 
 void throwCoded(Napi::Env env, const std::string& code, const std::string& message) {
   throw codedError(env, code, message);
+}
+
+void describeCurrentException(std::string* code, std::string* message) {
+  try {
+    throw;
+  } catch (const VgError& e) {
+    *code = e.code();
+    *message = e.what();
+  } catch (const std::bad_alloc&) {
+    *code = "ERR_RESOURCE";
+    *message = "out of memory";
+  } catch (const std::length_error& e) {
+    *code = "ERR_RESOURCE";
+    *message = std::string("a request too large for memory (") + e.what() + ")";
+  } catch (const std::system_error& e) {
+    const bool exhausted = e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory;
+    *code = exhausted ? "ERR_RESOURCE" : "ERR_INTERNAL";
+    *message = exhausted ? std::string("the system refused a thread or memory: ") + e.what() : e.what();
+  } catch (const std::exception& e) {
+    *code = "ERR_INTERNAL";
+    *message = e.what();
+  } catch (...) {
+    *code = "ERR_INTERNAL";
+    *message = "an unknown native exception";
+  }
 }
 
 namespace {
@@ -58,109 +97,138 @@ EngineThread::Job* makeJob(Napi::Env env, const std::shared_ptr<EngineThread::Sh
   return job;
 }
 
-// Engine side: run the work, catch everything, hand the job to the JS thread.
+// Undoes makeJob for a job that never reached a thread (JS thread).
+void dropJob(Napi::Env env, EngineThread::Job* job) {
+  if (--job->shared->pending == 0) job->shared->tsfn.Unref(env);
+  delete job;
+}
+
+// Starts a thread or throws ERR_RESOURCE.
+template <typename F>
+void startThread(F&& body) {
+  try {
+    std::thread(std::forward<F>(body)).detach();
+  } catch (const std::system_error& e) {
+    throw VgError("ERR_RESOURCE", std::string("the system refused a new engine thread (") + e.what() + ")");
+  }
+}
+
+// Engine side: run the work, catch everything, hand the job to the JS thread. The job's Work
+// is left for the JS thread to destroy.
 void runJobAndPost(EngineThread::Job* job) {
   try {
     job->settle = job->work();
-  } catch (const VgError& e) {
+  } catch (...) {
     job->failed = true;
-    job->code = e.code();
-    job->message = e.what();
-  } catch (const std::bad_alloc&) {
-    job->failed = true;
-    job->code = "ERR_OUT_OF_MEMORY";
-    job->message = "out of memory";
-  } catch (const std::exception& e) {
-    job->failed = true;
-    job->code = "ERR_INTERNAL";
-    job->message = e.what();
+    describeCurrentException(&job->code, &job->message);
   }
-  job->work = nullptr;
   std::shared_ptr<EngineThread::Shared> shared = job->shared;
-  if (shared->finalized->load()) return;  // Node is shutting down: nobody waits for this
+  if (shared->finalized->load()) return;  // Node is shutting down: nobody waits for this (the job leaks)
   shared->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function fn, EngineThread::Job* j) { settleJob(env, fn, j); });
 }
 
 void settleJob(Napi::Env env, Napi::Function, EngineThread::Job* job) {
+  if (env == nullptr) return;  // teardown: the job's handles belong to a dead environment (leaked)
   std::unique_ptr<EngineThread::Job> owned(job);
-  if (env != nullptr) {
-    Napi::HandleScope scope(env);
-    if (job->failed) {
-      job->deferred.Reject(codedError(env, job->code, job->message).Value());
-    } else {
-      try {
-        job->deferred.Resolve(job->settle ? job->settle(env) : env.Undefined());
-      } catch (const Napi::Error& e) {
-        job->deferred.Reject(e.Value());
-      }
+  Napi::HandleScope scope(env);
+  if (job->failed) {
+    job->deferred.Reject(codedError(env, job->code, job->message).Value());
+  } else {
+    try {
+      job->deferred.Resolve(job->settle ? job->settle(env) : env.Undefined());
+    } catch (const Napi::Error& e) {
+      job->deferred.Reject(e.Value());
+    } catch (...) {
+      std::string code, message;
+      describeCurrentException(&code, &message);
+      job->deferred.Reject(codedError(env, code, message).Value());
     }
-    if (--job->shared->pending == 0) job->shared->tsfn.Unref(env);
   }
+  job->work = nullptr;
+  job->settle = nullptr;
+  if (--job->shared->pending == 0) job->shared->tsfn.Unref(env);
 }
+
+void runQueue(std::shared_ptr<EngineThread::Queue> queue, std::shared_ptr<EngineThread::Shared> shared) {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(queue->mutex);
+      queue->cv.wait(lock, [&] { return queue->stopping || !queue->jobs.empty(); });
+      if (queue->jobs.empty()) break;
+      task = std::move(queue->jobs.front());
+      queue->jobs.pop_front();
+    }
+    task();
+  }
+  shared->release();
+}
+
 }  // namespace
 
-EngineThread::EngineThread(Napi::Env env, const std::string& name) : shared_(makeShared(env, name)) {
-  thread_ = std::thread([this] { loop(); });
-}
-
-EngineThread::~EngineThread() {
-  if (!stopped_) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+EngineThread::EngineThread(Napi::Env env, const std::string& name)
+    : shared_(makeShared(env, name)), queue_(std::make_shared<Queue>()) {
+  try {
+    startThread([queue = queue_, shared = shared_] { runQueue(queue, shared); });
+  } catch (...) {
     shared_->release();
+    stopped_ = true;
+    throw;
   }
 }
 
-void EngineThread::loop() {
-  for (;;) {
-    Job* job;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      job = queue_.front();
-      queue_.pop_front();
-    }
-    runJobAndPost(job);
-  }
-}
+EngineThread::~EngineThread() { stop(); }
 
 Napi::Promise EngineThread::submit(Napi::Env env, Work work) {
-  if (stopped_) throwCoded(env, "ERR_BAD_ARGUMENT", "this object is closed");
+  if (stopped_) throwCoded(env, "ERR_CLOSED", "this object is closed");
   Job* job = makeJob(env, shared_, std::move(work));
   Napi::Promise promise = job->deferred.Promise();
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    queue_.push_back(job);
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->jobs.push_back([job] { runJobAndPost(job); });
   }
-  cv_.notify_one();
+  queue_->cv.notify_one();
   return promise;
+}
+
+void EngineThread::post(std::function<void()> task) {
+  if (stopped_) return;
+  {
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->jobs.push_back([task = std::move(task)] {
+      try {
+        task();
+      } catch (...) {
+      }
+    });
+  }
+  queue_->cv.notify_one();
 }
 
 void EngineThread::stop() {
   if (stopped_) return;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  shared_->release();
   stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->stopping = true;
+  }
+  queue_->cv.notify_all();
 }
 
 Napi::Promise runDetached(Napi::Env env, const std::string& name, Work work) {
   auto shared = makeShared(env, name);
   EngineThread::Job* job = makeJob(env, shared, std::move(work));
   Napi::Promise promise = job->deferred.Promise();
-  std::thread([job, shared] {
-    runJobAndPost(job);
+  try {
+    startThread([job, shared] {
+      runJobAndPost(job);
+      shared->release();
+    });
+  } catch (...) {
+    dropJob(env, job);
     shared->release();
-  }).detach();
+    throw;
+  }
   return promise;
 }
 

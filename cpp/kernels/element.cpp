@@ -45,6 +45,20 @@ bool dtypeFromName(const std::string& name, DType* out) {
   return false;
 }
 
+size_t frameBytes(int64_t height, int64_t width, int64_t channels, DType dtype) {
+  if (height < 0 || width < 0 || channels < 0 || height > kMaxFrameSide || width > kMaxFrameSide || channels > kMaxFrameSide)
+    throw VgError("ERR_BAD_ARGUMENT", "frame dimensions " + std::to_string(height) + "x" + std::to_string(width) + "x" +
+                                          std::to_string(channels) + " are out of range (each between 1 and " +
+                                          std::to_string(kMaxFrameSide) + ")");
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(height), static_cast<uint64_t>(width), &bytes) ||
+      __builtin_mul_overflow(bytes, static_cast<uint64_t>(channels), &bytes) ||
+      __builtin_mul_overflow(bytes, static_cast<uint64_t>(dtypeSize(dtype)), &bytes) || bytes > kMaxFrameBytes)
+    throw VgError("ERR_BAD_ARGUMENT", "a " + std::to_string(height) + "x" + std::to_string(width) + "x" + std::to_string(channels) +
+                                          " frame is larger than the engine's limit of " + std::to_string(kMaxFrameBytes >> 30) + " GiB");
+  return static_cast<size_t>(bytes);
+}
+
 cv::Mat FrameData::mat() const {
   return cv::Mat(height, width, CV_MAKETYPE(cvDepth(dtype), channels), data);
 }
@@ -69,7 +83,10 @@ double Args::number(const std::string& name, double fallback) const {
 }
 
 int Args::integer(const std::string& name, int fallback) const {
-  return static_cast<int>(number(name, fallback));
+  const double d = number(name, fallback);
+  // double → int is undefined behaviour out of range: refuse instead.
+  if (!(d >= -2147483648.0 && d <= 2147483647.0)) throw VgError("ERR_BAD_ARGUMENT", "argument '" + name + "' is out of the integer range");
+  return static_cast<int>(d);
 }
 
 std::string Args::string(const std::string& name, const std::string& fallback) const {

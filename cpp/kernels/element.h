@@ -19,6 +19,16 @@ int cvDepth(DType t);
 const char* dtypeName(DType t);
 bool dtypeFromName(const std::string& name, DType* out);
 
+// Frame sizes the engine accepts anywhere (inputs from JavaScript, plugin outputs, kernels):
+// each side at most kMaxFrameSide and at most kMaxFrameBytes in all.
+constexpr int kMaxFrameSide = 1 << 16;
+constexpr size_t kMaxFrameBytes = size_t(1) << 34;  // 16 GiB
+
+// Bytes of a packed height x width x channels frame of `dtype`, by checked multiplication.
+// Throws VgError ERR_BAD_ARGUMENT for a negative or oversized dimension or a size past
+// kMaxFrameBytes (no wrap-around: a 2^30 x 2^30 frame is an error, not 0 bytes).
+size_t frameBytes(int64_t height, int64_t width, int64_t channels, DType dtype);
+
 // An image in packed HWC layout, row-major. `owner` keeps `data` alive (engine memory, or a
 // JavaScript buffer held by the binding while the engine uses it).
 struct FrameData {
@@ -27,7 +37,7 @@ struct FrameData {
   uint8_t* data = nullptr;
   std::shared_ptr<void> owner;
 
-  size_t bytes() const { return static_cast<size_t>(height) * width * channels * dtypeSize(dtype); }
+  size_t bytes() const { return frameBytes(height, width, channels, dtype); }
   // An OpenCV header over the same pixels (no copy).
   cv::Mat mat() const;
   // A new frame in engine memory.

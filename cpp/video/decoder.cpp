@@ -173,7 +173,6 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
   const int packetCount = static_cast<int>(index_->packets.size());
   for (int row : sortedRows) {
     if (!req.pending.count(row)) continue;  // already returned while decoding an earlier row
-    if (cancel && cancel->load()) throw VgError("ERR_ABORTED", "decoding was cancelled");
     const int start = index_->startPacketFor(row);
     if (!canContinue(start, row)) {
       resetTo(start);
@@ -181,6 +180,8 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
     }
     const int limit = index_->rowToPacket[static_cast<size_t>(row)] + kReorderSlack;
     while (req.pending.count(row)) {
+      // Checked per packet, so close() waits for one packet's decode at most.
+      if (cancel && cancel->load()) throw VgError("ERR_CLOSED", "the decoder was closed");
       if (nextPacket_ < packetCount && nextPacket_ <= limit) {
         sendNext(req);
       } else if (!drained_) {

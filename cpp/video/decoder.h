@@ -23,6 +23,10 @@
 
 namespace vg {
 
+// Decoder threads one decoder may ask for (libavcodec's own cap on frame threads is 16 per
+// codec; more only costs memory).
+constexpr int kMaxDecoderThreads = 64;
+
 struct DecoderOptions {
   int threads = 0;  // 0: FFmpeg picks (all cores)
   int maxWidth = 0, maxHeight = 0;

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadArgumentError, NotFoundError } from '../errors';
+import { BadArgumentError, ClosedError, NotFoundError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, NativeKernel } from '../native';
 import { VideoReader } from '../reader';
@@ -117,6 +117,7 @@ export abstract class FrameGeneratorBase {
   private order: Sample[];
   private rand: () => number;
   private readonly frameCache = new Map<string, Float32Array>();
+  private closed = false;
   private readonly prefetch = new Map<number, Promise<Batch>>();
   private epoch = 0;
 
@@ -187,6 +188,7 @@ export abstract class FrameGeneratorBase {
 
   /** Batch i of this epoch; batch i + 1 starts decoding in the background. */
   async getBatch(i: number): Promise<Batch> {
+    if (this.closed) throw new ClosedError('getBatch: the generator is closed');
     if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new BadArgumentError(`getBatch: expected an integer between 0 and ${this.length - 1}, got ${describe(i)}`);
     const batch = this.prefetch.get(i) ?? this.build(i);
     this.prefetch.delete(i);
@@ -196,6 +198,22 @@ export abstract class FrameGeneratorBase {
       this.prefetch.set(i + 1, next);
     }
     return batch;
+  }
+
+  /**
+   * Drops prefetched batches and the frame cache; later getBatch() calls reject with
+   * `ERR_CLOSED`. Batches already being decoded finish and are discarded.
+   *
+   * @example
+   * for await (const batch of gen) train(batch);
+   * await gen.close();
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = [...this.prefetch.values()];
+    this.prefetch.clear();
+    this.frameCache.clear();
+    await Promise.allSettled(pending);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {

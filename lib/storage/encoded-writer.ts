@@ -61,6 +61,6 @@ export class EncodedWriter {
 
   async abort(): Promise<void> {
     this.pending = [];
-    await this.encoder?.finish().catch(() => undefined);
+    await this.encoder?.close().catch(() => undefined); // discarded, not drained
   }
 }
