@@ -132,7 +132,7 @@ export abstract class FrameGeneratorBase {
     this.nbFrames = int(options.nbFrames, 'nbFrames', 5);
     this.batchSize = int(options.batchSize, 'batchSize', 16);
     const ts = options.targetShape ?? [224, 224];
-    if (!Array.isArray(ts) || ts.length !== 2 || !ts.every((v) => Number.isInteger(v) && v > 0)) throw new BadArgumentError(`generator: expected targetShape as [width, height], got ${describe(ts)}`);
+    if (!Array.isArray(ts) || ts.length !== 2 || !ts.every((v) => Number.isInteger(v) && v > 0 && v <= 16384)) throw new BadArgumentError(`generator: expected targetShape as [width, height] (integers between 1 and 16384, as Resize), got ${describe(ts)}`);
     this.targetShape = [ts[0], ts[1]];
     if (options.nbChannel !== undefined && options.nbChannel !== 1 && options.nbChannel !== 3) throw new BadArgumentError(`generator: expected nbChannel 1 or 3, got ${describe(options.nbChannel)}`);
     this.nbChannel = options.nbChannel ?? 3;
