@@ -14,7 +14,7 @@ void DecoderWrap::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDecoder", cls);
 }
 
-// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight })
+// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight, keepRecent, maxPixels })
 DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
   Napi::Env env = info.Env();
   auto bytes = bytesArg(info[0], "the packet index");
@@ -31,6 +31,12 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
     if (o.Get("maxWidth").IsNumber()) options_.maxWidth = o.Get("maxWidth").As<Napi::Number>().Int32Value();
     if (o.Get("maxHeight").IsNumber()) options_.maxHeight = o.Get("maxHeight").As<Napi::Number>().Int32Value();
     if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
+    if (o.Get("maxPixels").IsNumber()) options_.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
+  }
+  try {
+    VideoDecoder::checkPixels(*index_, options_.maxPixels);  // refused at open, before any decoding
+  } catch (const VgError& e) {
+    throwCoded(env, e.code(), e.what());
   }
   decoder_ = std::make_shared<std::unique_ptr<VideoDecoder>>();
   cancel_ = std::make_shared<std::atomic<bool>>(false);
