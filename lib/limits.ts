@@ -24,9 +24,14 @@ export function threadsOption(where: string, name: string, value: unknown, min =
   const n = integer(where, name, value, { min, max: MAX_THREADS });
   const cap = threadCap();
   if (n <= cap) return n;
+  const key = `${where}\0${name}\0${n}`;
+  if (warned.has(key)) return cap; // once per call site and value, not once per reader
+  warned.add(key);
   process.emitWarning(`${where}: ${name} ${n} is more than ${THREADS_PER_CORE} per core on this ${os.availableParallelism()}-core machine; using ${cap}`, { code: 'VIDGRAPH_THREADS_CLAMPED' });
   return cap;
 }
+
+const warned = new Set<string>();
 
 /** The default limitInputPixels: 8K UHD (7680 × 4320). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 7680 * 4320;

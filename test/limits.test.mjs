@@ -142,6 +142,24 @@ describe('limitInputPixels', () => {
     assert.ok(raw.maxRssBytes < BOUNDED, `peak RSS ${(raw.maxRssBytes / 2 ** 20).toFixed(0)} MiB`);
   });
 
+  test('extractFrames and the generators take limitInputPixels to VideoReader', async () => {
+    const report = await vg.extractFrames({ input: file, outputDir: path.join(dir, 'frames'), limitInputPixels: 1000 });
+    assert.equal(report.failed, 1);
+    assert.equal(report.videos[0].error?.code, 'ERR_INVALID_VIDEO');
+    assert.match(report.videos[0].error.message, /320x240 \(76800 pixels\), more than limitInputPixels \(1000\)/);
+    await assert.rejects(vg.extractFrames({ input: file, outputDir: path.join(dir, 'frames'), limitInputPixels: -5 }), { code: 'ERR_BAD_ARGUMENT', message: /extractFrames: expected limitInputPixels/ });
+
+    const root = path.join(dir, 'classes');
+    fs.mkdirSync(path.join(root, 'walk'), { recursive: true });
+    fs.copyFileSync(file, path.join(root, 'walk', 'a.mp4'));
+    const globPattern = path.join(root, '{classname}', '*.mp4');
+    const strict = new vg.VideoFrameGenerator({ globPattern, batchSize: 1, targetShape: [32, 32], limitInputPixels: 1000 });
+    await assert.rejects(strict.getBatch(0), { code: 'ERR_INVALID_VIDEO', message: /more than limitInputPixels \(1000\)/ });
+    const lenient = new vg.VideoFrameGenerator({ globPattern, batchSize: 1, targetShape: [32, 32] });
+    assert.deepEqual((await lenient.getBatch(0)).xShape, [1, 5, 32, 32, 3]);
+    assert.throws(() => new vg.VideoFrameGenerator({ globPattern, limitInputPixels: 'huge' }), { code: 'ERR_BAD_ARGUMENT', message: /generator: expected limitInputPixels/ });
+  });
+
   test('the Client applies limitInputPixels at ingest and when a graph decodes a stored stream', async () => {
     const db = tempDir();
     const strict = new vg.Client({ db, limitInputPixels: 1000 });
