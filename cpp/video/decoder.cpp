@@ -128,8 +128,15 @@ void VideoDecoder::receive(Request& req) {
       if (++errors > kReorderSlack) return;
       continue;
     }
-    req.result.framesDecoded++;
     const int64_t key = frameKey(frame_.get());
+    if (guard_->limit > 0 && pixelCount(frame_->width, frame_->height) > guard_->limit) {
+      // A decoder that allocated the picture without asking get_buffer2: refused all the same.
+      int none = 0;
+      if (guard_->refusedWidth.compare_exchange_strong(none, frame_->width)) guard_->refusedHeight.store(frame_->height);
+      av_frame_unref(frame_.get());
+      checkRefused(static_cast<int>(std::clamp<int64_t>(key, -1, INT32_MAX)));
+    }
+    req.result.framesDecoded++;
     const bool known = key >= 0 && key < static_cast<int64_t>(index_->packets.size());
     const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
     if (row >= 0) {
