@@ -174,6 +174,13 @@ describe('limitInputPixels', () => {
     };
     assert.equal((await load(lenient)).length, 1);
     await assert.rejects(load(strict), { code: 'ERR_INVALID_VIDEO', message: /more than limitInputPixels \(1000\)/ });
+    // A graph over the stored stream: the job fails, the others (none here) would commit.
+    const run = async (sc) => {
+      const hist = sc.ops.Histogram({ frame: sc.io.Input([new vg.NamedVideoStream(sc, 'big')]) });
+      return sc.run(sc.io.Output(hist, [new vg.NamedStream(sc, 'big_hist')]), vg.PerfParams.manual(8, 16), { showProgress: false, cacheMode: vg.CacheMode.Overwrite });
+    };
+    assert.deepEqual((await run(strict)).failedJobs, ['big']);
+    assert.deepEqual((await run(lenient)).failedJobs, []);
     await strict.close?.();
     await lenient.close?.();
   });
