@@ -84,7 +84,8 @@ async function access(label, rows) {
   const results = [];
   for (let i = 0; i < reps; i++) {
     collect();
-    const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0 });
+    // 300 frames of 1080p are 1.9 GB of RGB in one call: above the default maxBatchBytes (1 GiB).
+    const r = await vg.VideoReader.open(clip, { threads, cacheBytes: 0, maxBatchBytes: Math.max(2 ** 30, rows.length * 1920 * 1080 * 3) });
     const t = now();
     const frames = await r.frames(rows);
     const dt = now() - t;

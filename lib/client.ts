@@ -11,6 +11,7 @@ import { run, RunOptions, RunResult } from './run/run';
 import { loadOp } from './plugins';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
+import { limitInputPixelsOption, threadsOption } from './limits';
 import { describe, integer, knownKeys, plainObject } from './validate';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -28,15 +29,23 @@ export interface ClientOptions {
   db?: string;
   storage?: StorageConfig;
   cluster?: { redis: string; queue?: string };
-  /** CPU threads for decoding. Default: all cores. */
+  /**
+   * CPU threads for decoding and encoding. Default: all cores. At most 1024; more than 4 per
+   * core are clamped to 4 per core with a process warning.
+   */
   threads?: number;
+  /**
+   * Videos whose pictures have more pixels are refused (ERR_INVALID_VIDEO) at ingest and
+   * before decoding. Default 7680 × 4320 (8K UHD); false: no limit of vidgraph's own.
+   */
+  limitInputPixels?: number | false;
   /** GPU ids to use. Default: all visible; [] forces CPU. */
   gpus?: number[];
   logLevel?: LogLevel;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
-const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel'] as const;
+const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel', 'limitInputPixels'] as const;
 
 /**
  * A connection to a vidgraph database.
@@ -50,6 +59,8 @@ const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel']
 export class Client {
   readonly dbPath: string;
   readonly threads: number;
+  /** Pixels per picture above which videos are refused; 0: no limit (limitInputPixels: false). */
+  readonly maxPixels: number;
   readonly gpus: number[] | undefined;
   readonly logLevel: LogLevel;
   /** @internal */
@@ -78,7 +89,8 @@ export class Client {
       if (typeof opts.db !== 'string' || opts.db.length === 0) throw new BadArgumentError(`Client: expected a directory path for db, got ${describe(opts.db)}`);
       db = opts.db;
     }
-    if (opts.threads !== undefined) threads = integer('Client', 'threads', opts.threads, { min: 1, max: 1024 });
+    if (opts.threads !== undefined) threads = threadsOption('Client', 'threads', opts.threads);
+    const maxPixels = limitInputPixelsOption('Client', opts.limitInputPixels);
     if (opts.logLevel !== undefined) {
       if (!LOG_LEVELS.includes(opts.logLevel)) throw new BadArgumentError(`Client: expected logLevel one of ${LOG_LEVELS.join(', ')}, got ${describe(opts.logLevel)}`);
       logLevel = opts.logLevel;
@@ -100,6 +112,7 @@ export class Client {
     }
     this.dbPath = path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db);
     this.threads = threads;
+    this.maxPixels = maxPixels;
     this.gpus = opts.gpus;
     this.logLevel = logLevel;
     this.database = new LocalDatabase(this.dbPath);

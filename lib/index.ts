@@ -17,7 +17,7 @@ export type { ErrorCode } from './errors';
 export { Frame } from './frame';
 export type { DType, FrameData, CvMat } from './frame';
 export { VideoReader } from './reader';
-export type { ReaderFrame, ReaderOptions } from './reader';
+export type { ReaderFrame, ReaderOptions, ReaderStats } from './reader';
 export { NamedVideoStream } from './streams/named-video-stream';
 export type { VideoMetadata } from './streams/named-video-stream';
 export { PosixStorage } from './storage/posix-storage';

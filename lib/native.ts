@@ -110,13 +110,13 @@ export interface NativeBinding {
   loadPlugin(path: string): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
-  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
+  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   scanSync(path: string): NativeIndexInfo;
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;
-  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean }) => NativeDecoder;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number }) => NativeDecoder;
 }
 
 let binding: NativeBinding | undefined;

@@ -11,24 +11,47 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadArgumentError, ClosedError, fromNative, NotFoundError } from './errors';
+import { BadArgumentError, ClosedError, fromNative, NotFoundError, ResourceError } from './errors';
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
+import { limitInputPixelsOption, threadsOption } from './limits';
 import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
 export interface ReaderOptions {
   /**
-   * Bytes of decoded RGB frames kept for repeated requests. Default 1 GiB. 0 turns caching
-   * off entirely (also the engine's few most recent decoded pictures).
+   * Bytes of decoded RGB frames kept for repeated requests. Default 64 MiB. Only frames of
+   * random requests are kept: a sequential read (iterFrames, or frame(i) with i increasing
+   * by one) does not fill the cache. 0 turns caching off entirely (also the engine's few
+   * most recent decoded pictures).
    */
   cacheBytes?: number;
   /** Shrink larger frames to fit [width, height], keeping the aspect ratio. */
   maxSize?: [number, number];
   /** Directory where the packet index is kept so that reopening the same file skips the scan. */
   indexCache?: string;
-  /** Decoder threads. Default: all cores. */
+  /** Decoder threads. Default: FFmpeg's choice (all cores, at most 16). At most 1024; more than 4 per core are clamped, with a warning. */
   threads?: number;
+  /**
+   * Videos whose pictures have more pixels are refused with ERR_INVALID_VIDEO, at open and
+   * inside the decoder, before such a picture is allocated. Default 7680 × 4320 (8K UHD);
+   * false: no limit of vidgraph's own (FFmpeg's still applies).
+   */
+  limitInputPixels?: number | false;
+  /**
+   * Largest decoded output of one frame()/frames() call, in bytes (frames × width × height × 3);
+   * a larger request is refused with ERR_RESOURCE before anything is decoded. Default 1 GiB.
+   * iterFrames() streams in bounded memory and is not limited.
+   */
+  maxBatchBytes?: number;
+}
+
+/** reader.stats: decode work so far and what the frame cache holds. */
+export interface ReaderStats extends DecodeStats {
+  /** Bytes of decoded frames in the reader's cache. */
+  cacheBytes: number;
+  /** Frames in the reader's cache. */
+  cachedFrames: number;
 }
 
 export interface ReaderFrame {
@@ -41,6 +64,8 @@ export interface ReaderFrame {
 }
 
 const INDEX_CACHE_VERSION = 1;
+const DEFAULT_CACHE_BYTES = 64 * 2 ** 20;
+const DEFAULT_MAX_BATCH_BYTES = 2 ** 30;
 const liveTempDirs = new Set<string>();
 let exitHookInstalled = false;
 
@@ -65,13 +90,17 @@ export class VideoReader {
   private readonly cacheLimit: number;
   private readonly cache = new Map<number, ReaderFrame>();
   private cacheUsed = 0;
+  private readonly maxBatchBytes: number;
+  /** The last row of the previous request: the next row after it is a sequential read, not cached. */
+  private lastRow = -2;
   /** The temporary packet copy, for containers that cannot be read in place (removed by close()). */
   readonly tempDir?: string;
   /** Whether the packet index came from `indexCache` or from scanning the file. */
   readonly indexSource: 'scan' | 'cache';
 
-  private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', tempDir?: string) {
+  private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', maxBatchBytes: number, tempDir?: string) {
     this.path = file;
+    this.maxBatchBytes = maxBatchBytes;
     this.indexSource = indexSource;
     this.source = source;
     this.cacheLimit = cacheBytes;
@@ -87,8 +116,9 @@ export class VideoReader {
   static async open(file: string, options?: ReaderOptions): Promise<VideoReader> {
     // Phase 1: defaults.
     const o = plainObject('VideoReader.open', 'options', options);
-    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads']);
-    let cacheBytes = 1024 ** 3;
+    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads', 'limitInputPixels', 'maxBatchBytes']);
+    let cacheBytes = DEFAULT_CACHE_BYTES;
+    let maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
     let maxSize: [number, number] | undefined;
     let threads = 0;
     // Phase 2: validate.
@@ -99,7 +129,9 @@ export class VideoReader {
       if (!Array.isArray(m) || m.length !== 2) throw new BadArgumentError(`VideoReader.open: expected maxSize as [width, height], got ${describe(m)}`);
       maxSize = [integer('VideoReader.open', 'maxSize[0] (width)', m[0], { min: 1 }), integer('VideoReader.open', 'maxSize[1] (height)', m[1], { min: 1 })];
     }
-    if (o.threads !== undefined) threads = integer('VideoReader.open', 'threads', o.threads, { min: 1 });
+    if (o.threads !== undefined) threads = threadsOption('VideoReader.open', 'threads', o.threads);
+    const maxPixels = limitInputPixelsOption('VideoReader.open', o.limitInputPixels);
+    if (o.maxBatchBytes !== undefined) maxBatchBytes = integer('VideoReader.open', 'maxBatchBytes', o.maxBatchBytes, { min: 1 });
     if (o.indexCache !== undefined && (typeof o.indexCache !== 'string' || o.indexCache.length === 0)) {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
     }
@@ -125,7 +157,7 @@ export class VideoReader {
       trackTempDir(tempDir);
       let scan: NativeScanResult;
       try {
-        scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads });
+        scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads, maxPixels });
       } catch (err) {
         await removeTempDir(tempDir);
         throw fromNative(err, `VideoReader.open('${abs}')`);
@@ -138,20 +170,20 @@ export class VideoReader {
       }
     }
     const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
-    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0 });
-    return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, tempDir);
+    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0, maxPixels });
+    return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, maxBatchBytes, tempDir);
   }
 
-  /** Decode work so far: frames the codec produced versus frames returned, and seeks. */
-  get stats(): Readonly<DecodeStats> {
-    return { ...this.source.stats };
+  /** Decode work so far (frames the codec produced versus frames returned, and seeks) and the cache's contents. */
+  get stats(): Readonly<ReaderStats> {
+    return { ...this.source.stats, cacheBytes: this.cacheUsed, cachedFrames: this.cache.size };
   }
 
   /** Frame `i`; negative counts from the end; out of range clamps to the first or last frame. */
   async frame(i: number): Promise<ReaderFrame> {
     this.checkOpen('frame');
     const row = this.clampIndex('frame', i);
-    return (await this.fetch([row])).get(row)!;
+    return (await this.fetch('frame', [row])).get(row)!;
   }
 
   /** Frames in the order asked (repeats allowed); each keyframe interval is decoded once. */
@@ -159,7 +191,7 @@ export class VideoReader {
     this.checkOpen('frames');
     if (!Array.isArray(indices)) throw new BadArgumentError(`VideoReader.frames: expected an array of frame indices, got ${describe(indices)}`);
     const rows = indices.map((i) => this.clampIndex('frames', i));
-    const got = await this.fetch(rows);
+    const got = await this.fetch('frames', rows);
     return rows.map((r) => got.get(r)!);
   }
 
@@ -253,7 +285,21 @@ export class VideoReader {
     return { image, index: row, seconds: this.times[row]!, fps: this.fps };
   }
 
-  private async fetch(rows: number[]): Promise<Map<number, ReaderFrame>> {
+  private async fetch(where: string, rows: number[]): Promise<Map<number, ReaderFrame>> {
+    const distinct = new Set(rows).size;
+    const bytes = distinct * this.width * this.height * 3;
+    if (bytes > this.maxBatchBytes) {
+      throw new ResourceError(`VideoReader.${where}: ${distinct} frames of ${this.width}x${this.height} would take ${bytes} bytes of decoded RGB, ` +
+        `more than maxBatchBytes (${this.maxBatchBytes}); ask for fewer frames per call, use iterFrames(), or raise maxBatchBytes in VideoReader.open`);
+    }
+    // Rows read in sequence (each the one after the previous) are used once: not cached.
+    const sequential = new Set<number>();
+    let previous = this.lastRow;
+    for (const r of rows) {
+      if (r === previous + 1) sequential.add(r);
+      previous = r;
+    }
+    this.lastRow = previous;
     const out = new Map<number, ReaderFrame>();
     const missing: number[] = [];
     for (const r of rows) {
@@ -271,7 +317,7 @@ export class VideoReader {
       for (const [row, image] of decoded) {
         const f = this.wrap(row, image);
         out.set(row, f);
-        this.remember(f);
+        if (!sequential.has(row)) this.remember(f);
       }
     }
     return out;

@@ -27,7 +27,7 @@ int intOption(const Napi::Object& o, const char* key, int fallback, int min, int
 }
 }  // namespace
 
-// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight, keepRecent })
+// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight, keepRecent, maxPixels })
 DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
   Napi::Env env = info.Env();
   guarded(env, [&] {
@@ -37,11 +37,18 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
     file_ = std::make_shared<PacketFile>(info[1].As<Napi::String>().Utf8Value());
     if (info[2].IsObject()) {
       Napi::Object o = info[2].As<Napi::Object>();
-      options_.threads = intOption(o, "threads", 0, 0, kMaxDecoderThreads);
+      options_.threads = intOption(o, "threads", 0, 0, kMaxThreadsOption);  // clamped to threadCap() by the decoder
       options_.maxWidth = intOption(o, "maxWidth", 0, 0, kMaxFrameSide);
       options_.maxHeight = intOption(o, "maxHeight", 0, 0, kMaxFrameSide);
       if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
+      Napi::Value mp = o.Get("maxPixels");
+      if (!mp.IsUndefined()) {
+        const double d = mp.IsNumber() ? mp.As<Napi::Number>().DoubleValue() : -1;
+        if (!(d >= 0 && d <= 9007199254740991.0)) throwCoded(env, "ERR_BAD_ARGUMENT", "NativeDecoder: expected maxPixels >= 0 (0: no limit)");
+        options_.maxPixels = static_cast<int64_t>(d);
+      }
     }
+    VideoDecoder::checkPixels(*index_, options_.maxPixels);  // refused at open, before any decoding
     decoder_ = std::make_shared<std::unique_ptr<VideoDecoder>>();
     cancel_ = std::make_shared<std::atomic<bool>>(false);
     thread_ = std::make_unique<EngineThread>(env, "decoder");

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../video/limits.h"
 #include "js_values.h"
 
 namespace vg {
@@ -39,7 +40,7 @@ EncoderWrap::EncoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Enco
     options_.crf = static_cast<int>(numberOption(o, "crf", 23, 0, 63));
     options_.bitrate = static_cast<int64_t>(numberOption(o, "bitrate", 0, 0, 1e10));
     options_.gop = static_cast<int>(numberOption(o, "gop", 0, 0, 1e6));
-    options_.threads = static_cast<int>(numberOption(o, "threads", 0, 0, kMaxEncoderThreads));
+    options_.threads = static_cast<int>(numberOption(o, "threads", 0, 0, kMaxThreadsOption));
     encoder_ = std::make_shared<std::unique_ptr<VideoEncoder>>();
     thread_ = std::make_unique<EngineThread>(env, "encoder");
   });

@@ -1,4 +1,4 @@
-// scan(path, { copyTo?, inplace?, threads? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+// scan(path, { copyTo?, inplace?, threads?, maxPixels? }) → Promise<{ index: Buffer, info, warnings, seconds }>
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 #include <napi.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
     if (o.Get("copyTo").IsString()) opt.copyTo = o.Get("copyTo").As<Napi::String>().Utf8Value();
     opt.inplace = o.Get("inplace").ToBoolean().Value();
     if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+    if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
   }
   return runDetached(env, "scan", [opt]() -> Settle {
     auto result = std::make_shared<ScanResult>(scanVideo(opt));

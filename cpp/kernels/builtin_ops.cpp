@@ -1,5 +1,7 @@
 // The built-in ops (API.md "Built-in ops"), on OpenCV.
+#include <cmath>
 #include <cstring>
+#include <sstream>
 #include <unordered_map>
 
 #include <opencv2/imgcodecs.hpp>
@@ -14,6 +16,39 @@ namespace vg {
 namespace {
 
 [[noreturn]] void bad(const std::string& op, const std::string& what) { throw VgError("ERR_BAD_ARGUMENT", op + ": " + what); }
+
+// Bounds of the built-in ops' arguments: what each op can do in sensible time and memory
+// (lib/graph/ops.ts checks the same bounds when the graph is built; these hold for a kernel
+// constructed directly).
+constexpr int kMaxSide = 16384;          // Resize width/height
+constexpr int kMaxBlurKernel = 255;      // Blur kernelSize
+constexpr double kMaxBlurSigma = 100;    // Blur sigma
+constexpr int kMaxReplications = 64;     // CloneChannels
+constexpr int kMaxChannels = CV_CN_MAX;  // OpenCV's limit on a frame's channels
+
+std::string shown(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// An integer argument within [lo, hi] (odd when asked), checked as a double before any
+// conversion: 1e20 or NaN never becomes an arbitrary int.
+int boundedInt(const std::string& op, const Args& a, const std::string& name, int fallback, int lo, int hi,
+               bool odd = false) {
+  const double v = a.number(name, fallback);
+  if (!(v >= lo && v <= hi) || v != std::floor(v) || (odd && static_cast<int>(v) % 2 == 0))
+    bad(op, std::string("expected ") + (odd ? "odd " : "") + "integer " + name + " between " + std::to_string(lo) +
+                " and " + std::to_string(hi) + ", got " + shown(v));
+  return static_cast<int>(v);
+}
+
+double boundedNumber(const std::string& op, const Args& a, const std::string& name, double fallback, double lo,
+                     double hi) {
+  const double v = a.number(name, fallback);
+  if (!(v >= lo && v <= hi)) bad(op, "expected " + name + " between " + shown(lo) + " and " + shown(hi) + ", got " + shown(v));
+  return v;
+}
 
 const FrameData& frameOf(const std::string& op, const Element& e) {
   if (e.kind != Element::Kind::Frame) bad(op, "expected a frame input");
@@ -68,8 +103,8 @@ int conversionCode(const std::string& name) {
 }
 
 std::unique_ptr<Kernel> makeResize(const Args& a) {
-  const int width = a.integer("width", 0), height = a.integer("height", 0);
-  if (width <= 0 || height <= 0) bad("Resize", "width and height must be integers > 0");
+  const int width = boundedInt("Resize", a, "width", 0, 1, kMaxSide);
+  const int height = boundedInt("Resize", a, "height", 0, 1, kMaxSide);
   const int interp = interpolationCode("Resize", a.string("interpolation", "INTER_LINEAR"));
   const bool keepAspect = a.boolean("preserveAspect", false);
   return std::make_unique<MapKernel>([=](const Element& e) {
@@ -104,10 +139,8 @@ std::unique_ptr<Kernel> makeConvertColor(const Args& a) {
 }
 
 std::unique_ptr<Kernel> makeBlur(const Args& a) {
-  const int k = a.integer("kernelSize", 3);
-  const double sigma = a.number("sigma", 0);
-  if (k <= 0 || k % 2 == 0) bad("Blur", "kernelSize must be an odd integer > 0");
-  if (sigma < 0) bad("Blur", "sigma must be >= 0");
+  const int k = boundedInt("Blur", a, "kernelSize", 3, 1, kMaxBlurKernel, true);
+  const double sigma = boundedNumber("Blur", a, "sigma", 0, 0, kMaxBlurSigma);
   return std::make_unique<MapKernel>([=](const Element& e) {
     const FrameData& f = frameOf("Blur", e);
     FrameData out = FrameData::allocate(f.height, f.width, f.channels, f.dtype);
@@ -137,10 +170,12 @@ std::unique_ptr<Kernel> makeHistogram(const Args&) {
 }
 
 std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
-  const int n = a.integer("replications", 3);
-  if (n < 1) bad("CloneChannels", "replications must be an integer >= 1");
+  const int n = boundedInt("CloneChannels", a, "replications", 3, 1, kMaxReplications);
   return std::make_unique<MapKernel>([=](const Element& e) {
     const FrameData& f = frameOf("CloneChannels", e);
+    if (f.channels * n > kMaxChannels)
+      bad("CloneChannels", std::to_string(n) + " replications of a " + std::to_string(f.channels) + "-channel frame exceed " +
+                               std::to_string(kMaxChannels) + " channels");
     std::vector<cv::Mat> planes;
     cv::split(f.mat(), planes);
     std::vector<cv::Mat> all;
@@ -155,8 +190,7 @@ std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
 std::unique_ptr<Kernel> makeImageEncoder(const Args& a) {
   const std::string format = a.string("format", "png");
   if (format != "png" && format != "jpeg") bad("ImageEncoder", "format must be 'png' or 'jpeg'");
-  const int quality = a.integer("quality", 95);
-  if (quality < 0 || quality > 100) bad("ImageEncoder", "quality must be between 0 and 100");
+  const int quality = boundedInt("ImageEncoder", a, "quality", 95, 0, 100);
   return std::make_unique<MapKernel>([=](const Element& e) {
     const FrameData& f = frameOf("ImageEncoder", e);
     cv::Mat src = f.mat();
@@ -192,14 +226,21 @@ std::unique_ptr<Kernel> makeFrameInfo(const Args&) {
   });
 }
 
+constexpr int kMaxFlowLevels = 32, kMaxFlowWindow = 255, kMaxFlowIterations = 100;
+constexpr int kMinFlowPolyN = 3, kMaxFlowPolyN = 15;
+constexpr double kMaxFlowPolySigma = 10;
+
 // Farneback dense flow from each row's frame to the next (stencil [0, 1]): 2-channel float32.
 class OpticalFlowKernel : public Kernel {
  public:
   explicit OpticalFlowKernel(const Args& a)
-      : pyrScale_(a.number("pyrScale", 0.5)), levels_(a.integer("levels", 3)), winSize_(a.integer("winSize", 15)),
-        iterations_(a.integer("iterations", 3)), polyN_(a.integer("polyN", 5)), polySigma_(a.number("polySigma", 1.2)) {
-    if (levels_ < 1 || winSize_ < 1 || iterations_ < 1) bad("OpticalFlow", "levels, winSize and iterations must be integers >= 1");
-    if (!(pyrScale_ > 0 && pyrScale_ < 1)) bad("OpticalFlow", "pyrScale must be between 0 and 1");
+      : pyrScale_(a.number("pyrScale", 0.5)),
+        levels_(boundedInt("OpticalFlow", a, "levels", 3, 1, kMaxFlowLevels)),
+        winSize_(boundedInt("OpticalFlow", a, "winSize", 15, 1, kMaxFlowWindow)),
+        iterations_(boundedInt("OpticalFlow", a, "iterations", 3, 1, kMaxFlowIterations)),
+        polyN_(boundedInt("OpticalFlow", a, "polyN", 5, kMinFlowPolyN, kMaxFlowPolyN)),
+        polySigma_(boundedNumber("OpticalFlow", a, "polySigma", 1.2, 0, kMaxFlowPolySigma)) {
+    if (!(pyrScale_ > 0 && pyrScale_ < 1)) bad("OpticalFlow", "expected pyrScale between 0 and 1 (exclusive), got " + shown(pyrScale_));
   }
   std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
     Column out;

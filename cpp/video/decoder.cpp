@@ -10,7 +10,20 @@ namespace {
 // codec will not return that row (reorder delays are at most 16 frames in H.264/HEVC).
 constexpr int kReorderSlack = 48;
 
-CodecContextPtr openContext(const VideoIndex& index, int threads) {
+// get_buffer2 under a pixel limit: the codec asks for every picture's memory here, after
+// parsing its headers and before allocating it, so an oversized picture is refused (and its
+// size recorded for the error) without ever being allocated.
+int limitedGetBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
+  auto* guard = static_cast<VideoDecoder::PixelGuard*>(ctx->opaque);
+  if (guard && pixelCount(frame->width, frame->height) > guard->limit) {
+    int none = 0;
+    if (guard->refusedWidth.compare_exchange_strong(none, frame->width)) guard->refusedHeight.store(frame->height);
+    return AVERROR(EINVAL);
+  }
+  return avcodec_default_get_buffer2(ctx, frame, flags);
+}
+
+CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::PixelGuard* guard) {
   const AVCodec* codec = avcodec_find_decoder(static_cast<AVCodecID>(index.codec.codecId));
   if (!codec)
     throw VgError("ERR_UNSUPPORTED_CODEC",
@@ -22,11 +35,18 @@ CodecContextPtr openContext(const VideoIndex& index, int threads) {
   int ret = avcodec_parameters_to_context(ctx.get(), par.get());
   if (ret < 0) throw VgError("ERR_DECODE", "cannot configure the decoder: " + avErrorString(ret));
   ctx->pkt_timebase = index.timeBase;
-  ctx->thread_count = threads;
+  ctx->thread_count = boundedThreads(threads);
+  if (guard && guard->limit > 0) {
+    ctx->opaque = guard;
+    ctx->get_buffer2 = limitedGetBuffer;
+  }
   // FFmpeg's VP3/Theora decoder races under frame threading (its output, the CLI's included,
   // changes from run to run); slice threading keeps it exact.
   if (ctx->codec_id == AV_CODEC_ID_THEORA || ctx->codec_id == AV_CODEC_ID_VP3) ctx->thread_type = FF_THREAD_SLICE;
   ret = avcodec_open2(ctx.get(), codec, nullptr);
+  if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN))
+    throw VgError("ERR_RESOURCE", std::string("cannot open the ") + codec->name + " decoder with " +
+                                      std::to_string(ctx->thread_count) + " thread(s): " + avErrorString(ret));
   if (ret < 0)
     throw VgError("ERR_UNSUPPORTED_CODEC", std::string("cannot open the ") + codec->name + " decoder: " + avErrorString(ret));
   return ctx;
@@ -52,13 +72,37 @@ VideoDecoder::VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_
     : index_(std::move(index)),
       file_(std::move(file)),
       options_(options),
+      guard_(std::make_unique<PixelGuard>()),
       converter_(options.maxWidth, options.maxHeight),
       packet_(allocPacket()),
       frame_(allocFrame()) {
+  guard_->limit = options_.maxPixels;
+  checkPixels(*index_, options_.maxPixels);
   openCodec();
 }
 
-void VideoDecoder::openCodec() { codec_ = openContext(*index_, options_.threads); }
+void VideoDecoder::openCodec() { codec_ = openContext(*index_, options_.threads, guard_.get()); }
+
+void VideoDecoder::checkPixels(const VideoIndex& index, int64_t maxPixels) {
+  if (maxPixels > 0 && pixelCount(index.codec.width, index.codec.height) > maxPixels)
+    throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("the video", index.codec.width, index.codec.height, maxPixels));
+}
+
+// A picture refused by limitedGetBuffer fails the whole request: the stream is not one this
+// decoder will read. The codec is reset so that a later request starts cleanly.
+void VideoDecoder::checkRefused(int packet) {
+  const int width = guard_->refusedWidth.load();
+  if (width == 0) return;
+  const int height = guard_->refusedHeight.load();
+  guard_->refusedWidth.store(0);
+  nextPacket_ = -1;
+  drained_ = true;
+  const int row = packet >= 0 && packet < static_cast<int>(index_->packetToRow.size())
+                      ? index_->packetToRow[static_cast<size_t>(packet)] : -1;
+  throw VgError("ERR_INVALID_VIDEO",
+                pixelLimitMessage(row >= 0 ? "the picture near row " + std::to_string(row) : std::string("a picture"),
+                                  width, height, guard_->limit));
+}
 
 void VideoDecoder::resetTo(int packet) {
   if (nextPacket_ != -1 || drained_) avcodec_flush_buffers(codec_.get());
@@ -84,8 +128,15 @@ void VideoDecoder::receive(Request& req) {
       if (++errors > kReorderSlack) return;
       continue;
     }
-    req.result.framesDecoded++;
     const int64_t key = frameKey(frame_.get());
+    if (guard_->limit > 0 && pixelCount(frame_->width, frame_->height) > guard_->limit) {
+      // A decoder that allocated the picture without asking get_buffer2: refused all the same.
+      int none = 0;
+      if (guard_->refusedWidth.compare_exchange_strong(none, frame_->width)) guard_->refusedHeight.store(frame_->height);
+      av_frame_unref(frame_.get());
+      checkRefused(static_cast<int>(std::clamp<int64_t>(key, -1, INT32_MAX)));
+    }
+    req.result.framesDecoded++;
     const bool known = key >= 0 && key < static_cast<int64_t>(index_->packets.size());
     const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
     if (row >= 0) {
@@ -148,13 +199,16 @@ void VideoDecoder::sendNext(Request& req) {
     break;
   }
   av_packet_unref(packet_.get());
+  checkRefused(idx);
   receive(req);
+  checkRefused(idx);
 }
 
 void VideoDecoder::drain(Request& req) {
   avcodec_send_packet(codec_.get(), nullptr);
   drained_ = true;
   receive(req);
+  checkRefused(nextPacket_ - 1);
 }
 
 DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel) {
@@ -200,8 +254,12 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
   return std::move(req.result);
 }
 
-std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int threads) {
-  CodecContextPtr ctx = openContext(index, threads);
+std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
+                                               int64_t maxPixels) {
+  checkPixels(index, maxPixels);
+  PixelGuard guard;
+  guard.limit = maxPixels;
+  CodecContextPtr ctx = openContext(index, threads, &guard);
   PacketPtr pkt = allocPacket();
   FramePtr frame = allocFrame();
   std::vector<int32_t> order;
@@ -214,7 +272,7 @@ std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const Pa
       av_frame_unref(frame.get());
     }
   };
-  for (size_t i = 0; i < index.packets.size(); i++) {
+  for (size_t i = 0; i < index.packets.size() && guard.refusedWidth.load() == 0; i++) {
     file.read(index.packets[i], static_cast<int64_t>(i), pkt.get());
     while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
     av_packet_unref(pkt.get());
@@ -222,6 +280,8 @@ std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const Pa
   }
   avcodec_send_packet(ctx.get(), nullptr);
   receiveAll();
+  if (guard.refusedWidth.load() != 0)
+    throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("a picture", guard.refusedWidth.load(), guard.refusedHeight.load(), maxPixels));
   return order;
 }
 

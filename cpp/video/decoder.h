@@ -18,18 +18,19 @@
 
 #include "ffmpeg.h"
 #include "index.h"
+#include "limits.h"
 #include "packet_file.h"
 #include "rgb_converter.h"
 
 namespace vg {
 
-// Decoder threads one decoder may ask for (libavcodec's own cap on frame threads is 16 per
-// codec; more only costs memory).
-constexpr int kMaxDecoderThreads = 64;
 
 struct DecoderOptions {
-  int threads = 0;  // 0: FFmpeg picks (all cores)
+  int threads = 0;  // 0: FFmpeg picks (all cores); clamped to threadCap()
   int maxWidth = 0, maxHeight = 0;
+  // Pictures with more pixels are refused (ERR_INVALID_VIDEO) before the codec allocates
+  // them: limitInputPixels. 0: no limit of ours (FFmpeg's own still applies).
+  int64_t maxPixels = kDefaultMaxPixels;
   bool keepRecent = true;  // keep the last decoded pictures to answer repeat/nearby requests
 };
 
@@ -57,7 +58,18 @@ class VideoDecoder {
 
   // Decodes every packet in order without converting and returns the packets whose frames
   // came out, in output order: presentation order for containers without pts.
-  static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int threads);
+  static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
+                                          int64_t maxPixels);
+
+  // Throws ERR_INVALID_VIDEO when the stream's declared size exceeds maxPixels (0: no limit).
+  static void checkPixels(const VideoIndex& index, int64_t maxPixels);
+
+  // Shared with the codec (AVCodecContext::opaque, copied to its frame threads): the limit
+  // and the size of the first picture refused under it.
+  struct PixelGuard {
+    int64_t limit = 0;
+    std::atomic<int> refusedWidth{0}, refusedHeight{0};
+  };
 
  private:
   struct Request;
@@ -69,10 +81,12 @@ class VideoDecoder {
   bool canContinue(int startPacket, int row) const;
   void remember(int row, const AVFrame* frame, bool damaged);
   void deliver(Request& req, int row, const AVFrame* frame, bool damaged, const char* why);
+  void checkRefused(int packet);
 
   std::shared_ptr<const VideoIndex> index_;
   std::shared_ptr<const PacketFile> file_;
   DecoderOptions options_;
+  std::unique_ptr<PixelGuard> guard_;  // outlives codec_ (declared before it)
   CodecContextPtr codec_;
   RgbConverter converter_;
   PacketPtr packet_;

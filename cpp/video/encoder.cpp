@@ -10,6 +10,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "limits.h"
 #include "packet_file.h"
 
 namespace vg {
@@ -36,7 +37,7 @@ VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions&
   codec_->time_base = av_inv_q(options.frameRate);
   codec_->framerate = options.frameRate;
   codec_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // extradata (avcC) for the index and MP4
-  codec_->thread_count = options.threads;
+  codec_->thread_count = boundedThreads(options.threads);
   codec_->color_range = AVCOL_RANGE_MPEG;
   codec_->colorspace = AVCOL_SPC_BT470BG;  // matches the BT.601 coefficients used to convert
   if (options.gop > 0) codec_->gop_size = options.gop;

@@ -15,8 +15,6 @@ struct SwsContext;
 
 namespace vg {
 
-constexpr int kMaxEncoderThreads = 64;
-
 struct EncoderOptions {
   int width = 0, height = 0;
   AVRational frameRate{30, 1};

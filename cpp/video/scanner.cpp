@@ -94,7 +94,15 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   if (ret < 0)
     throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' is not a readable video container (" + avErrorString(ret) + ")");
   FormatContextPtr fmt(raw);
-  ret = avformat_find_stream_info(fmt.get(), nullptr);
+  {
+    // The probe decodes a frame or two: under the pixel limit, so that a stream claiming a
+    // huge picture is not allocated here either (its declared size is still reported).
+    std::vector<AVDictionary*> probeOptions(fmt->nb_streams, nullptr);
+    if (opt.maxPixels > 0)
+      for (AVDictionary*& d : probeOptions) av_dict_set_int(&d, "max_pixels", opt.maxPixels, 0);
+    ret = avformat_find_stream_info(fmt.get(), probeOptions.empty() ? nullptr : probeOptions.data());
+    for (AVDictionary*& d : probeOptions) av_dict_free(&d);
+  }
   if (ret < 0)
     throw VgError("ERR_INVALID_VIDEO", "cannot read the streams of '" + opt.path + "' (" + avErrorString(ret) + ")");
   const AVStream* stream = firstVideoStream(fmt.get());
@@ -103,6 +111,8 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   if (!avcodec_find_decoder(par->codec_id))
     throw VgError("ERR_UNSUPPORTED_CODEC", "'" + opt.path + "': no decoder for codec '" +
                                                avcodec_get_name(par->codec_id) + "' in this FFmpeg build");
+  if (opt.maxPixels > 0 && pixelCount(par->width, par->height) > opt.maxPixels)
+    throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "': " + pixelLimitMessage("the video", par->width, par->height, opt.maxPixels));
   for (unsigned i = 0; i < fmt->nb_streams; i++)
     if (fmt->streams[i] != stream) fmt->streams[i]->discard = AVDISCARD_ALL;
 
@@ -171,7 +181,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   } else {
     index->ptsSynthesized = true;
     PacketFile data(inplace ? opt.path : opt.copyTo);
-    index->rowToPacket = VideoDecoder::outputOrder(*index, data, opt.threads);
+    index->rowToPacket = VideoDecoder::outputOrder(*index, data, opt.threads, opt.maxPixels);
     // Timestamps for rows, from the frame rate (or 25 fps when even that is unknown).
     const AVRational rate = index->frameRate.num > 0 ? index->frameRate : AVRational{25, 1};
     const AVRational tb = av_inv_q(rate);

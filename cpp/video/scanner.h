@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "index.h"
+#include "limits.h"
 
 namespace vg {
 
@@ -17,7 +18,10 @@ struct ScanOptions {
   // Try to index in place (offsets into the original file); falls back to copying into
   // `copyTo` with a warning when the container does not allow it.
   bool inplace = false;
-  int threads = 0;
+  int threads = 0;  // clamped to threadCap()
+  // Streams whose pictures have more pixels are refused with ERR_INVALID_VIDEO
+  // (limitInputPixels); 0: no limit of ours.
+  int64_t maxPixels = kDefaultMaxPixels;
 };
 
 struct ScanResult {

@@ -10,6 +10,7 @@ import { BadArgumentError, ClosedError, NotFoundError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, NativeKernel } from '../native';
 import { VideoReader } from '../reader';
+import { limitInputPixelsOption } from '../limits';
 import { describe } from '../validate';
 
 export interface GeneratorOptions {
@@ -28,6 +29,8 @@ export interface GeneratorOptions {
   useFrameCache?: boolean;
   transform?: (frame: Frame) => Frame;
   seed?: number;
+  /** Videos whose pictures have more pixels fail (ERR_INVALID_VIDEO) as in VideoReader.open. Default 8K UHD; false: no limit. */
+  limitInputPixels?: number | false;
 }
 
 export interface Batch {
@@ -133,12 +136,13 @@ export abstract class FrameGeneratorBase {
     this.nbFrames = int(options.nbFrames, 'nbFrames', 5);
     this.batchSize = int(options.batchSize, 'batchSize', 16);
     const ts = options.targetShape ?? [224, 224];
-    if (!Array.isArray(ts) || ts.length !== 2 || !ts.every((v) => Number.isInteger(v) && v > 0)) throw new BadArgumentError(`generator: expected targetShape as [width, height], got ${describe(ts)}`);
+    if (!Array.isArray(ts) || ts.length !== 2 || !ts.every((v) => Number.isInteger(v) && v > 0 && v <= 16384)) throw new BadArgumentError(`generator: expected targetShape as [width, height] (integers between 1 and 16384, as Resize), got ${describe(ts)}`);
     this.targetShape = [ts[0], ts[1]];
     if (options.nbChannel !== undefined && options.nbChannel !== 1 && options.nbChannel !== 3) throw new BadArgumentError(`generator: expected nbChannel 1 or 3, got ${describe(options.nbChannel)}`);
     this.nbChannel = options.nbChannel ?? 3;
     this.rescale = options.rescale ?? 1 / 255;
     this.shuffle = options.shuffle ?? true;
+    limitInputPixelsOption('generator', options.limitInputPixels);
     if (options.split !== undefined && !(typeof options.split === 'number' && options.split >= 0 && options.split < 1)) throw new BadArgumentError(`generator: expected split in [0, 1), got ${describe(options.split)}`);
     // Phase 3: interpret: files per class, the validation split per class.
     if (files) {
@@ -247,7 +251,7 @@ export abstract class FrameGeneratorBase {
     const key = `${s.file}\0${s.start ?? -1}`;
     const hit = this.frameCache.get(key);
     if (hit) return hit;
-    const reader = await VideoReader.open(s.file, { cacheBytes: 0 });
+    const reader = await VideoReader.open(s.file, { cacheBytes: 0, limitInputPixels: this.options.limitInputPixels });
     let frames: Frame[];
     try {
       frames = (await reader.frames(this.rowsFor(s, reader))).map((f) => f.image);

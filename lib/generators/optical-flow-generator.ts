@@ -33,12 +33,13 @@ export class OpticalFlowGenerator extends FrameGeneratorBase {
     const method = options.method ?? 'flow';
     if (!['flow', 'flowMask', 'diffMask', 'absDiff'].includes(method)) throw new BadArgumentError(`OpticalFlowGenerator: expected method 'flow', 'flowMask', 'diffMask' or 'absDiff', got ${describe(options.method)}`);
     this.method = method;
-    const int = (v: unknown, name: string, d: number) => {
+    // The OpticalFlow op's bounds (lib/graph/ops.ts).
+    const int = (v: unknown, name: string, d: number, max: number) => {
       if (v === undefined) return d;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new BadArgumentError(`OpticalFlowGenerator: expected integer ${name} >= 1, got ${describe(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new BadArgumentError(`OpticalFlowGenerator: expected integer ${name} between 1 and ${max}, got ${describe(v)}`);
       return v;
     };
-    this.flowArgs = { levels: int(options.flowLevel, 'flowLevel', 3), iterations: int(options.iterations, 'iterations', 3), winSize: int(options.winSize, 'winSize', 15) };
+    this.flowArgs = { levels: int(options.flowLevel, 'flowLevel', 3, 32), iterations: int(options.iterations, 'iterations', 3, 100), winSize: int(options.winSize, 'winSize', 15, 255) };
   }
 
   /** Channels of the produced images. */

@@ -11,7 +11,7 @@ import { tsOp, tsOpNames } from '../kernels/ts-ops';
 
 type ArgSchema =
   | { kind: 'int'; min?: number; max?: number; odd?: boolean; required?: boolean }
-  | { kind: 'number'; min?: number; required?: boolean }
+  | { kind: 'number'; min?: number; max?: number; exclusive?: boolean; required?: boolean }
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[]; required?: boolean }
   | { kind: 'string'; required?: boolean };
@@ -52,14 +52,23 @@ export function setPluginProto(op: string, type: ProtoType | undefined): void {
 
 const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_AREA', 'INTER_LANCZOS4', 'INTER_LINEAR_EXACT', 'INTER_NEAREST_EXACT'] as const;
 
-/** Argument schemas and output types of the built-in ops (their kernels live in cpp/kernels). */
+/**
+ * Argument schemas and output types of the built-in ops (their kernels live in cpp/kernels).
+ * Every numeric argument is bounded by what the op can do in sensible time and memory;
+ * cpp/kernels/builtin_ops.cpp checks the same bounds.
+ */
 const BUILTIN: Record<string, { args: Record<string, ArgSchema>; outputTypes?: Record<string, string> }> = {
-  Resize: { args: { width: { kind: 'int', min: 1, required: true }, height: { kind: 'int', min: 1, required: true }, interpolation: { kind: 'enum', values: INTERPOLATIONS }, preserveAspect: { kind: 'bool' } } },
+  Resize: { args: { width: { kind: 'int', min: 1, max: 16384, required: true }, height: { kind: 'int', min: 1, max: 16384, required: true }, interpolation: { kind: 'enum', values: INTERPOLATIONS }, preserveAspect: { kind: 'bool' } } },
   ConvertColor: { args: { conversion: { kind: 'string', required: true } } },
-  Blur: { args: { kernelSize: { kind: 'int', min: 1, odd: true }, sigma: { kind: 'number', min: 0 } } },
+  Blur: { args: { kernelSize: { kind: 'int', min: 1, max: 255, odd: true }, sigma: { kind: 'number', min: 0, max: 100 } } },
   Histogram: { args: {}, outputTypes: { histogram: 'Histogram' } },
-  OpticalFlow: { args: { pyrScale: { kind: 'number', min: 0 }, levels: { kind: 'int', min: 1 }, winSize: { kind: 'int', min: 1 }, iterations: { kind: 'int', min: 1 }, polyN: { kind: 'int', min: 1 }, polySigma: { kind: 'number', min: 0 } } },
-  CloneChannels: { args: { replications: { kind: 'int', min: 1 } } },
+  OpticalFlow: {
+    args: {
+      pyrScale: { kind: 'number', min: 0, max: 1, exclusive: true }, levels: { kind: 'int', min: 1, max: 32 }, winSize: { kind: 'int', min: 1, max: 255 },
+      iterations: { kind: 'int', min: 1, max: 100 }, polyN: { kind: 'int', min: 3, max: 15 }, polySigma: { kind: 'number', min: 0, max: 10 },
+    },
+  },
+  CloneChannels: { args: { replications: { kind: 'int', min: 1, max: 64 } } },
   ImageEncoder: { args: { format: { kind: 'enum', values: ['png', 'jpeg'] }, quality: { kind: 'int', min: 0, max: 100 } }, outputTypes: { img: 'Image' } },
   ImageDecoder: { args: {} },
   FrameInfo: { args: {}, outputTypes: { info: 'Json' } },
@@ -119,23 +128,33 @@ export function findOpDeclaration(name: string): OpDeclaration {
 
 const RESERVED = ['device', 'batch', 'stencil', 'boundedState', 'unboundedState'];
 
+function range(min?: number, max?: number): string {
+  if (min !== undefined && max !== undefined) return ` between ${min} and ${max}`;
+  if (min !== undefined) return ` >= ${min}`;
+  return max !== undefined ? ` <= ${max}` : '';
+}
+
 function checkArg(op: string, name: string, schema: ArgSchema, value: unknown, jobs: string): ArgValue {
   const fail = (expected: string): never => {
     throw new BadArgumentError(`${op}: expected ${expected} for argument '${name}'${jobs}, got ${describe(value)}`);
   };
   switch (schema.kind) {
     case 'int': {
-      if (typeof value !== 'number' || !Number.isInteger(value)) fail('an integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) fail(schema.odd ? 'an odd integer' : 'an integer');
       const v = value as number;
-      if (schema.min !== undefined && v < schema.min) fail(`an integer >= ${schema.min}`);
-      if (schema.max !== undefined && v > schema.max) fail(`an integer <= ${schema.max}`);
-      if (schema.odd && v % 2 === 0) fail('an odd integer');
+      const what = `${schema.odd ? 'an odd' : 'an'} integer${range(schema.min, schema.max)}`;
+      if ((schema.min !== undefined && v < schema.min) || (schema.max !== undefined && v > schema.max)) fail(what);
+      if (schema.odd && v % 2 === 0) fail(what);
       return v;
     }
-    case 'number':
+    case 'number': {
       if (typeof value !== 'number' || !Number.isFinite(value)) fail('a number');
-      if (schema.min !== undefined && (value as number) < schema.min) fail(`a number >= ${schema.min}`);
-      return value as number;
+      const v = value as number;
+      const what = `a number${range(schema.min, schema.max)}${schema.exclusive ? ' (exclusive)' : ''}`;
+      if (schema.min !== undefined && (v < schema.min || (schema.exclusive && v === schema.min))) fail(what);
+      if (schema.max !== undefined && (v > schema.max || (schema.exclusive && v === schema.max))) fail(what);
+      return v;
+    }
     case 'bool':
       if (typeof value !== 'boolean') fail('a boolean');
       return value as boolean;

@@ -8,7 +8,11 @@
  */
 import * as os from 'node:os';
 import { BadArgumentError } from '../errors';
+import { threadsOption } from '../limits';
 import { describe, integer, knownKeys, plainObject } from '../validate';
+
+/** Packets queued per pipeline, at most. */
+const MAX_QUEUE = 1024;
 
 export class PerfParams {
   private constructor(
@@ -24,9 +28,12 @@ export class PerfParams {
     integer('PerfParams.manual', 'workPacketSize', workPacketSize, { min: 1 });
     integer('PerfParams.manual', 'ioPacketSize', ioPacketSize, { min: 1 });
     if (ioPacketSize < workPacketSize) throw new BadArgumentError(`PerfParams.manual: expected ioPacketSize >= workPacketSize, got ${ioPacketSize} < ${workPacketSize}`);
-    const o = plainObject('PerfParams.manual', 'options', opts);
+    const o = { ...plainObject('PerfParams.manual', 'options', opts) };
     knownKeys('PerfParams.manual', o, ['cpuPool', 'gpuPool', 'pipelineInstancesPerNode', 'queueSizePerPipeline']);
     for (const [k, v] of Object.entries(o)) integer('PerfParams.manual', k, v, { min: 0 });
+    // Pipeline instances are threads: bounded as every thread option is.
+    if (o.pipelineInstancesPerNode !== undefined) o.pipelineInstancesPerNode = threadsOption('PerfParams.manual', 'pipelineInstancesPerNode', o.pipelineInstancesPerNode, 0);
+    if (o.queueSizePerPipeline !== undefined) integer('PerfParams.manual', 'queueSizePerPipeline', o.queueSizePerPipeline, { min: 0, max: MAX_QUEUE });
     return new PerfParams(workPacketSize, ioPacketSize, o);
   }
 

@@ -61,7 +61,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
     try {
       let scan;
       try {
-        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, threads: this.sc.threads });
+        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, threads: this.sc.threads, maxPixels: this.sc.maxPixels });
       } catch (err) {
         throw fromNative(err, `ingest of '${this.name()}'`);
       }
@@ -118,7 +118,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
       }
     }
     const index = await fsp.readFile(path.join(dir, INDEX_FILE));
-    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize });
+    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels });
   }
 
   async metadata(): Promise<VideoMetadata> {

@@ -30,6 +30,13 @@ async function round(n) {
     // Detach the input while its job waits (the engine works on its own copy).
     if (calls % 3 === 0) structuredClone(input.data.buffer, { transfer: [input.data.buffer] });
     pending.push(p.then(() => 'ok', (e) => { failed++; if (failedCodes.length < 100) failedCodes.push(e.code); return e.code; }));
+    // GC while engine threads finish (and fail) jobs: handles released off the JS thread
+    // corrupt V8's handle table exactly then.
+    if (calls % 10 === 0) {
+      const garbage = [];
+      for (let g = 0; g < 50; g++) garbage.push({ a: new Uint8Array(1024), b: [g, g + 1] });
+      if (calls % 50 === 0) gc();
+    }
   }
   await Promise.all(pending);
   const garbage = [];
