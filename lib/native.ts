@@ -23,6 +23,8 @@ export interface VideoMetadata {
 /** The engine's facts about an indexed video: the public metadata and how it is stored. */
 export interface NativeIndexInfo extends VideoMetadata {
   packets: number;
+  /** One past the last byte a packet occupies in the data file. */
+  dataBytes: number;
   headerFrames: number;
   container: string;
   inplace: boolean;
