@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { BadArgumentError, fromNative, NotFoundError } from './errors';
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
+import { ensureDirectory } from './storage/paths';
 import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
@@ -292,7 +293,7 @@ function sliceIndex(i: number, n: number): number {
 }
 
 async function indexCachePath(dir: string, file: string, stat: fs.Stats): Promise<string> {
-  await fsp.mkdir(dir, { recursive: true });
+  await ensureDirectory('VideoReader.open', 'indexCache', dir);
   const real = await fsp.realpath(file);
   const key = createHash('sha256').update(`${INDEX_CACHE_VERSION}\0${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 32);
   return path.join(dir, `${key}.vgix`);

@@ -17,6 +17,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CorruptError, ExistsError, NotFoundError } from '../errors';
+import { ensureDirectory } from './paths';
 
 export interface StreamMeta {
   formatVersion: 1;
@@ -57,7 +58,8 @@ export class LocalDatabase {
 
   /** Creates the layout and removes what crashed writers left behind. */
   async open(): Promise<void> {
-    for (const dir of ['streams', 'staging', 'trash']) await fsp.mkdir(path.join(this.root, dir), { recursive: true });
+    await ensureDirectory('Client', 'the database directory (db)', this.root);
+    for (const dir of ['streams', 'staging', 'trash']) await ensureDirectory('Client', 'the database directory (db)', path.join(this.root, dir));
     await this.collectGarbage();
   }
 

@@ -1,0 +1,85 @@
+// What vidgraph leaves behind: temporary packet copies after signals and SIGKILL, frame memory
+// after a reader closes, and directories it refuses to create (kernel pseudo-filesystems,
+// paths through a regular file).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as vg from 'vidgraph';
+import { makeClip } from './helpers/corpus.mjs';
+import { tempDir } from './helpers/util.mjs';
+
+const HOLD = fileURLToPath(new URL('./children/hold-reader.mjs', import.meta.url));
+const READ = fileURLToPath(new URL('./children/read-and-close.mjs', import.meta.url));
+
+/** Starts a child holding a reader open; resolves once it printed its temporary directory. */
+function holdReader(file, mode = '') {
+  const child = spawn(process.execPath, [HOLD, file, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out })));
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^ready (\S+)$/m.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.stderr.on('data', (d) => { out += d; });
+    exited.then(() => reject(new Error(`child exited before opening the reader:\n${out}`)));
+  });
+  return { child, ready, exited };
+}
+
+const aviClip = () => makeClip('cleanup.avi', { width: 160, height: 120, seconds: 1, fps: 24 });
+const tsClip = () => makeClip('cleanup.ts', { width: 160, height: 120, seconds: 1, fps: 24 });
+
+describe('directories vidgraph creates', () => {
+  // A guard, not a timing: on the old code these paths hung forever in recursive mkdir.
+  const guard = { timeout: 60_000 };
+
+  test('a database under /proc is ERR_BAD_ARGUMENT naming the path, before anything is created', guard, async () => {
+    const sc = new vg.Client({ db: '/proc/self/vidgraph-db' });
+    await assert.rejects(sc.listStreams(), (err) => {
+      assert.equal(err.code, 'ERR_BAD_ARGUMENT');
+      assert.match(err.message, /'\/proc\/self\/vidgraph-db'/);
+      assert.match(err.message, /proc pseudo-filesystem/);
+      return true;
+    });
+  });
+
+  test('a database path through a regular file is ERR_BAD_ARGUMENT naming the file', guard, async () => {
+    const file = path.join(tempDir(), 'plain-file');
+    fs.writeFileSync(file, 'x');
+    const db = path.join(file, 'nested', 'db');
+    const sc = new vg.Client({ db });
+    await assert.rejects(new vg.NamedStream(sc, 'x').len(), (err) => {
+      assert.equal(err.code, 'ERR_BAD_ARGUMENT');
+      assert.ok(err.message.includes(`'${db}'`) && err.message.includes(`'${file}' is not a directory`), err.message);
+      return true;
+    });
+  });
+
+  test('indexCache under /proc or through a regular file is ERR_BAD_ARGUMENT naming the path', guard, async () => {
+    const video = await tsClip();
+    await assert.rejects(vg.VideoReader.open(video, { indexCache: '/proc/self/vidgraph-index' }), {
+      code: 'ERR_BAD_ARGUMENT', message: /VideoReader\.open: cannot use '\/proc\/self\/vidgraph-index' as indexCache/,
+    });
+    const file = path.join(tempDir(), 'plain-file');
+    fs.writeFileSync(file, 'x');
+    await assert.rejects(vg.VideoReader.open(video, { indexCache: path.join(file, 'cache') }), {
+      code: 'ERR_BAD_ARGUMENT', message: /is not a directory/,
+    });
+  });
+
+  test('missing parents of a database or indexCache under a regular directory are still created', async () => {
+    const base = tempDir();
+    const sc = new vg.Client({ db: path.join(base, 'a', 'b', 'db') });
+    assert.deepEqual(await sc.listStreams(), []);
+    assert.ok(fs.statSync(path.join(base, 'a', 'b', 'db', 'streams')).isDirectory());
+    const reader = await vg.VideoReader.open(await makeClip('cleanup.mp4', { width: 160, height: 120, seconds: 1 }), { indexCache: path.join(base, 'c', 'd') });
+    await reader.close();
+    assert.equal(fs.readdirSync(path.join(base, 'c', 'd')).filter((f) => f.endsWith('.vgix')).length, 1);
+  });
+});
