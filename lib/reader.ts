@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { BadArgumentError, fromNative, NotFoundError } from './errors';
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
+import { processAlive } from './storage/local-database';
 import { ensureDirectory } from './storage/paths';
 import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
@@ -105,6 +106,8 @@ export class VideoReader {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
     }
     // Phase 3: interpret: find or build the index, then open the decoder.
+    orphansCollected ??= collectOrphanTempDirs();
+    await orphansCollected;
     const abs = path.resolve(file);
     const stat = await fsp.stat(abs).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? new NotFoundError(`VideoReader.open: video file '${abs}' does not exist`) : fromNative(err, abs);
@@ -122,8 +125,7 @@ export class VideoReader {
       }
     }
     if (!index) {
-      tempDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-reader-'));
-      trackTempDir(tempDir);
+      tempDir = await makeTempDir();
       let scan: NativeScanResult;
       try {
         scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads });
@@ -305,17 +307,67 @@ async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
   await fsp.rename(tmp, file);
 }
 
+/*
+ * Temporary packet copies live in <tmp>/vidgraph-reader-<pid>-<random>/. They are removed by
+ * close(), at the process's 'exit', and on SIGINT/SIGTERM/SIGHUP, which end the process
+ * without an 'exit' event. A SIGKILLed (or crashed) process leaves its directories behind: the
+ * first reader opened by a later process removes those whose pid is no longer running.
+ */
+const TEMP_PREFIX = 'vidgraph-reader-';
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let orphansCollected: Promise<void> | undefined;
+
+async function makeTempDir(): Promise<string> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  trackTempDir(dir);
+  return dir;
+}
+
+async function collectOrphanTempDirs(): Promise<void> {
+  const tmp = os.tmpdir();
+  const entries = await fsp.readdir(tmp).catch(() => [] as string[]);
+  await Promise.all(entries.map(async (entry) => {
+    const m = /^vidgraph-reader-(\d+)-/.exec(entry);
+    if (!m || processAlive(Number(m[1]))) return;
+    await fsp.rm(path.join(tmp, entry), { recursive: true, force: true }).catch(() => undefined);
+  }));
+}
+
+function removeTempDirsNow(): void {
+  for (const d of liveTempDirs) fs.rmSync(d, { recursive: true, force: true });
+  liveTempDirs.clear();
+}
+
+/**
+ * On a signal whose default action ends the process: when nobody else listens, remove the
+ * directories and re-raise the signal, so the process ends exactly as it would have. When the
+ * application listens too, it decides what happens: the directories go at 'exit' as usual.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  removeTempDirsNow();
+  uninstallSignalHandlers();
+  process.kill(process.pid, signal);
+}
+
+function installSignalHandlers(): void {
+  for (const sig of CLEANUP_SIGNALS) process.on(sig, onSignal);
+}
+
+function uninstallSignalHandlers(): void {
+  for (const sig of CLEANUP_SIGNALS) process.removeListener(sig, onSignal);
+}
+
 function trackTempDir(dir: string): void {
+  if (liveTempDirs.size === 0) installSignalHandlers();
   liveTempDirs.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const d of liveTempDirs) fs.rmSync(d, { recursive: true, force: true });
-    });
+    process.once('exit', removeTempDirsNow);
   }
 }
 
 async function removeTempDir(dir: string): Promise<void> {
-  liveTempDirs.delete(dir);
+  if (liveTempDirs.delete(dir) && liveTempDirs.size === 0) uninstallSignalHandlers();
   await fsp.rm(dir, { recursive: true, force: true });
 }

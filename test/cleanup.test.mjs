@@ -35,6 +35,49 @@ function holdReader(file, mode = '') {
 const aviClip = () => makeClip('cleanup.avi', { width: 160, height: 120, seconds: 1, fps: 24 });
 const tsClip = () => makeClip('cleanup.ts', { width: 160, height: 120, seconds: 1, fps: 24 });
 
+describe('temporary packet copies', () => {
+  test('a SIGKILLed reader leaves its pid-named directory, and the next process to open a reader removes it', async () => {
+    const first = holdReader(await aviClip());
+    const dir = await first.ready;
+    assert.equal(path.dirname(dir), os.tmpdir());
+    assert.match(path.basename(dir), new RegExp(`^vidgraph-reader-${first.child.pid}-`));
+    assert.ok(fs.existsSync(path.join(dir, 'packets.bin')));
+    first.child.kill('SIGKILL');
+    assert.equal((await first.exited).signal, 'SIGKILL');
+    assert.ok(fs.existsSync(dir), 'SIGKILL cannot be caught: the directory is left behind');
+
+    const second = holdReader(await tsClip());
+    const own = await second.ready;
+    assert.equal(fs.existsSync(dir), false, 'the orphan of the dead process is removed');
+    assert.ok(fs.existsSync(own), "a live process's directory is kept");
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    test(`${signal} removes the directory and still ends the process by that signal`, async () => {
+      const { child, ready, exited } = holdReader(await tsClip());
+      const dir = await ready;
+      assert.ok(fs.existsSync(dir));
+      child.kill(signal);
+      const { signal: got, code } = await exited;
+      assert.equal(got, signal, `the process ends as the signal's default action would (exit code ${code})`);
+      assert.equal(fs.existsSync(dir), false);
+    });
+  }
+
+  test("an application's own SIGTERM handler decides: the directory is kept while it runs and removed at exit", async () => {
+    const { child, ready, exited } = holdReader(await aviClip(), 'own-handler');
+    const dir = await ready;
+    child.kill('SIGTERM');
+    const { code, signal, out } = await exited;
+    assert.equal(signal, null);
+    assert.equal(code, 7);
+    assert.match(out, /handler sees dir true/);
+    assert.equal(fs.existsSync(dir), false);
+  });
+});
+
 describe('directories vidgraph creates', () => {
   // A guard, not a timing: on the old code these paths hung forever in recursive mkdir.
   const guard = { timeout: 60_000 };

@@ -197,7 +197,8 @@ export function encodeName(name: string): string {
   return encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (owned by anyone). */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
