@@ -113,6 +113,8 @@ export interface NativeBinding {
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   scanSync(path: string): NativeIndexInfo;
+  /** Returns recycled frame buffers to the system; bytes unmapped. */
+  trimFrameMemory(): number;
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;

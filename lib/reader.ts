@@ -223,6 +223,8 @@ export class VideoReader {
     this.cacheUsed = 0;
     await this.source.close();
     if (this.tempDir) await removeTempDir(this.tempDir);
+    // The decoded frames' memory goes back to the system (not kept for a next read).
+    native().trimFrameMemory();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -78,6 +78,22 @@ describe('temporary packet copies', () => {
   });
 });
 
+describe('frame memory', () => {
+  test('RSS returns near its starting point after reading 300 720p frames and closing the reader', async () => {
+    const file = await makeClip('rss-720p.mp4', { width: 1280, height: 720, seconds: 12.5, fps: 24, noise: false });
+    const child = spawn(process.execPath, ['--expose-gc', READ, file, '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0, out);
+    const { frames, before, peak, after } = JSON.parse(out.trim().split('\n').pop());
+    assert.equal(frames, 300);
+    assert.ok(peak - before > 150, `the read itself holds batches of frames (peak ${peak.toFixed(0)} MiB, start ${before.toFixed(0)} MiB)`);
+    assert.ok(after - before < 100, `RSS after close ${after.toFixed(0)} MiB, at start ${before.toFixed(0)} MiB (peak ${peak.toFixed(0)} MiB)`);
+  });
+});
+
 describe('directories vidgraph creates', () => {
   // A guard, not a timing: on the old code these paths hung forever in recursive mkdir.
   const guard = { timeout: 60_000 };
