@@ -16,7 +16,8 @@ namespace vg {
 
 Napi::Value Scan(const Napi::CallbackInfo& info);
 Napi::Value IndexInfo(const Napi::CallbackInfo& info);
-Napi::Value ScanSync(const Napi::CallbackInfo& info);
+Napi::Value ScanInfo(const Napi::CallbackInfo& info);
+Napi::Value ScanInfoSync(const Napi::CallbackInfo& info);
 
 namespace {
 
@@ -63,7 +64,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   av_log_set_level(AV_LOG_QUIET);  // FFmpeg's own chatter is opt-in (Client logLevel: 'debug')
   exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("indexInfo", Napi::Function::New(env, IndexInfo, "indexInfo"));
-  exports.Set("scanSync", Napi::Function::New(env, ScanSync, "scanSync"));
+  exports.Set("scanInfo", Napi::Function::New(env, ScanInfo, "scanInfo"));
+  exports.Set("scanInfoSync", Napi::Function::New(env, ScanInfoSync, "scanInfoSync"));
   exports.Set("trimFrameMemory", Napi::Function::New(env, TrimFrameMemory, "trimFrameMemory"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));

@@ -1,9 +1,11 @@
 // scan(path, { copyTo?, inplace?, threads? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+// scanInfo(path) → Promise<info>, scanInfoSync(path) → info: index-only scans (no packets copied)
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 #include <napi.h>
-#include <unistd.h>
 
-#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
 
 #include "../engine/engine_thread.h"
 #include "../video/scanner.h"
@@ -38,26 +40,41 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   });
 }
 
-// scanSync(path) → info: indexes a video on the calling thread (for synchronous constructors
-// that must know frame counts, such as the sliding-window generator). Packets of containers
-// that cannot be read in place go to a temporary file that is removed at once.
-Napi::Value ScanSync(const Napi::CallbackInfo& info) {
+// Index-only scans (demux once, count and time the frames; no packet is copied or located):
+// what the training generators need to count windows. scanInfo runs on a one-shot engine
+// thread; scanInfoSync on the calling thread, for a synchronous `length` asked before the
+// generator's asynchronous indexing.
+namespace {
+
+ScanOptions indexOnlyOptions(const Napi::CallbackInfo& info, const char* where) {
+  if (!info[0].IsString()) throwCoded(info.Env(), "ERR_BAD_ARGUMENT", std::string(where) + "() expects a path");
   ScanOptions opt;
-  opt.path = info[0].ToString().Utf8Value();
-  opt.inplace = true;
-  char tmpl[] = "/tmp/vidgraph-scan-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  if (fd >= 0) {
-    close(fd);
-    opt.copyTo = tmpl;
-  }
+  opt.path = info[0].As<Napi::String>().Utf8Value();
+  opt.indexOnly = true;
+  return opt;
+}
+
+}  // namespace
+
+Napi::Value ScanInfo(const Napi::CallbackInfo& info) {
+  ScanOptions opt = indexOnlyOptions(info, "scanInfo");
+  return runDetached(info.Env(), "scan", [opt]() -> Settle {
+    auto index = scanVideo(opt).index;
+    return [index](Napi::Env env) -> Napi::Value { return indexInfo(env, *index); };
+  });
+}
+
+Napi::Value ScanInfoSync(const Napi::CallbackInfo& info) {
+  ScanOptions opt = indexOnlyOptions(info, "scanInfoSync");
   try {
     ScanResult r = scanVideo(opt);
-    if (fd >= 0) unlink(tmpl);
     return indexInfo(info.Env(), *r.index);
   } catch (const VgError& e) {
-    if (fd >= 0) unlink(tmpl);
     throwCoded(info.Env(), e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    throwCoded(info.Env(), "ERR_RESOURCE", "scanInfoSync: out of memory indexing '" + opt.path + "'");
+  } catch (const std::exception& e) {
+    throwCoded(info.Env(), "ERR_INTERNAL", "scanInfoSync: " + std::string(e.what()));
   }
 }
 
