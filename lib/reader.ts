@@ -118,10 +118,12 @@ export class VideoReader {
     let indexSource: 'scan' | 'cache' = 'scan';
     if (index) {
       try {
-        native().indexInfo(index);
+        // Entries are written for in-place indexes only; one pointing past the file is damaged.
+        const info = native().indexInfo(index);
+        if (!info.inplace || info.dataBytes > stat.size) throw new Error('damaged index cache entry');
         indexSource = 'cache';
       } catch {
-        index = undefined; // unreadable cache entry (older format): rebuild it
+        index = undefined; // unreadable or damaged cache entry (or an older format): rebuild it
       }
     }
     if (!index) {

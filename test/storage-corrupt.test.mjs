@@ -56,6 +56,16 @@ function editTable(dir, edit) {
   fs.writeFileSync(file, Buffer.from(t.buffer));
 }
 
+/** Byte offset of the packet table's entries in a serialized index (format version 1). */
+function packetTableOffset(b) {
+  let pos = 8 + 18 * 4;
+  pos += 4 + b.readUInt32LE(pos); // extradata
+  pos += 4 * 4 + 8; // time base, frame rate, header frames
+  pos += 4 + b.readUInt32LE(pos); // container name
+  pos += 2; // flags
+  return pos + 8; // packet count
+}
+
 describe('element streams', () => {
   test('truncated rows.bin: rows before the cut load intact, every row after it is ERR_CORRUPT naming the row', async () => {
     const { stream, dir } = await bytesStream();
@@ -193,16 +203,6 @@ describe('stored videos', () => {
   }
   const corruptVideo = (what) => ({ code: 'ERR_CORRUPT', message: new RegExp(`^stream 'clip': ${what}`) });
 
-  /** Byte offset of the packet table's entries in a serialized index (format version 1). */
-  function packetTableOffset(b) {
-    let pos = 8 + 18 * 4;
-    pos += 4 + b.readUInt32LE(pos); // extradata
-    pos += 4 * 4 + 8; // time base, frame rate, header frames
-    pos += 4 + b.readUInt32LE(pos); // container name
-    pos += 2; // flags
-    return pos + 8; // packet count
-  }
-
   test('a truncated or garbage index.vgix is ERR_CORRUPT naming the stream', async () => {
     const { stream, dir } = await videoStream();
     const file = path.join(dir, 'index.vgix');
@@ -244,4 +244,34 @@ describe('stored videos', () => {
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"dataFile": "packets.bin"', '"dataFile": "../../x/packets.bin"'));
     await assert.rejects(loadAll(stream, [0]), corruptVideo('its metadata meta\\.json has an invalid dataFile'));
   });
+});
+
+describe('reader index cache', () => {
+  const damage = [
+    ['a packet offset past the end of the video', (b, at, size) => b.writeBigInt64LE(BigInt(size + 1000), at + 24)],
+    ['a negative packet size', (b, at) => b.writeInt32LE(-5, at + 32)],
+  ];
+  for (const [what, edit] of damage) {
+    test(`a cache entry with ${what} is rebuilt by a scan, not trusted`, async () => {
+      const file = await makeClip('corrupt-src.mp4', { width: 160, height: 120, seconds: 1, fps: 24 });
+      const cache = tempDir();
+      const first = await vg.VideoReader.open(file, { indexCache: cache });
+      const want = Buffer.from((await first.frame(5)).image.data);
+      await first.close();
+      const [entry] = fs.readdirSync(cache).filter((f) => f.endsWith('.vgix'));
+      const b = fs.readFileSync(path.join(cache, entry));
+      edit(b, packetTableOffset(b) + 3 * 40, fs.statSync(file).size);
+      fs.writeFileSync(path.join(cache, entry), b);
+      const again = await vg.VideoReader.open(file, { indexCache: cache });
+      try {
+        assert.equal(again.indexSource, 'scan');
+        assert.ok(Buffer.from((await again.frame(5)).image.data).equals(want));
+      } finally {
+        await again.close();
+      }
+      const third = await vg.VideoReader.open(file, { indexCache: cache });
+      assert.equal(third.indexSource, 'cache', 'the rebuilt entry is used next time');
+      await third.close();
+    });
+  }
 });
