@@ -43,6 +43,8 @@ export interface ReaderFrame {
 }
 
 const INDEX_CACHE_VERSION = 1;
+/** Readers opened and not closed yet: the last close() trims the frame memory. */
+let openReaders = 0;
 const liveTempDirs = new Set<string>();
 let exitHookInstalled = false;
 
@@ -71,6 +73,7 @@ export class VideoReader {
   readonly tempDir?: string;
   /** Whether the packet index came from `indexCache` or from scanning the file. */
   readonly indexSource: 'scan' | 'cache';
+  private released = false;
 
   private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', tempDir?: string) {
     this.path = file;
@@ -78,6 +81,7 @@ export class VideoReader {
     this.source = source;
     this.cacheLimit = cacheBytes;
     this.tempDir = tempDir;
+    openReaders++;
     this.times = source.rowTimes();
     const info = source.info;
     this.frameCount = info.frames;
@@ -225,8 +229,12 @@ export class VideoReader {
     this.cacheUsed = 0;
     await this.source.close();
     if (this.tempDir) await removeTempDir(this.tempDir);
-    // The decoded frames' memory goes back to the system (not kept for a next read).
-    native().trimFrameMemory();
+    // When the last open reader closes, the decoded frames' memory goes back to the system
+    // (while others are open, the engine's idle trimmer returns it after a few seconds).
+    if (!this.released) {
+      this.released = true;
+      if (--openReaders === 0) native().trimFrameMemory();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
