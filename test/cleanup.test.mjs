@@ -79,18 +79,29 @@ describe('temporary packet copies', () => {
 });
 
 describe('frame memory', () => {
-  test('RSS returns near its starting point after reading 300 720p frames and closing the reader', async () => {
+  /** Runs children/read-and-close.mjs over 300 720p frames in batches of 60; its RSS figures. */
+  async function readFrames(mode) {
     const file = await makeClip('rss-720p.mp4', { width: 1280, height: 720, seconds: 12.5, fps: 24, noise: false });
-    const child = spawn(process.execPath, ['--expose-gc', READ, file, '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', READ, file, '60', mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
     const code = await new Promise((resolve) => child.on('exit', resolve));
     assert.equal(code, 0, out);
-    const { frames, before, peak, after } = JSON.parse(out.trim().split('\n').pop());
-    assert.equal(frames, 300);
-    assert.ok(peak - before > 150, `the read itself holds batches of frames (peak ${peak.toFixed(0)} MiB, start ${before.toFixed(0)} MiB)`);
+    const figures = JSON.parse(out.trim().split('\n').pop());
+    assert.equal(figures.frames, 300);
+    assert.ok(figures.peak - figures.before > 150, `the read itself holds batches of frames (peak ${figures.peak.toFixed(0)} MiB, start ${figures.before.toFixed(0)} MiB)`);
+    return figures;
+  }
+
+  test('RSS returns near its starting point after reading 300 720p frames and closing the reader', async () => {
+    const { before, peak, after } = await readFrames('close');
     assert.ok(after - before < 100, `RSS after close ${after.toFixed(0)} MiB, at start ${before.toFixed(0)} MiB (peak ${peak.toFixed(0)} MiB)`);
+  });
+
+  test('a reader left open but idle gives its frame memory back too (the idle trimmer)', async () => {
+    const { before, peak, after } = await readFrames('idle');
+    assert.ok(after - before < 100, `RSS while idle ${after.toFixed(0)} MiB, at start ${before.toFixed(0)} MiB (peak ${peak.toFixed(0)} MiB)`);
   });
 });
 
