@@ -23,6 +23,8 @@ export interface VideoMetadata {
 /** The engine's facts about an indexed video: the public metadata and how it is stored. */
 export interface NativeIndexInfo extends VideoMetadata {
   packets: number;
+  /** One past the last byte a packet occupies in the data file. */
+  dataBytes: number;
   headerFrames: number;
   container: string;
   inplace: boolean;
@@ -112,7 +114,12 @@ export interface NativeBinding {
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
-  scanSync(path: string): NativeIndexInfo;
+  /** Index-only scan on an engine thread: counts and times frames, copies no packet. */
+  scanInfo(path: string): Promise<NativeIndexInfo>;
+  /** The same on the calling thread (a generator's synchronous `length` before `ready()`). */
+  scanInfoSync(path: string): NativeIndexInfo;
+  /** Returns recycled frame buffers to the system; bytes unmapped. */
+  trimFrameMemory(): number;
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;

@@ -15,6 +15,8 @@ import { BadArgumentError, ClosedError, fromNative, NotFoundError, ResourceError
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
 import { limitInputPixelsOption, threadsOption } from './limits';
+import { processAlive } from './storage/local-database';
+import { ensureDirectory } from './storage/paths';
 import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
@@ -66,6 +68,8 @@ export interface ReaderFrame {
 const INDEX_CACHE_VERSION = 1;
 const DEFAULT_CACHE_BYTES = 64 * 2 ** 20;
 const DEFAULT_MAX_BATCH_BYTES = 2 ** 30;
+/** Readers opened and not closed yet: the last close() trims the frame memory. */
+let openReaders = 0;
 const liveTempDirs = new Set<string>();
 let exitHookInstalled = false;
 
@@ -97,6 +101,7 @@ export class VideoReader {
   readonly tempDir?: string;
   /** Whether the packet index came from `indexCache` or from scanning the file. */
   readonly indexSource: 'scan' | 'cache';
+  private released = false;
 
   private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', maxBatchBytes: number, tempDir?: string) {
     this.path = file;
@@ -105,6 +110,7 @@ export class VideoReader {
     this.source = source;
     this.cacheLimit = cacheBytes;
     this.tempDir = tempDir;
+    openReaders++;
     this.times = source.rowTimes();
     const info = source.info;
     this.frameCount = info.frames;
@@ -136,6 +142,8 @@ export class VideoReader {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
     }
     // Phase 3: interpret: find or build the index, then open the decoder.
+    orphansCollected ??= collectOrphanTempDirs();
+    await orphansCollected;
     const abs = path.resolve(file);
     const stat = await fsp.stat(abs).catch((err: NodeJS.ErrnoException) => {
       throw err.code === 'ENOENT' ? new NotFoundError(`VideoReader.open: video file '${abs}' does not exist`) : fromNative(err, abs);
@@ -146,15 +154,16 @@ export class VideoReader {
     let indexSource: 'scan' | 'cache' = 'scan';
     if (index) {
       try {
-        native().indexInfo(index);
+        // Entries are written for in-place indexes only; one pointing past the file is damaged.
+        const info = native().indexInfo(index);
+        if (!info.inplace || info.dataBytes > stat.size) throw new Error('damaged index cache entry');
         indexSource = 'cache';
       } catch {
-        index = undefined; // unreadable cache entry (older format): rebuild it
+        index = undefined; // unreadable or damaged cache entry (or an older format): rebuild it
       }
     }
     if (!index) {
-      tempDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-reader-'));
-      trackTempDir(tempDir);
+      tempDir = await makeTempDir();
       let scan: NativeScanResult;
       try {
         scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads, maxPixels });
@@ -264,6 +273,12 @@ export class VideoReader {
     this.cacheUsed = 0;
     await this.source.close();
     if (this.tempDir) await removeTempDir(this.tempDir);
+    // When the last open reader closes, the decoded frames' memory goes back to the system
+    // (while others are open, the engine's idle trimmer returns it after a few seconds).
+    if (!this.released) {
+      this.released = true;
+      if (--openReaders === 0) native().trimFrameMemory();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -354,7 +369,7 @@ function sliceIndex(i: number, n: number): number {
 }
 
 async function indexCachePath(dir: string, file: string, stat: fs.Stats): Promise<string> {
-  await fsp.mkdir(dir, { recursive: true });
+  await ensureDirectory('VideoReader.open', 'indexCache', dir);
   const real = await fsp.realpath(file);
   const key = createHash('sha256').update(`${INDEX_CACHE_VERSION}\0${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 32);
   return path.join(dir, `${key}.vgix`);
@@ -366,17 +381,67 @@ async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
   await fsp.rename(tmp, file);
 }
 
+/*
+ * Temporary packet copies live in <tmp>/vidgraph-reader-<pid>-<random>/. They are removed by
+ * close(), at the process's 'exit', and on SIGINT/SIGTERM/SIGHUP, which end the process
+ * without an 'exit' event. A SIGKILLed (or crashed) process leaves its directories behind: the
+ * first reader opened by a later process removes those whose pid is no longer running.
+ */
+const TEMP_PREFIX = 'vidgraph-reader-';
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+let orphansCollected: Promise<void> | undefined;
+
+async function makeTempDir(): Promise<string> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  trackTempDir(dir);
+  return dir;
+}
+
+async function collectOrphanTempDirs(): Promise<void> {
+  const tmp = os.tmpdir();
+  const entries = await fsp.readdir(tmp).catch(() => [] as string[]);
+  await Promise.all(entries.map(async (entry) => {
+    const m = /^vidgraph-reader-(\d+)-/.exec(entry);
+    if (!m || processAlive(Number(m[1]))) return;
+    await fsp.rm(path.join(tmp, entry), { recursive: true, force: true }).catch(() => undefined);
+  }));
+}
+
+function removeTempDirsNow(): void {
+  for (const d of liveTempDirs) fs.rmSync(d, { recursive: true, force: true });
+  liveTempDirs.clear();
+}
+
+/**
+ * On a signal whose default action ends the process: when nobody else listens, remove the
+ * directories and re-raise the signal, so the process ends exactly as it would have. When the
+ * application listens too, it decides what happens: the directories go at 'exit' as usual.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  removeTempDirsNow();
+  uninstallSignalHandlers();
+  process.kill(process.pid, signal);
+}
+
+function installSignalHandlers(): void {
+  for (const sig of CLEANUP_SIGNALS) process.on(sig, onSignal);
+}
+
+function uninstallSignalHandlers(): void {
+  for (const sig of CLEANUP_SIGNALS) process.removeListener(sig, onSignal);
+}
+
 function trackTempDir(dir: string): void {
+  if (liveTempDirs.size === 0) installSignalHandlers();
   liveTempDirs.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const d of liveTempDirs) fs.rmSync(d, { recursive: true, force: true });
-    });
+    process.once('exit', removeTempDirsNow);
   }
 }
 
 async function removeTempDir(dir: string): Promise<void> {
-  liveTempDirs.delete(dir);
+  if (liveTempDirs.delete(dir) && liveTempDirs.size === 0) uninstallSignalHandlers();
   await fsp.rm(dir, { recursive: true, force: true });
 }

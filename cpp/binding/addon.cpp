@@ -3,6 +3,7 @@
 
 #include "../engine/engine_thread.h"
 #include "../video/ffmpeg.h"
+#include "../video/frame_memory.h"
 #include "decoder_wrap.h"
 #include "encoder_wrap.h"
 #include "kernel_wrap.h"
@@ -15,7 +16,8 @@ namespace vg {
 
 Napi::Value Scan(const Napi::CallbackInfo& info);
 Napi::Value IndexInfo(const Napi::CallbackInfo& info);
-Napi::Value ScanSync(const Napi::CallbackInfo& info);
+Napi::Value ScanInfo(const Napi::CallbackInfo& info);
+Napi::Value ScanInfoSync(const Napi::CallbackInfo& info);
 
 namespace {
 
@@ -41,6 +43,11 @@ Napi::Value HasGpu(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ret >= 0);
 }
 
+// trimFrameMemory() → bytes: returns the recycled frame buffers to the system (close paths).
+Napi::Value TrimFrameMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(trimFrameMemory()));
+}
+
 Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
   static const std::pair<const char*, int> levels[] = {
       {"silent", AV_LOG_QUIET}, {"error", AV_LOG_ERROR}, {"warn", AV_LOG_WARNING},
@@ -57,7 +64,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   av_log_set_level(AV_LOG_QUIET);  // FFmpeg's own chatter is opt-in (Client logLevel: 'debug')
   exports.Set("scan", Napi::Function::New(env, Scan, "scan"));
   exports.Set("indexInfo", Napi::Function::New(env, IndexInfo, "indexInfo"));
-  exports.Set("scanSync", Napi::Function::New(env, ScanSync, "scanSync"));
+  exports.Set("scanInfo", Napi::Function::New(env, ScanInfo, "scanInfo"));
+  exports.Set("scanInfoSync", Napi::Function::New(env, ScanInfoSync, "scanInfoSync"));
+  exports.Set("trimFrameMemory", Napi::Function::New(env, TrimFrameMemory, "trimFrameMemory"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));

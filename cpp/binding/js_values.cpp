@@ -79,6 +79,7 @@ Napi::Object indexInfo(Napi::Env env, const VideoIndex& index) {
   o.Set("durationSec", index.durationSeconds());
   o.Set("keyframes", static_cast<double>(index.keyPackets.size()));
   o.Set("packets", static_cast<double>(index.packets.size()));
+  o.Set("dataBytes", static_cast<double>(index.dataEnd()));
   o.Set("headerFrames", static_cast<double>(index.headerFrames));
   o.Set("container", index.container);
   o.Set("inplace", index.inplace);

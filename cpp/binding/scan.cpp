@@ -1,9 +1,9 @@
 // scan(path, { copyTo?, inplace?, threads?, maxPixels? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+// scanInfo(path) → Promise<info>, scanInfoSync(path) → info: index-only scans (no packets copied)
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 #include <napi.h>
-#include <unistd.h>
 
-#include <cstdlib>
+#include <string>
 
 #include "../engine/engine_thread.h"
 #include "../video/scanner.h"
@@ -14,54 +14,64 @@ namespace vg {
 Napi::Value Scan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-  if (!info[0].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "scan() expects a path");
-  ScanOptions opt;
-  opt.path = info[0].As<Napi::String>().Utf8Value();
-  if (info[1].IsObject()) {
-    Napi::Object o = info[1].As<Napi::Object>();
-    if (o.Get("copyTo").IsString()) opt.copyTo = o.Get("copyTo").As<Napi::String>().Utf8Value();
-    opt.inplace = o.Get("inplace").ToBoolean().Value();
-    if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
-    if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
-  }
-  return runDetached(env, "scan", [opt]() -> Settle {
-    auto result = std::make_shared<ScanResult>(scanVideo(opt));
-    auto bytes = std::make_shared<std::vector<uint8_t>>(result->index->serialize());
-    return [result, bytes](Napi::Env env) -> Napi::Value {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("index", Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size()));
-      o.Set("info", indexInfo(env, *result->index));
-      Napi::Array warnings = Napi::Array::New(env, result->warnings.size());
-      for (size_t i = 0; i < result->warnings.size(); i++) warnings.Set(static_cast<uint32_t>(i), result->warnings[i]);
-      o.Set("warnings", warnings);
-      o.Set("seconds", result->seconds);
-      return o;
-    };
-  });
+    if (!info[0].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "scan() expects a path");
+    ScanOptions opt;
+    opt.path = info[0].As<Napi::String>().Utf8Value();
+    if (info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Get("copyTo").IsString()) opt.copyTo = o.Get("copyTo").As<Napi::String>().Utf8Value();
+      opt.inplace = o.Get("inplace").ToBoolean().Value();
+      if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+      if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
+    }
+    return runDetached(env, "scan", [opt]() -> Settle {
+      auto result = std::make_shared<ScanResult>(scanVideo(opt));
+      auto bytes = std::make_shared<std::vector<uint8_t>>(result->index->serialize());
+      return [result, bytes](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("index", Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size()));
+        o.Set("info", indexInfo(env, *result->index));
+        Napi::Array warnings = Napi::Array::New(env, result->warnings.size());
+        for (size_t i = 0; i < result->warnings.size(); i++) warnings.Set(static_cast<uint32_t>(i), result->warnings[i]);
+        o.Set("warnings", warnings);
+        o.Set("seconds", result->seconds);
+        return o;
+      };
+    });
   });
 }
 
-// scanSync(path) → info: indexes a video on the calling thread (for synchronous constructors
-// that must know frame counts, such as the sliding-window generator). Packets of containers
-// that cannot be read in place go to a temporary file that is removed at once.
-Napi::Value ScanSync(const Napi::CallbackInfo& info) {
+// Index-only scans (demux once, count and time the frames; no packet is copied or located):
+// what the training generators need to count windows. scanInfo runs on a one-shot engine
+// thread; scanInfoSync on the calling thread, for a synchronous `length` asked before the
+// generator's asynchronous indexing.
+namespace {
+
+ScanOptions indexOnlyOptions(const Napi::CallbackInfo& info, const char* where) {
+  if (!info[0].IsString()) throwCoded(info.Env(), "ERR_BAD_ARGUMENT", std::string(where) + "() expects a path");
   ScanOptions opt;
-  opt.path = info[0].ToString().Utf8Value();
-  opt.inplace = true;
-  char tmpl[] = "/tmp/vidgraph-scan-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  if (fd >= 0) {
-    close(fd);
-    opt.copyTo = tmpl;
-  }
-  try {
-    ScanResult r = scanVideo(opt);
-    if (fd >= 0) unlink(tmpl);
-    return indexInfo(info.Env(), *r.index);
-  } catch (const VgError& e) {
-    if (fd >= 0) unlink(tmpl);
-    throwCoded(info.Env(), e.code(), e.what());
-  }
+  opt.path = info[0].As<Napi::String>().Utf8Value();
+  opt.indexOnly = true;
+  return opt;
+}
+
+}  // namespace
+
+Napi::Value ScanInfo(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    ScanOptions opt = indexOnlyOptions(info, "scanInfo");
+    return runDetached(info.Env(), "scan", [opt]() -> Settle {
+      auto index = scanVideo(opt).index;
+      return [index](Napi::Env env) -> Napi::Value { return indexInfo(env, *index); };
+    });
+  });
+}
+
+Napi::Value ScanInfoSync(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    ScanOptions opt = indexOnlyOptions(info, "scanInfoSync");
+    return indexInfo(info.Env(), *scanVideo(opt).index);
+  });
 }
 
 Napi::Value IndexInfo(const Napi::CallbackInfo& info) {

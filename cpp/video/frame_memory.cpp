@@ -2,10 +2,18 @@
 
 #include <sys/mman.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <new>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -17,7 +25,8 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kPage = 4096;
 // Released buffers are kept for reuse up to this many bytes, and for at most kIdle: enough to
 // carry a sequential read or one large batch into the next without new page faults or munmap
-// storms, without holding memory for long once reading stops.
+// storms, without holding memory for long once reading stops. A background thread returns
+// buffers idle for longer than kIdle even when nothing else is allocated or released.
 constexpr size_t kRecycleLimit = 1024u << 20;
 constexpr auto kIdle = std::chrono::seconds(3);
 
@@ -31,28 +40,46 @@ struct Freed {
 
 struct Recycler {
   std::mutex mutex;
+  std::condition_variable wake;  // the trimmer waits for buffers to appear
   std::unordered_map<size_t, std::vector<uint8_t*>> bySize;
   std::deque<Freed> order;  // oldest first, for trimming
   size_t freeBytes = 0;
+  // Set by trimFrameMemory(): buffers released before the next acquire are unmapped at once
+  // (frames collected by the GC after a reader closed do not refill the pool).
+  bool draining = false;
+  bool trimmerStarted = false;
 
-  // Unmaps buffers idle for longer than kIdle (a few per call). Caller holds the mutex;
-  // returns what to unmap outside it.
-  std::vector<Freed> expired(Clock::time_point now) {
+  // Takes buffers idle for longer than kIdle (at most `limit`) out of the pool. Caller holds
+  // the mutex; returns what to unmap outside it.
+  std::vector<Freed> expired(Clock::time_point now, size_t limit) {
     std::vector<Freed> out;
-    while (!order.empty() && out.size() < 4 && now - order.front().at > kIdle) {
-      Freed f = order.front();
+    while (!order.empty() && out.size() < limit && now - order.front().at > kIdle) {
+      out.push_back(order.front());
       order.pop_front();
-      auto& list = bySize[f.size];
-      for (auto it = list.begin(); it != list.end(); ++it) {
-        if (*it == f.p) {
-          list.erase(it);
-          freeBytes -= f.size;
-          out.push_back(f);
-          break;
-        }
-      }
+      forget(out.back());
     }
     return out;
+  }
+
+  // Takes every buffer out of the pool. Caller holds the mutex.
+  std::vector<Freed> all() {
+    std::vector<Freed> out(order.begin(), order.end());
+    order.clear();
+    bySize.clear();
+    freeBytes = 0;
+    return out;
+  }
+
+ private:
+  void forget(const Freed& f) {
+    auto& list = bySize[f.size];
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (*it == f.p) {
+        list.erase(it);
+        freeBytes -= f.size;
+        return;
+      }
+    }
   }
 };
 
@@ -63,6 +90,39 @@ Recycler& recycler() {
 
 void unmapAll(const std::vector<Freed>& list) {
   for (const Freed& f : list) munmap(f.p, f.size);
+}
+
+// The idle trimmer: sleeps while the pool is empty; otherwise wakes when its oldest buffer
+// has been idle for kIdle and returns it (and every other expired one) to the system.
+void trimLoop() {
+  Recycler& r = recycler();
+  std::unique_lock<std::mutex> lock(r.mutex);
+  for (;;) {
+    if (r.order.empty()) {
+      r.wake.wait(lock);
+      continue;
+    }
+    const auto due = r.order.front().at + kIdle + std::chrono::milliseconds(50);
+    if (Clock::now() < due) {
+      r.wake.wait_until(lock, due);
+      continue;
+    }
+    std::vector<Freed> stale = r.expired(Clock::now(), SIZE_MAX);
+    lock.unlock();
+    unmapAll(stale);
+    lock.lock();
+  }
+}
+
+// Starts the trimmer once (caller holds the mutex). Without a thread (the system refused
+// one) buffers still expire on the next acquire or release, and on trimFrameMemory().
+void startTrimmer(Recycler& r) {
+  if (r.trimmerStarted) return;
+  r.trimmerStarted = true;
+  try {
+    std::thread(trimLoop).detach();
+  } catch (const std::system_error&) {
+  }
 }
 
 }  // namespace
@@ -76,12 +136,15 @@ void FrameBufferDeleter::operator()(uint8_t* p) const {
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     const auto now = Clock::now();
-    stale = r.expired(now);
-    if (r.freeBytes + size <= kRecycleLimit) {
+    stale = r.expired(now, 4);
+    if (!r.draining && r.freeBytes + size <= kRecycleLimit) {
+      const bool wasEmpty = r.order.empty();
       r.bySize[size].push_back(p);
       r.order.push_back(Freed{p, size, now});
       r.freeBytes += size;
       kept = true;
+      startTrimmer(r);
+      if (wasEmpty) r.wake.notify_one();
     }
   }
   unmapAll(stale);
@@ -95,7 +158,8 @@ FrameBuffer acquireFrameBuffer(size_t bytes) {
   uint8_t* reused = nullptr;
   {
     std::lock_guard<std::mutex> lock(r.mutex);
-    stale = r.expired(Clock::now());
+    r.draining = false;
+    stale = r.expired(Clock::now(), 4);
     auto it = r.bySize.find(size);
     if (it != r.bySize.end() && !it->second.empty()) {
       reused = it->second.back();
@@ -116,6 +180,23 @@ FrameBuffer acquireFrameBuffer(size_t bytes) {
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return FrameBuffer(static_cast<uint8_t*>(p), FrameBufferDeleter{bytes});
+}
+
+size_t trimFrameMemory() {
+  Recycler& r = recycler();
+  std::vector<Freed> pooled;
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    pooled = r.all();
+    r.draining = true;
+  }
+  size_t bytes = 0;
+  for (const Freed& f : pooled) bytes += f.size;
+  unmapAll(pooled);
+#ifdef __GLIBC__
+  malloc_trim(0);  // the codecs' own frame pools are heap memory, freed when a decoder closes
+#endif
+  return bytes;
 }
 
 }  // namespace vg

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace vg {
 
@@ -79,6 +81,12 @@ int VideoIndex::startPacketFor(int row) const {
     --it;
   }
   return *it;
+}
+
+int64_t VideoIndex::dataEnd() const {
+  int64_t end = 0;
+  for (const PacketEntry& e : packets) end = std::max(end, e.offset + e.size);
+  return end;
 }
 
 double VideoIndex::fps() const {
@@ -223,6 +231,12 @@ std::shared_ptr<VideoIndex> VideoIndex::deserialize(const uint8_t* data, size_t 
   idx->ptsSynthesized = r.get<uint8_t>() != 0;
   idx->packets = r.getArray<PacketEntry>();
   idx->rowToPacket = r.getArray<int32_t>();
+  for (size_t i = 0; i < idx->packets.size(); i++) {
+    const PacketEntry& e = idx->packets[i];
+    if (e.size <= 0 || e.offset < 0 || e.offset > INT64_MAX - e.size)
+      throw VgError("ERR_INVALID_VIDEO", "the packet index is corrupt (packet " + std::to_string(i) + " has offset " +
+                                             std::to_string(e.offset) + " and size " + std::to_string(e.size) + ")");
+  }
   for (int32_t p : idx->rowToPacket)
     if (p < 0 || static_cast<size_t>(p) >= idx->packets.size())
       throw VgError("ERR_INVALID_VIDEO", "the packet index is corrupt (row points past the packets)");

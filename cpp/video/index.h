@@ -67,6 +67,8 @@ class VideoIndex {
 
   void finalize();
   int rows() const { return static_cast<int>(rowToPacket.size()); }
+  // One past the last byte any packet occupies in the data file.
+  int64_t dataEnd() const;
   // The packet to start decoding from so that `row` decodes exactly as in a full decode.
   int startPacketFor(int row) const;
   double fps() const;

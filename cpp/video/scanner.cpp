@@ -127,7 +127,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   std::unique_ptr<PacketFile> source;
   std::unique_ptr<CopyFile> copy;
   if (inplace) source = std::make_unique<PacketFile>(opt.path);
-  else copy = std::make_unique<CopyFile>(opt.copyTo);
+  else if (!opt.indexOnly) copy = std::make_unique<CopyFile>(opt.copyTo);
 
   PacketPtr pkt = allocPacket();
   for (;;) {
@@ -154,8 +154,10 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
     if (inplace) {
       e.offset = locateInFile(*source, pkt.get());
       if (e.offset < 0) throw InplaceRefused{};
-    } else {
+    } else if (copy) {
       e.offset = copy->append(pkt->data, static_cast<size_t>(pkt->size));
+    } else {
+      e.offset = -1;  // index only
     }
     index->packets.push_back(e);
     av_packet_unref(pkt.get());
@@ -173,7 +175,9 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   const bool allPts = std::all_of(index->packets.begin(), index->packets.end(), [](const PacketEntry& e) {
     return (e.flags & kPacketDiscard) || e.pts != AV_NOPTS_VALUE;
   });
-  if (allPts) {
+  if (allPts || opt.indexOnly) {
+    if (!allPts)
+      result.warnings.push_back("'" + opt.path + "': the container has packets without timestamps; frames were counted from its packets");
     for (size_t i = 0; i < index->packets.size(); i++)
       if (!(index->packets[i].flags & kPacketDiscard)) index->rowToPacket.push_back(static_cast<int32_t>(i));
     std::stable_sort(index->rowToPacket.begin(), index->rowToPacket.end(),
@@ -210,7 +214,7 @@ ScanResult scanVideo(const ScanOptions& opt) {
     throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' is not a file");
   const auto t0 = std::chrono::steady_clock::now();
   ScanResult result;
-  bool inplace = opt.inplace;
+  bool inplace = opt.inplace && !opt.indexOnly;
   std::string refusal;
   if (inplace) {
     // Probe the container name first: only contiguous-packet containers are tried in place.
@@ -232,10 +236,10 @@ ScanResult scanVideo(const ScanOptions& opt) {
     }
   }
   if (!inplace) {
-    if (opt.copyTo.empty())
+    if (opt.copyTo.empty() && !opt.indexOnly)
       throw VgError("ERR_BAD_ARGUMENT", "'" + opt.path + "' cannot be read in place (" + refusal + ") and no copy target was given");
     result = scanOnce(opt, false);
-    if (opt.inplace)
+    if (opt.inplace && !opt.indexOnly)
       result.warnings.insert(result.warnings.begin(), "'" + opt.path + "' cannot be read in place (" + refusal +
                                                           "): its packets were copied into the database instead");
   }

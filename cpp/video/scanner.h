@@ -18,6 +18,10 @@ struct ScanOptions {
   // Try to index in place (offsets into the original file); falls back to copying into
   // `copyTo` with a warning when the container does not allow it.
   bool inplace = false;
+  // Count and time the frames only: packets are neither copied nor located in the file (their
+  // offsets are -1), so the index cannot be decoded from. Frame order comes from the packets'
+  // timestamps; without them, rows are the shown packets in decode order (no decode pass).
+  bool indexOnly = false;
   int threads = 0;  // clamped to threadCap()
   // Streams whose pictures have more pixels are refused with ERR_INVALID_VIDEO
   // (limitInputPixels); 0: no limit of ours.

@@ -147,7 +147,7 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
     };
   }
   const dir = (await stream.sc.ready()).streamDir(stream.name());
-  const reader = await ElementReader.open(dir);
+  const reader = await ElementReader.open(dir, stream.name(), meta.rows);
   const asFrame = meta.type === 'Frame';
   return {
     source: {

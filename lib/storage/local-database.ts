@@ -16,7 +16,8 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ExistsError, NotFoundError } from '../errors';
+import { CorruptError, ExistsError, NotFoundError } from '../errors';
+import { ensureDirectory } from './paths';
 
 export interface StreamMeta {
   formatVersion: 1;
@@ -57,7 +58,8 @@ export class LocalDatabase {
 
   /** Creates the layout and removes what crashed writers left behind. */
   async open(): Promise<void> {
-    for (const dir of ['streams', 'staging', 'trash']) await fsp.mkdir(path.join(this.root, dir), { recursive: true });
+    await ensureDirectory('Client', 'the database directory (db)', this.root);
+    for (const dir of ['streams', 'staging', 'trash']) await ensureDirectory('Client', 'the database directory (db)', path.join(this.root, dir));
     await this.collectGarbage();
   }
 
@@ -101,13 +103,16 @@ export class LocalDatabase {
     await fsp.rm(stagingDir, { recursive: true, force: true });
   }
 
+  /** The committed stream's metadata; undefined when there is none; CorruptError when it is damaged. */
   async read(name: string): Promise<StreamMeta | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await fsp.readFile(path.join(this.streamDir(name), META), 'utf8')) as StreamMeta;
+      text = await fsp.readFile(path.join(this.streamDir(name), META), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw new CorruptError(`stream '${name}': cannot read its metadata ${META} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
     }
+    return parseMeta(name, text);
   }
 
   async list(): Promise<StreamListing[]> {
@@ -116,10 +121,11 @@ export class LocalDatabase {
     for (const entry of entries.sort()) {
       const dir = path.join(this.root, 'streams', entry);
       try {
-        const meta = JSON.parse(await fsp.readFile(path.join(dir, META), 'utf8')) as StreamMeta;
+        const meta = parseMeta(decodeURIComponent(entry), await fsp.readFile(path.join(dir, META), 'utf8'));
         out.push({ name: meta.name, kind: meta.kind, rows: meta.rows, committed: true, bytes: await dirBytes(dir) });
       } catch {
-        // a directory without metadata is not a stream (deleted meanwhile): skip it
+        // a directory without (sound) metadata is not a stream (deleted meanwhile, or damaged:
+        // reading it by name says what is wrong): skip it
       }
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -154,12 +160,45 @@ export class LocalDatabase {
   }
 }
 
+/**
+ * Checks what a reader relies on in meta.json: damage (a truncated or edited file) is a
+ * CorruptError naming the stream, never a SyntaxError or a TypeError later on.
+ */
+export function parseMeta(name: string, text: string): StreamMeta {
+  const corrupt = (what: string, cause?: unknown) => new CorruptError(`stream '${name}': its metadata ${META} ${what}`, { cause });
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (err) {
+    throw corrupt('is not valid JSON (truncated or damaged)', err);
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw corrupt('is not a JSON object');
+  const meta = m as Record<string, unknown>;
+  const bad = (field: string) => corrupt(`has an invalid ${field}: ${JSON.stringify(meta[field])?.slice(0, 80) ?? 'undefined'}`);
+  if (meta.formatVersion !== 1) throw bad('formatVersion');
+  if (meta.name !== name) throw bad('name');
+  if (meta.kind !== 'video' && meta.kind !== 'stream') throw bad('kind');
+  if (typeof meta.rows !== 'number' || !Number.isSafeInteger(meta.rows) || meta.rows < 0) throw bad('rows');
+  if (meta.storage !== undefined && meta.storage !== 'packets' && meta.storage !== 'elements') throw bad('storage');
+  if (meta.type !== undefined && (typeof meta.type !== 'string' || meta.type.length === 0)) throw bad('type');
+  if (meta.storage === 'elements' && meta.type === undefined) throw bad('type');
+  if (meta.storage !== 'elements' && (typeof meta.dataFile !== 'string' || meta.dataFile.length === 0)) throw bad('dataFile');
+  if (meta.dataFile !== undefined && typeof meta.dataFile !== 'string') throw bad('dataFile');
+  if (typeof meta.dataFile === 'string' && !path.isAbsolute(meta.dataFile) && meta.dataFile !== path.basename(meta.dataFile)) throw bad('dataFile');
+  const src = meta.source as Record<string, unknown> | undefined;
+  if (src !== undefined && (typeof src !== 'object' || src === null || typeof src.path !== 'string' || typeof src.size !== 'number' || typeof src.mtimeMs !== 'number')) throw bad('source');
+  if (meta.video !== undefined && (typeof meta.video !== 'object' || meta.video === null || Array.isArray(meta.video))) throw bad('video');
+  if (meta.warnings !== undefined && !(Array.isArray(meta.warnings) && meta.warnings.every((w) => typeof w === 'string'))) throw bad('warnings');
+  return meta as unknown as StreamMeta;
+}
+
 /** Stream names become directory names that are safe, readable and reversible. */
 export function encodeName(name: string): string {
   return encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine (owned by anyone). */
+export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {

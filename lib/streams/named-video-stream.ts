@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '../client';
-import { BadArgumentError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
+import { BadArgumentError, CorruptError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, VideoMetadata } from '../native';
 import type { StreamMeta } from '../storage/local-database';
@@ -117,8 +117,36 @@ export class NamedVideoStream extends StoredStream<Frame> {
         throw new InvalidVideoError(`stream '${this.name()}' was ingested in place and '${dataPath}' has changed since; delete and ingest it again`);
       }
     }
-    const index = await fsp.readFile(path.join(dir, INDEX_FILE));
+    const index = await this.storedIndex(meta, dir, dataPath);
     return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels });
+  }
+
+  /**
+   * The stored packet index, checked against the metadata and the packet file: damage (a
+   * truncated or edited index, a packet file shorter than the index says) is a CorruptError
+   * naming the stream, before any decoder reads a byte.
+   */
+  private async storedIndex(meta: StreamMeta, dir: string, dataPath: string): Promise<Uint8Array> {
+    const corrupt = (what: string, cause?: unknown) => new CorruptError(`stream '${this.name()}': ${what}`, { cause });
+    const index = await fsp.readFile(path.join(dir, INDEX_FILE)).catch((err: NodeJS.ErrnoException) => {
+      throw corrupt(`cannot read its packet index ${INDEX_FILE} (${err.code ?? err.message})`, err);
+    });
+    let info;
+    try {
+      info = native().indexInfo(index);
+    } catch (err) {
+      throw corrupt(`its packet index ${INDEX_FILE} is damaged (${(err as Error)?.message ?? String(err)})`, err);
+    }
+    if (info.frames !== meta.rows) throw corrupt(`its packet index has ${info.frames} rows but its metadata says ${meta.rows}`);
+    if (!path.isAbsolute(meta.dataFile!)) {
+      const st = await fsp.stat(dataPath).catch((err: NodeJS.ErrnoException) => {
+        throw corrupt(`cannot read its packet file ${meta.dataFile} (${err.code ?? err.message})`, err);
+      });
+      if (st.size < info.dataBytes) {
+        throw corrupt(`its packet file ${meta.dataFile} has ${st.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
+      }
+    }
+    return index;
   }
 
   async metadata(): Promise<VideoMetadata> {
@@ -155,8 +183,9 @@ export class NamedVideoStream extends StoredStream<Frame> {
     const remuxable = meta.storage !== 'elements' && o.fps === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
     if (remuxable) {
       const dataPath = path.isAbsolute(meta.dataFile!) ? meta.dataFile! : path.join(dir, meta.dataFile!);
+      const index = await this.storedIndex(meta, dir, dataPath);
       try {
-        await native().remux(await fsp.readFile(path.join(dir, INDEX_FILE)), dataPath, out);
+        await native().remux(index, dataPath, out);
         return out;
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);

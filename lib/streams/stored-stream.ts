@@ -1,5 +1,5 @@
 import type { Client } from '../client';
-import { BadArgumentError, NotFoundError } from '../errors';
+import { BadArgumentError, CorruptError, NotFoundError, VidgraphError } from '../errors';
 import { Frame } from '../frame';
 import { typeNamed } from '../graph/types';
 import { ElementReader } from '../storage/element-file';
@@ -78,14 +78,26 @@ export abstract class StoredStream<T> {
   /** @internal Rows of element storage, decoded by the stream's type. */
   protected async *loadElements(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
     const dir = (await this.sc.ready()).streamDir(this.streamName);
-    const reader = await ElementReader.open(dir);
     const isFrame = meta.type === 'Frame';
     const type = isFrame ? undefined : typeNamed(meta.type ?? 'Bytes');
     if (!isFrame && !type) throw new NotFoundError(`stream '${this.streamName}' holds type '${meta.type}', which is not registered (vg.registerType)`);
+    const reader = await ElementReader.open(dir, this.streamName, meta.rows);
     try {
       for (const r of rows) {
         const v = await reader.read(r, isFrame);
-        yield (v === null || v instanceof Frame ? v : type!.deserialize(v)) as T;
+        if (v === null || v instanceof Frame) {
+          yield v as T;
+          continue;
+        }
+        let value: unknown;
+        try {
+          value = type!.deserialize(v);
+        } catch (err) {
+          // Bytes that were read intact but do not decode as the stream's type: damaged rows.
+          if (err instanceof VidgraphError) throw err;
+          throw new CorruptError(`stream '${this.streamName}', row ${r}: the stored bytes are not a valid ${type!.name} (${(err as Error)?.message ?? String(err)})`, { cause: err });
+        }
+        yield value as T;
       }
     } finally {
       await reader.close();
