@@ -103,6 +103,7 @@ async function dbCase(c) {
     ['v', new vg.NamedVideoStream(sc, 'v')],
     ['h', new vg.NamedStream(sc, 'h')],
     ['f', new vg.NamedStream(sc, 'f')],
+    ['e', new vg.NamedVideoStream(sc, 'e')], // frames the engine encoded: read back as a video
   ];
   await step(steps, 'listStreams', async () => ({ streams: (await sc.listStreams()).length }));
   await step(steps, 'v metadata', async () => ({ meta: await streams[0][1].metadata() }));

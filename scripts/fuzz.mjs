@@ -115,7 +115,7 @@ export function videoCase(seed, i, seeds) {
   return { id: `v${seed}-${i}`, kind: 'video', source: s.name, mutation: kind, what: result.what, bytes: result.buf, rowSeed: seed * 1000 + i };
 }
 
-const DB_FILES = ['v/meta.json', 'v/index.vgix', 'v/packets.bin', 'h/meta.json', 'h/rows.bin', 'h/rows.idx', 'f/meta.json', 'f/rows.bin', 'f/rows.idx'];
+const DB_FILES = ['v/meta.json', 'v/index.vgix', 'v/packets.bin', 'h/meta.json', 'h/rows.bin', 'h/rows.idx', 'f/meta.json', 'f/rows.bin', 'f/rows.idx', 'e/index.vgix'];
 const DB_GENERIC = GENERIC.filter(([kind]) => kind !== 'header bit flips');
 
 /** Case j of a seeded run over database files: which file of the pristine database, which damage. */
@@ -127,7 +127,7 @@ export function dbCase(seed, j, pristine) {
   const bytes = fs.readFileSync(target);
   let result;
   let mutation;
-  if (rand() < 0.5 && file !== 'index.vgix' && file !== 'packets.bin' && !(stream === 'h' && file === 'rows.bin')) {
+  if (rand() < 0.5 && (file === 'meta.json' || file === 'rows.idx' || rel === 'f/rows.bin')) {
     mutation = 'absurd field';
     if (file === 'meta.json') result = m.metaField(bytes, rand);
     else if (file === 'rows.idx') result = m.rowTableEntry(bytes, rand);
@@ -143,7 +143,8 @@ export function dbCase(seed, j, pristine) {
 
 /**
  * The pristine database the db cases damage: 'v' (the H.264/MP4 seed ingested, packets copied),
- * 'h' (its Histogram rows) and 'f' (6 raw frames resized to 32x24), as element streams.
+ * 'h' (its Histogram rows) and 'f' (6 frames resized to 32x24, lossless) as element streams, and
+ * 'e' (12 frames resized to 48x32, encoded by the engine: an index and packets).
  */
 export async function makePristineDb(dir, seeds) {
   const vg = await import('vidgraph');
@@ -152,7 +153,8 @@ export async function makePristineDb(dir, seeds) {
     const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: seeds['h264.mp4'] })]);
     await sc.run([
       sc.io.Output(sc.ops.Histogram({ frame: frames }), [new vg.NamedStream(sc, 'h')]),
-      sc.io.Output(sc.ops.Resize({ frame: sc.streams.Range(frames, [[0, 6]]), width: 32, height: 24 }), [new vg.NamedStream(sc, 'f')]),
+      sc.io.Output(sc.ops.Resize({ frame: sc.streams.Range(frames, [[0, 6]]), width: 32, height: 24 }).lossless(), [new vg.NamedStream(sc, 'f')]),
+      sc.io.Output(sc.ops.Resize({ frame: sc.streams.Range(frames, [[6, 18]]), width: 48, height: 32 }), [new vg.NamedStream(sc, 'e')]),
     ], vg.PerfParams.manual(12, 12), { showProgress: false });
   } finally {
     await sc.close();
@@ -162,7 +164,7 @@ export async function makePristineDb(dir, seeds) {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'streams', entry, 'meta.json'), 'utf8'));
     streams[meta.name] = path.join(dir, 'streams', entry);
   }
-  for (const name of ['v', 'h', 'f']) if (!streams[name]) throw new Error(`fuzz: the pristine database has no stream '${name}'`);
+  for (const name of ['v', 'h', 'f', 'e']) if (!streams[name]) throw new Error(`fuzz: the pristine database has no stream '${name}'`);
   return { dir, streams };
 }
 
@@ -272,26 +274,40 @@ export function classify(c, run, baseline) {
   const steps = run.report.steps;
   const bad = steps.filter((s) => !s.ok && !(s.error.vidgraph && DOCUMENTED_CODES.includes(s.error.code)));
   if (bad.length) {
-    return { ...base, outcome: 'undocumented', detail: bad.map((s) => `${s.step}: ${s.error.vidgraph ? 'VidgraphError' : s.error.name} ${s.error.code ?? ''} ${s.error.message}`).join(' | '), steps };
+    const kinds = [...new Set(bad.map((s) => `${s.error.vidgraph ? 'VidgraphError' : s.error.name} ${s.error.code ?? ''} ${s.error.message}`))];
+    const detail = `${bad.length} step(s) (${bad.slice(0, 4).map((s) => s.step).join(', ')}${bad.length > 4 ? ', ...' : ''}) threw ${kinds.slice(0, 3).join(' | ')}${kinds.length > 3 ? ` and ${kinds.length - 3} more` : ''}`;
+    return { ...base, outcome: 'undocumented', detail, steps };
   }
   const silent = baseline && silentRows(c, steps, baseline);
-  if (silent?.length) return { ...base, outcome: 'silent', detail: `rows of a truncated ${c.source} loaded without an error but not as stored: ${silent.join('; ')}`, steps };
+  if (silent?.length) return { ...base, outcome: 'silent', detail: `rows of the damaged ${c.source} loaded without an error but not as stored: ${silent.join('; ')}`, steps };
   const errors = [...new Set(steps.filter((s) => !s.ok).map((s) => s.error.code))];
   return { ...base, outcome: 'ok', rejected: errors, steps };
 }
 
-/** A truncated rows.bin cannot yield every stored row intact: a row that loads must equal the stored one. */
+/**
+ * Element-stream damage the reader can always detect (the stored bytes are gone, or a row-table
+ * entry or frame header is impossible): a row that loads without an error must be the stored row.
+ * A truncated rows.bin must also not yield every row; a truncated rows.idx may yield fewer rows.
+ * (Bit flips inside rows.bin are not detectable without checksums, so they are not judged.)
+ */
 function silentRows(c, steps, baseline) {
-  if (c.kind !== 'db' || c.mutation !== 'truncation' || !c.source.endsWith('rows.bin')) return [];
-  const label = c.source.split('/')[0];
+  if (c.kind !== 'db') return [];
+  const [label, file] = c.source.split('/');
+  const judged = (c.mutation === 'truncation' && (file === 'rows.bin' || file === 'rows.idx')) ||
+    (c.mutation === 'absurd field' && (file === 'rows.idx' || file === 'rows.bin'));
+  if (!judged) return [];
   const want = baseline.steps.find((s) => s.step === `${label} load all`)?.hashes ?? [];
   const out = [];
   for (const s of steps) {
     if (!s.ok) continue;
-    if (s.step === `${label} load all` && (s.hashes.length !== want.length || s.hashes.some((h, k) => h !== want[k]))) out.push(`load() gave ${s.hashes.length} rows, ${s.hashes.filter((h, k) => h !== want[k]).length} not as stored`);
+    if (s.step === `${label} load all`) {
+      const wrong = s.hashes.filter((h, k) => h !== want[k]).length;
+      const lengthWrong = file === 'rows.bin' ? s.hashes.length !== want.length : s.hashes.length > want.length;
+      if (wrong || lengthWrong) out.push(`load() gave ${s.hashes.length} of ${want.length} rows, ${wrong} not as stored`);
+    }
     if (s.step.startsWith(`${label} load row `) && s.hash !== want[s.row]) out.push(`row ${s.row}`);
   }
-  return out;
+  return [...new Set(out)];
 }
 
 // ---------------------------------------------------------------------------
@@ -330,25 +346,32 @@ export async function runFuzz({ count = 200, dbCount = Math.ceil(count / 4), see
       input.cleanup();
       return r;
     };
-    const baseChild = new Child(opts);
-    for (const c of baselines) {
-      const r = await runOne(baseChild, c);
-      if (c.id === 'db:pristine') baselineDb = { steps: r.steps };
-      results.push(r);
-      log(r);
-    }
-    await baseChild.close();
-    const queue = [...ids];
-    const worker = async () => {
-      let child = new Child(opts);
-      while (queue.length) {
-        const c = makeCase(queue.shift());
-        if (child.exit) child = new Child(opts);
-        const r = await runOne(child, c);
+    let baseChild = new Child(opts);
+    try {
+      for (const c of baselines) {
+        if (baseChild.exit) baseChild = new Child(opts);
+        const r = await runOne(baseChild, c);
+        if (c.id === 'db:pristine') baselineDb = { steps: r.steps };
         results.push(r);
         log(r);
       }
-      await child.close();
+    } finally {
+      await baseChild.close();
+    }
+    const queue = [...ids];
+    const worker = async () => {
+      let child = new Child(opts);
+      try {
+        while (queue.length) {
+          const c = makeCase(queue.shift());
+          if (child.exit) child = new Child(opts); // the last case crashed it: a fresh child continues
+          const r = await runOne(child, c);
+          results.push(r);
+          log(r);
+        }
+      } finally {
+        await child.close();
+      }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, ids.length)) }, worker));
     const counts = {};
@@ -385,11 +408,20 @@ export async function replayPath(p, { timeoutSec = 60, memCapMiB = 2048 } = {}) 
 /** One line per failure, with what is needed to reproduce it. */
 export function describeFailure(r) {
   const where = r.saved ? `; saved as ${r.saved}` : '';
-  return `${r.id} [${r.outcome}] ${r.source}: ${r.mutation} (${r.what}): ${r.detail}${where}; replay: npm run fuzz -- --replay ${r.id.includes(':') ? r.saved ?? r.id : r.id}`;
+  const replay = r.mutation === 'saved' ? path.relative(REPO, r.source) : r.mutation === 'none' ? undefined : r.id;
+  return `${r.id} [${r.outcome}] ${r.source}: ${r.mutation} (${r.what}): ${r.detail}${where}${replay ? `; replay: npm run fuzz -- --replay ${replay}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------
 // command line
+
+/** A result for printing; with `steps`, one line per step: "<step>: ok" or "<step>: <code or class> <message>". */
+function summary(r, steps) {
+  const out = { id: r.id, outcome: r.outcome, source: r.source, mutation: r.mutation, what: r.what, detail: r.detail, rejected: r.rejected, memMiB: r.memMiB };
+  if (steps && r.steps) out.steps = r.steps.map((s) => `${s.step}: ${s.ok ? 'ok' : `${s.error.vidgraph ? s.error.code : `${s.error.name} (not a VidgraphError)${s.error.code ? ` ${s.error.code}` : ''}`} ${s.error.message}`}`);
+  if (steps && r.stderr) out.stderr = r.stderr;
+  return out;
+}
 
 function parseArgs(argv) {
   const o = {};
@@ -435,8 +467,9 @@ async function main() {
     const started = Date.now();
     const log = (r) => {
       done++;
-      if (o.verbose || names.length) console.log(JSON.stringify({ id: r.id, outcome: r.outcome, source: r.source, mutation: r.mutation, what: r.what, detail: r.detail, rejected: r.rejected, memMiB: r.memMiB, steps: names.length ? r.steps : undefined }, null, names.length ? 2 : 0));
-      else if (r.outcome !== 'ok') console.log(describeFailure(r));
+      if (names.includes(r.id)) console.log(JSON.stringify(summary(r, true), null, 2));
+      else if (o.verbose) console.log(JSON.stringify(summary(r, false)));
+      else if (r.outcome !== 'ok') console.log(`fuzz: ${r.id} ${r.outcome}`);
       else if (done % 50 === 0) console.log(`fuzz: ${done} cases, ${((Date.now() - started) / 1000).toFixed(0)} s`);
     };
     const res = await runFuzz({ ...o, only: names.length ? names : undefined, log });
@@ -447,9 +480,9 @@ async function main() {
     for (const r of res.results) for (const code of r.rejected ?? []) rejected[code] = (rejected[code] ?? 0) + 1;
     console.log(`fuzz: cases rejected with a documented error, by code: ${JSON.stringify(rejected)}`);
   }
+  for (const r of out.slice(0, paths.length)) console.log(JSON.stringify(summary(r, true), null, 2));
   const failures = out.filter((r) => r.outcome !== 'ok');
   for (const r of failures) console.log(`FAIL ${describeFailure(r)}`);
-  if (paths.length) for (const r of out.slice(0, paths.length)) console.log(JSON.stringify(r, null, 2));
   return failures.length ? 1 : 0;
 }
 
