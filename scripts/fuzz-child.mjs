@@ -123,9 +123,28 @@ async function dbCase(c) {
   return steps;
 }
 
+/** Misbehaviour on purpose, so that the harness's own test can see each outcome classified. */
+async function probe(c) {
+  const steps = [];
+  if (c.probe === 'segv') process.kill(process.pid, 'SIGSEGV');
+  if (c.probe === 'abort') process.abort();
+  if (c.probe === 'hang') await new Promise(() => {});
+  if (c.probe === 'alloc') {
+    const held = (globalThis.fuzzProbeHeld = []); // kept until the parent has seen the peak
+    await step(steps, 'alloc', async () => {
+      for (;;) {
+        held.push(Buffer.alloc(32 << 20, 1));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    });
+  }
+  if (c.probe === 'throw') await step(steps, 'throw', () => { throw new TypeError('not a VidgraphError'); });
+  return steps;
+}
+
 process.on('message', async (c) => {
   if (c?.type !== 'case') return;
-  const steps = c.kind === 'db' ? await dbCase(c) : await videoCase(c);
+  const steps = c.kind === 'db' ? await dbCase(c) : c.kind === 'probe' ? await probe(c) : await videoCase(c);
   process.send({ type: 'result', id: c.id, steps });
 });
 process.send({ type: 'ready' });

@@ -358,28 +358,50 @@ export async function runFuzz({ count = 200, dbCount = Math.ceil(count / 4), see
     } finally {
       await baseChild.close();
     }
-    const queue = [...ids];
-    const worker = async () => {
-      let child = new Child(opts);
-      try {
-        while (queue.length) {
-          const c = makeCase(queue.shift());
-          if (child.exit) child = new Child(opts); // the last case crashed it: a fresh child continues
-          const r = await runOne(child, c);
-          results.push(r);
-          log(r);
-        }
-      } finally {
-        await child.close();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, ids.length)) }, worker));
+    await inChildren(ids, jobs, opts, async (child, id) => {
+      const r = await runOne(child, makeCase(id));
+      results.push(r);
+      log(r);
+    });
     const counts = {};
     for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     return { results, failures: results.filter((r) => r.outcome !== 'ok'), counts };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Feeds `items` to `jobs` children, one at a time each; a child that died on its last item is
+ * replaced before the next, so a crash costs only the case it happened on.
+ */
+async function inChildren(items, jobs, opts, each) {
+  const queue = [...items];
+  const worker = async () => {
+    let child = new Child(opts);
+    try {
+      while (queue.length) {
+        if (child.exit) child = new Child(opts);
+        await each(child, queue.shift());
+      }
+    } finally {
+      await child.close();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+}
+
+/**
+ * Self-test of the harness: probes the child misbehaves on purpose ('ok', 'segv', 'abort', 'hang',
+ * 'alloc' (grows until the cap), 'throw' (a TypeError)), classified like cases, in order.
+ */
+export async function runProbes(probes, { jobs = 1, timeoutSec = 5, memCapMiB = 512 } = {}) {
+  const results = new Map();
+  await inChildren(probes.map((p, k) => [p, k]), jobs, { timeoutSec, memCapMiB }, async (child, [probe, k]) => {
+    const c = { id: `probe-${k}-${probe}`, kind: 'probe', source: 'probe', mutation: probe, what: probe };
+    results.set(k, classify(c, await child.run({ type: 'case', id: c.id, kind: 'probe', probe })));
+  });
+  return probes.map((_, k) => results.get(k));
 }
 
 function saveFailure(c, input) {
@@ -477,7 +499,13 @@ async function main() {
     const peak = Math.max(0, ...res.results.map((r) => r.memMiB?.peakRss ?? 0));
     console.log(`fuzz: ${res.results.length} cases in ${((Date.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(res.counts)}; largest child peak RSS ${peak} MiB`);
     const rejected = {};
-    for (const r of res.results) for (const code of r.rejected ?? []) rejected[code] = (rejected[code] ?? 0) + 1;
+    for (const r of res.results) {
+      for (const code of r.rejected ?? []) {
+        rejected[code] ??= { cases: 0, e_g: [] };
+        rejected[code].cases++;
+        if (rejected[code].e_g.length < 4) rejected[code].e_g.push(r.id);
+      }
+    }
     console.log(`fuzz: cases rejected with a documented error, by code: ${JSON.stringify(rejected)}`);
   }
   for (const r of out.slice(0, paths.length)) console.log(JSON.stringify(summary(r, true), null, 2));

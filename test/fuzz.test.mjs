@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, test } from 'node:test';
-import { DOCUMENTED_CODES, classify, describeFailure, makeSeeds, runFuzz, SEEDS, videoCase } from '../scripts/fuzz.mjs';
+import { DOCUMENTED_CODES, classify, describeFailure, makeSeeds, runFuzz, runProbes, SEEDS, videoCase } from '../scripts/fuzz.mjs';
 import * as m from '../scripts/fuzz-mutate.mjs';
 
 describe('fuzz harness', () => {
@@ -45,6 +45,13 @@ describe('fuzz harness', () => {
     const baseline = { steps: [{ step: 'h load all', ok: true, hashes: ['a', 'b', 'c'] }] };
     assert.equal(classify(d, { report: { steps: [{ step: 'h load all', ok: true, hashes: ['a', 'b', 'z'] }] } }, baseline).outcome, 'silent');
     assert.equal(classify(d, { report: { steps: [{ step: 'h load all', ok: false, error: { vidgraph: true, code: 'ERR_CORRUPT', message: 'x' } }] } }, baseline).outcome, 'ok');
+  });
+
+  test('a child that crashes, aborts, hangs or outgrows the memory cap fails only its own case; the next case runs in a fresh child', async () => {
+    const probes = ['ok', 'segv', 'ok', 'abort', 'hang', 'ok', 'alloc', 'throw', 'ok'];
+    const got = await runProbes(probes, { jobs: 1, timeoutSec: 5, memCapMiB: 512 });
+    assert.deepEqual(got.map((r) => r.outcome), ['ok', 'crash', 'ok', 'crash', 'hang', 'ok', 'memory', 'undocumented', 'ok']);
+    assert.match(got[1].detail, /SIGSEGV/);
   });
 });
 
