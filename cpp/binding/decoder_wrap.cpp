@@ -60,8 +60,7 @@ DecoderWrap::~DecoderWrap() {
   // the codec is freed on its own thread, which then ends.
   if (!thread_) return;
   cancel_->store(true);
-  thread_->post([holder = decoder_] { holder->reset(); });
-  thread_->stop();
+  thread_->closeFromFinalizer([holder = decoder_] { holder->reset(); });
 }
 
 void DecoderWrap::checkOpen(Napi::Env env, const char* method) const {
@@ -143,19 +142,8 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
 Napi::Value DecoderWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    if (!thread_ || thread_->stopped()) {
-      auto done = Napi::Promise::Deferred::New(env);
-      done.Resolve(env.Undefined());
-      return done.Promise();
-    }
     cancel_->store(true);
-    auto holder = decoder_;
-    Napi::Promise done = thread_->submit(env, [holder]() -> Settle {
-      holder->reset();  // the codec is freed on the thread that used it
-      return nullptr;
-    });
-    thread_->stop();
-    return done;
+    return thread_->close(env, [holder = decoder_] { holder->reset(); });  // freed on the thread that used it
   });
 }
 

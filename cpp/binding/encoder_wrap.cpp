@@ -49,8 +49,7 @@ EncoderWrap::EncoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Enco
 EncoderWrap::~EncoderWrap() {
   // A finalizer: the encoder is dropped on its own thread after the queued calls; no waiting.
   if (!thread_) return;
-  thread_->post([holder = encoder_] { holder->reset(); });
-  thread_->stop();
+  thread_->closeFromFinalizer([holder = encoder_] { holder->reset(); });
 }
 
 void EncoderWrap::checkOpen(Napi::Env env, const char* method) const {
@@ -111,20 +110,7 @@ Napi::Value EncoderWrap::Finish(const Napi::CallbackInfo& info) {
 // close() → Promise<void>: discards the encoder without finishing (an aborted output).
 Napi::Value EncoderWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    if (!thread_ || thread_->stopped()) {
-      auto done = Napi::Promise::Deferred::New(env);
-      done.Resolve(env.Undefined());
-      return done.Promise();
-    }
-    auto holder = encoder_;
-    Napi::Promise done = thread_->submit(env, [holder]() -> Settle {
-      holder->reset();
-      return nullptr;
-    });
-    thread_->stop();
-    return done;
-  });
+  return guarded(env, [&]() -> Napi::Value { return thread_->close(env, [holder = encoder_] { holder->reset(); }); });
 }
 
 // remux(index: Uint8Array, dataPath: string, outPath: string) → Promise<void>

@@ -169,8 +169,7 @@ KernelWrap::KernelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Kernel
 KernelWrap::~KernelWrap() {
   // A finalizer: the kernel is destroyed on its own thread after the queued calls; no waiting.
   if (!thread_) return;
-  thread_->post([kernel = kernel_] { kernel->reset(); });
-  thread_->stop();
+  thread_->closeFromFinalizer([kernel = kernel_] { kernel->reset(); });
 }
 
 void KernelWrap::checkOpen(Napi::Env env, const char* method) const {
@@ -246,20 +245,7 @@ Napi::Value KernelWrap::Reset(const Napi::CallbackInfo& info) {
 // thread; never blocks the event loop. A second close() resolves at once.
 Napi::Value KernelWrap::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    if (!thread_ || thread_->stopped()) {
-      auto done = Napi::Promise::Deferred::New(env);
-      done.Resolve(env.Undefined());
-      return done.Promise();
-    }
-    auto kernel = kernel_;
-    Napi::Promise done = thread_->submit(env, [kernel]() -> Settle {
-      kernel->reset();
-      return nullptr;
-    });
-    thread_->stop();
-    return done;
-  });
+  return guarded(env, [&]() -> Napi::Value { return thread_->close(env, [kernel = kernel_] { kernel->reset(); }); });
 }
 
 }  // namespace vg

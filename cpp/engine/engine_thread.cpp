@@ -215,6 +215,25 @@ void EngineThread::stop() {
   queue_->cv.notify_all();
 }
 
+Napi::Promise EngineThread::close(Napi::Env env, std::function<void()> release) {
+  if (stopped_) {
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  Napi::Promise done = submit(env, [release = std::move(release)]() -> Settle {
+    release();
+    return nullptr;
+  });
+  stop();
+  return done;
+}
+
+void EngineThread::closeFromFinalizer(std::function<void()> release) {
+  post(std::move(release));
+  stop();
+}
+
 Napi::Promise runDetached(Napi::Env env, const std::string& name, Work work) {
   auto shared = makeShared(env, name);
   EngineThread::Job* job = makeJob(env, shared, std::move(work));

@@ -37,6 +37,12 @@ class EngineThread {
   // Runs the jobs already queued, then the thread ends by itself. Call on the JS thread; does
   // not wait. Later submit() calls throw ERR_CLOSED.
   void stop();
+  // close() of the object this thread serves: queues `release` (which frees the object's
+  // engine state on this thread) after the queued jobs, then stops. The promise resolves once
+  // `release` ran; when already stopped, at once.
+  Napi::Promise close(Napi::Env env, std::function<void()> release);
+  // The same from a GC finalizer: no promise, no JS value, no waiting.
+  void closeFromFinalizer(std::function<void()> release);
   bool stopped() const { return stopped_; }
 
   struct Job;
