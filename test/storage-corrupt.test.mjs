@@ -170,6 +170,7 @@ describe('stream metadata', () => {
     ['not an object', () => '[1, 2, 3]'],
     ['rows as a string', (text) => text.replace(/"rows": \d+/, '"rows": "75"')],
     ['negative rows', (text) => text.replace(/"rows": \d+/, '"rows": -1')],
+    ['rows past what an index can address (1e12)', (text) => text.replace(/"rows": \d+/, '"rows": 1000000000000')],
     ['another stream name', (text) => text.replace(/"name": "hist"/, '"name": "other"')],
     ['an unknown storage', (text) => text.replace(/"storage": "elements"/, '"storage": "tape"')],
   ];

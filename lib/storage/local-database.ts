@@ -178,7 +178,8 @@ export function parseMeta(name: string, text: string): StreamMeta {
   if (meta.formatVersion !== 1) throw bad('formatVersion');
   if (meta.name !== name) throw bad('name');
   if (meta.kind !== 'video' && meta.kind !== 'stream') throw bad('kind');
-  if (typeof meta.rows !== 'number' || !Number.isSafeInteger(meta.rows) || meta.rows < 0) throw bad('rows');
+  // Rows are int32 row numbers everywhere (the engine's index, Int32Array requests).
+  if (typeof meta.rows !== 'number' || !Number.isSafeInteger(meta.rows) || meta.rows < 0 || meta.rows > 2 ** 31 - 1) throw bad('rows');
   if (meta.storage !== undefined && meta.storage !== 'packets' && meta.storage !== 'elements') throw bad('storage');
   if (meta.type !== undefined && (typeof meta.type !== 'string' || meta.type.length === 0)) throw bad('type');
   if (meta.storage === 'elements' && meta.type === undefined) throw bad('type');
