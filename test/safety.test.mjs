@@ -218,7 +218,8 @@ describe('the process survives what used to end it', () => {
     assert.equal(report.calls, 10000);
     assert.equal(report.failed, 5000);
     assert.ok(report.failedCodes.every((c) => c === 'ERR_BAD_ARGUMENT'), JSON.stringify(report.failedCodes.slice(0, 5)));
-    assert.ok(report.rssAfter <= report.rssStart * 1.1, `RSS ${report.rssStart} → ${report.rssAfter}`);
+    // Under AddressSanitizer freed memory sits in its quarantine: RSS says nothing there.
+    if (!process.env.VIDGRAPH_SANITIZER) assert.ok(report.rssAfter <= report.rssStart * 1.1, `RSS ${report.rssStart} → ${report.rssAfter}`);
   });
 
   test('a refused engine thread is ERR_RESOURCE, not std::terminate', async () => {
