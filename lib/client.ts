@@ -8,7 +8,7 @@ import { Partitioner, StreamOps } from './graph/stream-ops';
 import type { OutputOp } from './graph/graph';
 import type { PerfParams } from './run/perf-params';
 import { run, RunOptions, RunResult } from './run/run';
-import { loadOp } from './plugins';
+import { LoadOpOptions, loadOp } from './plugins';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
 import { describe, integer, knownKeys, plainObject } from './validate';
@@ -127,13 +127,15 @@ export class Client {
   /**
    * Loads a C++ op plugin (built against include/vidgraph/op.h) and, for ops with arguments,
    * the .proto that defines their argument message. Returns the names of the ops it added.
+   * `opts.timeout` (ms, default 30000) bounds each registration (in a check process, then here):
+   * one that does not return in time is ERR_TIMEOUT and the plugin is not loaded.
    *
    * @example
    * await sc.loadOp('build/myresize.so', 'resize.proto');
    * const small = sc.ops.MyResize({ frame, width: 200, height: 300 });
    */
-  loadOp(soPath: string, protoPath?: string): Promise<string[]> {
-    return loadOp(soPath, protoPath);
+  loadOp(soPath: string, protoPath?: string, opts?: LoadOpOptions): Promise<string[]> {
+    return loadOp(soPath, protoPath, opts);
   }
 
   /** True when a CUDA GPU can be used (and `gpus` does not force the CPU). */

@@ -105,7 +105,8 @@ export interface NativeBinding {
   NativeEncoder: new (packetsPath: string, opts: { width: number; height: number; fpsNum: number; fpsDen: number; crf?: number; bitrate?: number; gop?: number; threads?: number }) => NativeEncoder;
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
-  loadPlugin(path: string): Promise<string[]>;
+  /** timeoutMs > 0: a registration that overran it registers nothing (ERR_TIMEOUT) and the file stays refused. */
+  loadPlugin(path: string, timeoutMs?: number): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number }): Promise<NativeScanResult>;
