@@ -128,7 +128,8 @@ export class Client {
    * Loads a C++ op plugin (built against include/vidgraph/op.h) and, for ops with arguments,
    * the .proto that defines their argument message. Returns the names of the ops it added.
    * `opts.timeout` (ms, default 30000) bounds each registration (in a check process, then here):
-   * one that does not return in time is ERR_TIMEOUT and the plugin is not loaded.
+   * one that does not return in time is ERR_TIMEOUT and the plugin is not loaded. An op name that
+   * already exists is ERR_EXISTS unless `opts.replace`.
    *
    * @example
    * await sc.loadOp('build/myresize.so', 'resize.proto');

@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadArgumentError, fromNative, NotFoundError, PluginError, TimeoutError } from './errors';
+import { BadArgumentError, ExistsError, fromNative, NotFoundError, PluginError, TimeoutError } from './errors';
 import { isQuarantined, opDeclarations, ProtoType, quarantinePlugin, setPluginProto } from './graph/ops';
+import { tsOp } from './kernels/ts-ops';
 import { native, packageRoot } from './native';
-import { describe, integer, knownKeys, plainObject } from './validate';
+import { describe, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 
 export interface LoadOpOptions {
   /**
@@ -20,6 +21,11 @@ export interface LoadOpOptions {
    * is not loaded, and after an in-process overrun it stays refused until the process restarts.
    */
   timeout?: number;
+  /**
+   * An op name the plugin declares that already exists (built in, or from another plugin) is
+   * ERR_EXISTS and nothing is loaded, unless `replace: true`. TypeScript ops cannot be replaced.
+   */
+  replace?: boolean;
 }
 
 /** Default bound on a plugin's registration (each of the check process and the real load). */
@@ -90,7 +96,8 @@ async function loadHere(file: string, timeout: number): Promise<string[]> {
 
 export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadOpOptions): Promise<string[]> {
   const opts = plainObject('loadOp', 'options', optsArg);
-  knownKeys('loadOp', opts, ['timeout']);
+  knownKeys('loadOp', opts, ['timeout', 'replace']);
+  optionalBoolean('loadOp', 'replace', opts.replace);
   const timeout = opts.timeout === undefined ? DEFAULT_LOAD_TIMEOUT_MS : integer('loadOp', 'timeout (ms)', opts.timeout, { min: 1, max: MAX_TIMEOUT_MS });
   if (typeof soPath !== 'string' || soPath.length === 0) throw new BadArgumentError(`loadOp: expected the path of a plugin shared library, got ${describe(soPath)}`);
   if (protoPath !== undefined && (typeof protoPath !== 'string' || protoPath.length === 0)) throw new BadArgumentError(`loadOp: expected the path of a .proto file, got ${describe(protoPath)}`);
@@ -109,7 +116,17 @@ export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadO
     }
   }
   if (isQuarantined(file)) throw new PluginError(`plugin '${file}': did not finish registering in time earlier; it stays unloaded until the process restarts`);
-  await probe(file, timeout);
+  const declared = await probe(file, timeout);
+  // Names the plugin would take from another op (a built-in, another plugin, a TypeScript op).
+  const taken = declared.flatMap((name) => {
+    if (tsOp(name)) return [`'${name}' (a TypeScript op)`];
+    const existing = opDeclarations().get(name);
+    if (!existing || existing.plugin === file || opts.replace) return [];
+    return [`'${name}' (${existing.plugin ? `from plugin '${existing.plugin}'` : 'built in'})`];
+  });
+  if (taken.length > 0) {
+    throw new ExistsError(`loadOp: plugin '${file}' declares ${taken.join(', ')}, which already exist${opts.replace ? '' : ' (pass { replace: true } to replace engine ops)'}; it was not loaded`);
+  }
   const names = await loadHere(file, timeout);
   setPluginProto('', undefined); // refresh the registry view
   for (const name of names) {

@@ -172,7 +172,10 @@ function buildFixtures() {
   fs.writeFileSync(path.join(src, 'misbehave.cpp'), MISBEHAVE);
   const lines = ['cmake_minimum_required(VERSION 3.18)', 'project(vgsafety CXX)', 'find_package(vidgraph REQUIRED CONFIG)', 'vidgraph_add_op(NAME liar SOURCES liar.cpp)'];
   for (const [n] of SLOPPY) lines.push(`vidgraph_add_op(NAME sloppy${n} SOURCES decl.cpp)`, `target_compile_definitions(sloppy${n} PRIVATE SLOPPY=${n})`);
-  const behaviours = { hangreg: [1, 'HangRegistration'], exitreg: [2, 'ExitRegistration'], hanglater: [3, 'HangLater'], hangexec: [0, 'HangExecute'] };
+  const behaviours = {
+    hangreg: [1, 'HangRegistration'], exitreg: [2, 'ExitRegistration'], hanglater: [3, 'HangLater'], hangexec: [0, 'HangExecute'],
+    twin: [0, 'HangExecute'], resize: [0, 'Resize'], tsclash: [0, 'TsNamedTwin'],
+  };
   for (const [name, [b, op]] of Object.entries(behaviours)) {
     lines.push(`vidgraph_add_op(NAME ${name} SOURCES misbehave.cpp)`, `target_compile_definitions(${name} PRIVATE BEHAVIOUR=${b} "NAME=\\"${op}\\"")`);
   }
@@ -258,6 +261,18 @@ describe('plugin safety', () => {
     assert.throws(() => sc.ops.Sloppy, { code: 'ERR_NOT_FOUND' });
   });
 
+  test('an op name that already exists is ERR_EXISTS unless replace: true; reloading the same file is fine', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    assert.deepEqual(await sc.loadOp(libs.hangexec), ['HangExecute']);
+    assert.deepEqual(await sc.loadOp(libs.hangexec), ['HangExecute']);
+    await assert.rejects(sc.loadOp(libs.twin), { code: 'ERR_EXISTS', message: `loadOp: plugin '${libs.twin}' declares 'HangExecute' (from plugin '${libs.hangexec}'), which already exist (pass { replace: true } to replace engine ops); it was not loaded` });
+    await assert.rejects(sc.loadOp(libs.resize), { code: 'ERR_EXISTS', message: /declares 'Resize' \(built in\)/ });
+    vg.registerOp({ name: 'TsNamedTwin', inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 1 });
+    await assert.rejects(sc.loadOp(libs.tsclash, undefined, { replace: true }), { code: 'ERR_EXISTS', message: /declares 'TsNamedTwin' \(a TypeScript op\), which already exist; it was not loaded/ });
+    assert.deepEqual(await sc.loadOp(libs.twin, undefined, { replace: true }), ['HangExecute']);
+    await assert.rejects(sc.loadOp(libs.twin, undefined, { replace: 1 }), { code: 'ERR_BAD_ARGUMENT' });
+  });
+
   describe('plugins that hang or exit', () => {
     test('a registration that never returns is ERR_TIMEOUT naming the file, within the timeout given', async () => {
       const sc = new vg.Client({ db: tempDir() });
@@ -285,7 +300,7 @@ describe('plugin safety', () => {
         assert.throws(() => sc.ops.HangLater, { code: 'ERR_NOT_FOUND' });
         await assert.rejects(sc.loadOp(libs.hanglater), (e) => e.code === 'ERR_PLUGIN' && /stays unloaded until the process restarts/.test(e.message));
         // Another plugin loads while that registration is still stuck.
-        assert.deepEqual(await sc.loadOp(libs.hangexec), ['HangExecute']);
+        assert.deepEqual(await sc.loadOp(libs.hangexec, undefined, { replace: true }), ['HangExecute']);
       } finally {
         fs.writeFileSync(process.env.VG_TEST_RELEASE, ''); // let the stuck registration return
         delete process.env.VG_TEST_MARK;
