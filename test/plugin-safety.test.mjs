@@ -20,21 +20,21 @@ const CHILD = path.join(ROOT, 'test', 'children', 'plugin-hang-run.mjs');
 // inside an allocation.
 const LIAR = String.raw`#include <vidgraph/op.h>
 #include <cstring>
-enum Mode { GoodFrame, GoodBytes, BigFrame, OffsetFrame, StaticFrame, BadDtype, NotPacked, Overflow, NegativeBytes, BigBytes, NullBytes, BytesInFrameColumn, BadKind };
+enum Mode { GoodFrame, GoodBytes, BigFrame, OffsetFrame, StaticFrame, BadDtype, NotPacked, Overflow, NegativeBytes, BigBytes, NullBytes, BytesInFrameColumn, BadKind, HugeAlloc };
 struct Decl { const char* name; Mode mode; int32_t outType; };
 static const Decl kDecls[] = {
   {"GoodFrame", GoodFrame, VG_COLUMN_FRAME}, {"GoodBytes", GoodBytes, VG_COLUMN_BYTES}, {"LieBigFrame", BigFrame, VG_COLUMN_FRAME},
   {"LieOffsetFrame", OffsetFrame, VG_COLUMN_FRAME}, {"LieStaticFrame", StaticFrame, VG_COLUMN_FRAME}, {"LieDtype", BadDtype, VG_COLUMN_FRAME},
   {"LieStrides", NotPacked, VG_COLUMN_FRAME}, {"LieOverflow", Overflow, VG_COLUMN_FRAME}, {"LieNegativeBytes", NegativeBytes, VG_COLUMN_BYTES},
   {"LieBigBytes", BigBytes, VG_COLUMN_BYTES}, {"LieNullBytes", NullBytes, VG_COLUMN_BYTES}, {"LieBytesAsFrame", BytesInFrameColumn, VG_COLUMN_FRAME},
-  {"LieKind", BadKind, VG_COLUMN_FRAME},
+  {"LieKind", BadKind, VG_COLUMN_FRAME}, {"HugeAlloc", HugeAlloc, VG_COLUMN_FRAME},
 };
 struct Inst { Mode mode; const vg_host* host; };
 static uint8_t notAllocated[4096];
 static void* create(void* ctx, const uint8_t*, uint64_t, const vg_host* host, char*, uint64_t) { return new Inst{static_cast<const Decl*>(ctx)->mode, host}; }
 static void destroy(void* k) { delete static_cast<Inst*>(k); }
 static vg_frame frameAt(uint8_t* p, int h, int w, int c, int dtype, int64_t es) { return vg_frame{h, w, c, dtype, VG_DEVICE_CPU, {w * c * es, c * es, es}, p}; }
-static int32_t execute(void* k, const vg_element* const* in, uint64_t, uint64_t rows, vg_element* const* out, char*, uint64_t) {
+static int32_t execute(void* k, const vg_element* const* in, uint64_t, uint64_t rows, vg_element* const* out, char* err, uint64_t) {
   const Inst* s = static_cast<Inst*>(k);
   for (uint64_t r = 0; r < rows; r++) {
     vg_element& e = out[0][r];
@@ -55,6 +55,12 @@ static int32_t execute(void* k, const vg_element* const* in, uint64_t, uint64_t 
       case NullBytes: e.kind = VG_ELEMENT_BYTES; e.bytes = vg_bytes{nullptr, 10}; break;
       case BytesInFrameColumn: e.kind = VG_ELEMENT_BYTES; e.bytes = vg_bytes{static_cast<uint8_t*>(s->host->alloc(4)), 4}; break;
       case BadKind: e.kind = 9; break;
+      case HugeAlloc: {
+        void* p = s->host->alloc(~uint64_t(0) - 10);
+        if (!p) { std::strcpy(err, "host->alloc refused"); return 1; }
+        e.frame = frameAt(static_cast<uint8_t*>(p), 2, 2, 3, VG_DTYPE_U8, 1);
+        break;
+      }
     }
   }
   return 0;
@@ -245,6 +251,12 @@ describe('plugin safety', () => {
         assert.equal(await out.exists(), false);
       });
     }
+
+    test('host->alloc of an absurd size returns null instead of a wrapped-around small block', async () => {
+      const { result } = await runLiar(sc, 'HugeAlloc');
+      assert.deepEqual(result.failedJobs, ['array(2)']);
+      assert.deepEqual(result.stats.errors.map((e) => [e.code, e.message]), [['ERR_KERNEL', 'HugeAlloc: host->alloc refused']]);
+    });
 
     test('the process keeps working after every lie: a good op still runs', async () => {
       const { result } = await runLiar(sc, 'GoodFrame', 'after-the-lies');
