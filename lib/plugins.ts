@@ -125,7 +125,7 @@ export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadO
     return [`'${name}' (${existing.plugin ? `from plugin '${existing.plugin}'` : 'built in'})`];
   });
   if (taken.length > 0) {
-    throw new ExistsError(`loadOp: plugin '${file}' declares ${taken.join(', ')}, which already exist${opts.replace ? '' : ' (pass { replace: true } to replace engine ops)'}; it was not loaded`);
+    throw new ExistsError(`loadOp: plugin '${file}' declares op names already taken: ${taken.join(', ')}${opts.replace ? '' : ' (pass { replace: true } to replace engine ops)'}; it was not loaded`);
   }
   const names = await loadHere(file, timeout);
   setPluginProto('', undefined); // refresh the registry view

@@ -278,10 +278,10 @@ describe('plugin safety', () => {
     const sc = new vg.Client({ db: tempDir() });
     assert.deepEqual(await sc.loadOp(libs.hangexec), ['HangExecute']);
     assert.deepEqual(await sc.loadOp(libs.hangexec), ['HangExecute']);
-    await assert.rejects(sc.loadOp(libs.twin), { code: 'ERR_EXISTS', message: `loadOp: plugin '${libs.twin}' declares 'HangExecute' (from plugin '${libs.hangexec}'), which already exist (pass { replace: true } to replace engine ops); it was not loaded` });
-    await assert.rejects(sc.loadOp(libs.resize), { code: 'ERR_EXISTS', message: /declares 'Resize' \(built in\)/ });
+    await assert.rejects(sc.loadOp(libs.twin), { code: 'ERR_EXISTS', message: `loadOp: plugin '${libs.twin}' declares op names already taken: 'HangExecute' (from plugin '${libs.hangexec}') (pass { replace: true } to replace engine ops); it was not loaded` });
+    await assert.rejects(sc.loadOp(libs.resize), { code: 'ERR_EXISTS', message: /declares op names already taken: 'Resize' \(built in\)/ });
     vg.registerOp({ name: 'TsNamedTwin', inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 1 });
-    await assert.rejects(sc.loadOp(libs.tsclash, undefined, { replace: true }), { code: 'ERR_EXISTS', message: /declares 'TsNamedTwin' \(a TypeScript op\), which already exist; it was not loaded/ });
+    await assert.rejects(sc.loadOp(libs.tsclash, undefined, { replace: true }), { code: 'ERR_EXISTS', message: /declares op names already taken: 'TsNamedTwin' \(a TypeScript op\); it was not loaded/ });
     assert.deepEqual(await sc.loadOp(libs.twin, undefined, { replace: true }), ['HangExecute']);
     await assert.rejects(sc.loadOp(libs.twin, undefined, { replace: 1 }), { code: 'ERR_BAD_ARGUMENT' });
   });
