@@ -8,7 +8,7 @@ import { Partitioner, StreamOps } from './graph/stream-ops';
 import type { OutputOp } from './graph/graph';
 import type { PerfParams } from './run/perf-params';
 import { run, RunOptions, RunResult } from './run/run';
-import { loadOp } from './plugins';
+import { LoadOpOptions, loadOp } from './plugins';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
 import { limitInputPixelsOption, threadsOption } from './limits';
@@ -141,14 +141,17 @@ export class Client {
   /**
    * Loads a C++ op plugin (built against include/vidgraph/op.h) and, for ops with arguments,
    * the .proto that defines their argument message. Returns the names of the ops it added.
+   * `opts.timeout` (ms, default 30000) bounds each registration (in a check process, then here):
+   * one that does not return in time is ERR_TIMEOUT and the plugin is not loaded. An op name that
+   * already exists is ERR_EXISTS unless `opts.replace`.
    *
    * @example
    * await sc.loadOp('build/myresize.so', 'resize.proto');
    * const small = sc.ops.MyResize({ frame, width: 200, height: 300 });
    */
-  loadOp(soPath: string, protoPath?: string): Promise<string[]> {
+  loadOp(soPath: string, protoPath?: string, opts?: LoadOpOptions): Promise<string[]> {
     if (this.closed) return Promise.reject(new ClosedError(`Client.loadOp: the client of '${this.dbPath}' is closed`));
-    return loadOp(soPath, protoPath);
+    return loadOp(soPath, protoPath, opts);
   }
 
   /** True when a CUDA GPU can be used (and `gpus` does not force the CPU). */

@@ -38,6 +38,7 @@ export type { Batch, GeneratorOptions } from './generators/base';
 export type { ExtractOptions, ExtractReport } from './extract';
 export type { KernelConfig, FunctionKernel, KernelClass, OpRegistration } from './kernels/ts-ops';
 export type { RunOptions, RunResult, RunStats, RunProgress } from './run/run';
+export type { LoadOpOptions } from './plugins';
 export type { StreamListing } from './storage/local-database';
 export type { DecodeStats } from './video-source';
 export { version, versions } from './version';

@@ -96,6 +96,8 @@ export interface NativeKernel {
   execute(inputs: unknown[][], rows: number): Promise<NativeElement[][]>;
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** Gives up on a kernel stuck in a call: no more calls, and its thread no longer keeps Node alive. */
+  abandon(): void;
 }
 
 export interface NativeEncoder {
@@ -109,7 +111,8 @@ export interface NativeBinding {
   NativeEncoder: new (packetsPath: string, opts: { width: number; height: number; fpsNum: number; fpsDen: number; crf?: number; bitrate?: number; gop?: number; threads?: number }) => NativeEncoder;
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
-  loadPlugin(path: string): Promise<string[]>;
+  /** timeoutMs > 0: a registration that overran it registers nothing (ERR_TIMEOUT) and the file stays refused. */
+  loadPlugin(path: string, timeoutMs?: number): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number }): Promise<NativeScanResult>;

@@ -38,8 +38,8 @@ const video = await fixture('h264_bframes_opengop.mp4');
 const o = await oracle(video);
 let plugin;
 
-async function resizeRun(sc, so, width, height, inputs = [video]) {
-  await sc.loadOp(so, PROTO);
+async function resizeRun(sc, so, width, height, inputs = [video], loadOpts = undefined) {
+  await sc.loadOp(so, PROTO, loadOpts);
   const frames = sc.io.Input(inputs.map((f, i) => new vg.NamedVideoStream(sc, `in${i}`, { path: f })));
   const resized = sc.ops.MyResize({ frame: sc.streams.Range(frames, [[0, 3]]), width, height });
   const outs = inputs.map((_, i) => new vg.NamedVideoStream(sc, `out${i}`));
@@ -114,8 +114,10 @@ describe('C++ op plugins', () => {
       };
       VIDGRAPH_PLUGIN(vidgraph::Op("MyResize").input("frame").output("frame").protoMessage("MyResizeArgs").kernel<K>())`, ['-D_GLIBCXX_USE_CXX11_ABI=0']);
     const sc = new vg.Client({ db: tempDir() });
-    const { frames } = await resizeRun(sc, oldAbi, 64, 48);
+    // It declares MyResize too: it replaces the example's (a name clash needs replace: true).
+    const { frames } = await resizeRun(sc, oldAbi, 64, 48, [video], { replace: true });
     assert.ok(bytesOf(frames[0][1]).equals(nearest(1, 64, 48).data));
+    await sc.loadOp(plugin, PROTO, { replace: true }); // the example's MyResize again, for the tests below
   });
 
   test('variadic inputs: a plugin op takes any number of input columns', async () => {

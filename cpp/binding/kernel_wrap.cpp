@@ -14,13 +14,16 @@ Napi::Value UseStdMatAllocator(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// loadPlugin(path: string) → Promise<string[]> (the op names it registered)
+// loadPlugin(path: string, timeoutMs?: number) → Promise<string[]> (the op names it registered)
 Napi::Value LoadPlugin(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsString()) throwCoded(info.Env(), "ERR_BAD_ARGUMENT", "loadPlugin: expected the plugin's path");
     const std::string path = info[0].As<Napi::String>().Utf8Value();
-    return runDetached(info.Env(), "plugin", [path]() -> Settle {
-      auto names = std::make_shared<std::vector<std::string>>(loadPlugin(path));
+    // A registration that returns later than this is refused (its ops never join the registry).
+    const double timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    const int64_t timeoutMs = timeout > 0 && timeout < 9e15 ? static_cast<int64_t>(timeout) : 0;
+    return runDetached(info.Env(), "plugin", [path, timeoutMs]() -> Settle {
+      auto names = std::make_shared<std::vector<std::string>>(loadPlugin(path, timeoutMs));
       return [names](Napi::Env env) -> Napi::Value {
         Napi::Array a = Napi::Array::New(env, names->size());
         for (size_t i = 0; i < names->size(); i++) a.Set(static_cast<uint32_t>(i), (*names)[i]);
@@ -106,7 +109,8 @@ void KernelWrap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function cls = DefineClass(env, "NativeKernel",
                                    {InstanceMethod("execute", &KernelWrap::Execute),
                                     InstanceMethod("reset", &KernelWrap::Reset),
-                                    InstanceMethod("close", &KernelWrap::Close)});
+                                    InstanceMethod("close", &KernelWrap::Close),
+                                    InstanceMethod("abandon", &KernelWrap::Abandon)});
   exports.Set("NativeKernel", cls);
   exports.Set("ops", Napi::Function::New(env, ListOps, "ops"));
   exports.Set("loadPlugin", Napi::Function::New(env, LoadPlugin, "loadPlugin"));
@@ -238,6 +242,15 @@ Napi::Value KernelWrap::Reset(const Napi::CallbackInfo& info) {
       if (*kernel) (*kernel)->reset();
       return nullptr;
     });
+  });
+}
+
+// abandon(): for a kernel stuck past the run's kernelTimeout. Its thread takes no more calls and
+// no longer keeps Node alive; the kernel is never destroyed (the thread may still be inside it).
+Napi::Value KernelWrap::Abandon(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    if (thread_) thread_->abandon(info.Env());
+    return info.Env().Undefined();
   });
 }
 

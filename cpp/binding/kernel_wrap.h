@@ -20,6 +20,7 @@ class KernelWrap : public Napi::ObjectWrap<KernelWrap> {
   Napi::Value Execute(const Napi::CallbackInfo& info);
   Napi::Value Reset(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Abandon(const Napi::CallbackInfo& info);
   void checkOpen(Napi::Env env, const char* method) const;
 
   const OpSpec* spec_ = nullptr;

@@ -229,6 +229,11 @@ Napi::Promise EngineThread::close(Napi::Env env, std::function<void()> release) 
   return done;
 }
 
+void EngineThread::abandon(Napi::Env env) {
+  if (!shared_->finalized->load()) shared_->tsfn.Unref(env);
+  stop();
+}
+
 void EngineThread::closeFromFinalizer(std::function<void()> release) {
   post(std::move(release));
   stop();

@@ -43,6 +43,9 @@ class EngineThread {
   Napi::Promise close(Napi::Env env, std::function<void()> release);
   // The same from a GC finalizer: no promise, no JS value, no waiting.
   void closeFromFinalizer(std::function<void()> release);
+  // Gives up on a thread stuck in a job (a kernel past its timeout): no more jobs, and the stuck
+  // one no longer keeps Node alive. Its state is never released (it may still be in use).
+  void abandon(Napi::Env env);
   bool stopped() const { return stopped_; }
 
   struct Job;

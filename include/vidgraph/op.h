@@ -46,7 +46,9 @@ typedef struct {
   uint64_t size;
 } vg_bytes;
 
-/* One row of one column. Outputs a kernel fills must point at memory from host->alloc. */
+/* One row of one column. Outputs a kernel fills must point at memory from host->alloc, called
+ * during that execute() on its thread; the engine checks that each output (frame: packed strides,
+ * known dtype, height × row stride bytes; bytes: size bytes) fits in its allocation. */
 typedef struct {
   int32_t kind; /* vg_element_kind */
   vg_frame frame;

@@ -50,6 +50,20 @@ export function setPluginProto(op: string, type: ProtoType | undefined): void {
   declarations = undefined;
 }
 
+/** Plugins whose in-process registration overran its time (loadOp's timeout): their ops stay hidden. */
+const quarantined = new Set<string>();
+
+/** @internal Hides a plugin's ops for the life of the process (its registration may still finish). */
+export function quarantinePlugin(file: string): void {
+  quarantined.add(file);
+  declarations = undefined;
+}
+
+/** @internal */
+export function isQuarantined(file: string): boolean {
+  return quarantined.has(file);
+}
+
 const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_AREA', 'INTER_LANCZOS4', 'INTER_LINEAR_EXACT', 'INTER_NEAREST_EXACT'] as const;
 
 /**
@@ -82,6 +96,7 @@ export function opDeclarations(): Map<string, OpDeclaration> {
   if (declarations) return declarations;
   declarations = new Map();
   for (const op of native().ops()) {
+    if (op.plugin && quarantined.has(op.plugin)) continue;
     const extra = BUILTIN[op.name];
     declarations.set(op.name, {
       name: op.name,

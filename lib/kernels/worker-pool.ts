@@ -17,12 +17,16 @@ import type { KernelConfig, TsOp } from './ts-ops';
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  /** The kernel instance the call is for. */
+  id: unknown;
 }
 
 class PoolWorker {
   readonly worker: Worker;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Set once the worker is terminated: later calls reject at once. */
+  private dead?: string;
   constructor() {
     this.worker = new Worker(path.join(__dirname, 'worker-entry.js'));
     this.worker.on('message', (m: { seq: number; result?: unknown; error?: { message: string; stack?: string; code?: string } }) => {
@@ -39,20 +43,38 @@ class PoolWorker {
       for (const p of this.pending.values()) p.reject(new VidgraphError('ERR_KERNEL', `kernel worker died: ${e.message}`));
       this.pending.clear();
     });
+    this.worker.on('exit', () => {
+      this.dead ??= 'it exited';
+      for (const p of this.pending.values()) p.reject(new VidgraphError('ERR_KERNEL', `kernel worker ended: ${this.dead}`));
+      this.pending.clear();
+    });
     this.worker.unref(); // idle workers do not keep the process alive (after the listeners, which ref)
   }
   post(message: Record<string, unknown>): void {
     this.worker.postMessage(message);
   }
   call(message: Record<string, unknown>): Promise<unknown> {
+    if (this.dead) return Promise.reject(new VidgraphError('ERR_KERNEL', `kernel worker ended: ${this.dead}`));
     const seq = ++this.seq;
     if (this.pending.size === 0) this.worker.ref(); // a call in flight keeps the process alive
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.pending.set(seq, { resolve, reject, id: message.id });
       this.worker.postMessage({ ...message, seq });
     }).finally(() => {
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0 && !this.dead) this.worker.unref();
     });
+  }
+  get ended(): boolean {
+    return this.dead !== undefined;
+  }
+  /** True while a call for kernel instance `id` is in flight here. */
+  busyWith(id: unknown): boolean {
+    return [...this.pending.values()].some((p) => p.id === id);
+  }
+  /** Stops the worker (even in the middle of an endless loop); its other calls reject. */
+  kill(reason: string): void {
+    this.dead = reason;
+    void this.worker.terminate();
   }
 }
 
@@ -61,7 +83,14 @@ let nextId = 1;
 
 function workers(): PoolWorker[] {
   pool ??= Array.from({ length: Math.max(1, os.availableParallelism()) }, () => new PoolWorker());
+  pool = pool.map((w) => (w.ended ? new PoolWorker() : w)); // a worker that died is replaced
   return pool;
+}
+
+/** Terminates a stuck worker and puts a fresh one in its place in the pool. */
+function replace(w: PoolWorker, reason: string): void {
+  w.kill(reason);
+  if (pool) pool = pool.map((p) => (p === w ? new PoolWorker() : p));
 }
 
 const toWire = (v: Value) => (v instanceof Frame ? toPlain(v) : v);
@@ -85,6 +114,16 @@ export class PooledKernel {
 
   async close(): Promise<void> {
     await Promise.all(this.members.map((w) => w.call({ type: 'close', id: this.id })));
+  }
+
+  /**
+   * The watchdog gave up on a call: terminate the workers running it (other kernel instances
+   * there fail their calls too) and replace them. This instance is not used again.
+   */
+  abandon(): void {
+    for (const w of this.members) {
+      if (w.busyWith(this.id)) replace(w, `terminated because ${this.op.name} overran its kernelTimeout`);
+    }
   }
 
   async execute(cols: Value[][], rows: number): Promise<Value[][]> {

@@ -8,7 +8,7 @@
  * on packet k. Each op runs its packets strictly in order (a FIFO turn per op), which keeps
  * its state exact.
  */
-import { AbortedError } from '../errors';
+import { AbortedError, TimeoutError } from '../errors';
 import { Frame, frameFromEngine } from '../frame';
 import { Column, GraphNode, InputNode, OpNode, SampleNode, SliceNode, UnsliceNode } from '../graph/graph';
 import type { NativeElement } from '../native';
@@ -29,6 +29,11 @@ export interface KernelLike {
   execute(inputs: Value[][], rows: number): Promise<(NativeElement | Value)[][]>;
   reset(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Gives up on a kernel stuck in a call (the watchdog fired): free what can be freed without
+   * waiting for it (a pool worker is terminated). It is never called or closed again.
+   */
+  abandon?(): void;
 }
 
 export interface OpState {
@@ -37,6 +42,42 @@ export interface OpState {
   lastGroup: number;
   /** Settles when the previous holder of the op's turn is done. */
   turn: Promise<void>;
+  /** Set when a call overran the kernel timeout: the kernel is abandoned, never called again. */
+  abandoned?: TimeoutError;
+}
+
+/** Default bound on one kernel call (execute or reset), in ms: generous, it only catches hangs. */
+export const DEFAULT_KERNEL_TIMEOUT_MS = 10 * 60 * 1000;
+
+function rowsText(rows: number[]): string {
+  return rows.length === 1 ? `row ${rows[0]}` : `rows ${rows[0]}..${rows[rows.length - 1]}`;
+}
+
+/**
+ * Runs one kernel call under the watchdog: past `ms` it rejects ERR_TIMEOUT naming the op and rows
+ * and abandons the kernel (a stuck native thread cannot be stopped; a pool worker is replaced).
+ */
+async function watched<T>(state: OpState, op: string, what: string, rows: number[], ms: number, call: () => Promise<T>): Promise<T> {
+  if (state.abandoned) throw state.abandoned;
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      state.abandoned = new TimeoutError(`${op}: kernel ${what} on ${rowsText(rows)} did not return within ${ms} ms (kernelTimeout); the job fails and the kernel is abandoned`);
+      try {
+        state.kernel.abandon?.();
+      } finally {
+        reject(state.abandoned);
+      }
+    }, ms);
+    timer.unref();
+  });
+  const running = call();
+  running.catch(() => undefined);
+  try {
+    return await Promise.race([running, overrun]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function toValue(e: NativeElement | Value): Value {
@@ -67,6 +108,7 @@ export class JobEvaluator {
     private readonly ops: Map<number, OpState>,
     private readonly workPacketSize: number,
     private readonly signal?: AbortSignal,
+    private readonly kernelTimeout = DEFAULT_KERNEL_TIMEOUT_MS,
   ) {}
 
   /** Values of `col` at `rows`, computed with a fresh memo (one packet). */
@@ -150,9 +192,10 @@ export class JobEvaluator {
         let j = i + 1;
         while (j < exec.length && j - i < size && !exec[j]!.reset) j++;
         const batch = exec.slice(i, j);
-        if (batch[0]!.reset) await state.kernel.reset();
+        const batchRows = batch.map((e) => e.row);
+        if (batch[0]!.reset) await watched(state, node.opName, 'reset()', batchRows.slice(0, 1), this.kernelTimeout, () => state.kernel.reset());
         const cols = inputs.map((vals) => batch.flatMap((e) => stencil.map((o) => vals.get(at(e.row, o)) ?? null)));
-        const result = await state.kernel.execute(cols, batch.length);
+        const result = await watched(state, node.opName, 'call', batchRows, this.kernelTimeout, () => state.kernel.execute(cols, batch.length));
         batch.forEach((e, k) => {
           if (e.emit) out.set(e.row, result.map((col) => toValue(col[k]!)));
         });

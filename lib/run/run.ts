@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Client } from '../client';
-import { AbortedError, BadArgumentError, ExistsError, VidgraphError } from '../errors';
+import { AbortedError, BadArgumentError, ExistsError, fromNative, VidgraphError } from '../errors';
 import { Frame } from '../frame';
 import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
 import { Json } from '../graph/types';
@@ -19,8 +19,8 @@ import { ArrayStream } from '../streams/array-stream';
 import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { StoredStream } from '../streams/stored-stream';
-import { describe } from '../validate';
-import { JobEvaluator, KernelLike, OpState, RowSource, Value } from './evaluate';
+import { describe, integer } from '../validate';
+import { DEFAULT_KERNEL_TIMEOUT_MS, JobEvaluator, KernelLike, OpState, RowSource, Value } from './evaluate';
 import { KernelConfig, TsKernelRunner, tsOp } from '../kernels/ts-ops';
 import { encodePluginArgs, findOpDeclaration } from '../graph/ops';
 import { PooledKernel } from '../kernels/worker-pool';
@@ -42,6 +42,15 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   signal?: AbortSignal;
   profiling?: boolean;
+  /**
+   * Milliseconds one kernel call (a batch of rows through one op, or its reset()) may take;
+   * default 600000 (10 minutes). A call that overruns fails its job with ERR_TIMEOUT naming the op
+   * and rows; the run goes on with the other jobs. The stuck kernel is abandoned: a worker-pool
+   * kernel's worker is terminated and replaced, a native (built-in or plugin) kernel's thread is
+   * left to itself (it cannot be stopped). Inline TypeScript kernels run on the main thread and
+   * cannot be interrupted at all: give a CPU-heavy or risky kernel a `module` (the worker pool).
+   */
+  kernelTimeout?: number;
 }
 
 export interface RunStats {
@@ -176,7 +185,16 @@ function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
   if (!ts) {
     const plugin = findOpDeclaration(node.opName).plugin;
     const nativeArgs = plugin ? encodePluginArgs(node.opName, args) : (args as Record<string, ArgValue>);
-    return new (native().NativeKernel)(node.opName, nativeArgs) as unknown as KernelLike;
+    const k = new (native().NativeKernel)(node.opName, nativeArgs);
+    const coded = (err: unknown): never => {
+      throw fromNative(err);
+    };
+    return {
+      execute: (inputs, rows) => k.execute(inputs, rows).catch(coded),
+      reset: () => k.reset().catch(coded),
+      close: () => k.close(),
+      abandon: () => k.abandon(), // its thread takes no more calls and no longer keeps Node alive
+    };
   }
   const config: KernelConfig = { args, device: node.options.device, inputColumns: ts.inputs.map((i) => i.name), outputColumns: ts.outputs.map((o) => o.name), nodeId: node.id };
   const op = { ...ts, stencil: node.options.stencil, batch: node.options.batch, boundedState: node.options.boundedState, unboundedState: node.options.unboundedState };
@@ -204,6 +222,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
   if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
   let perf = PerfParams.check(perfArg);
+  const kernelTimeout = opts.kernelTimeout === undefined ? DEFAULT_KERNEL_TIMEOUT_MS : integer('run', 'kernelTimeout (ms)', opts.kernelTimeout, { min: 1, max: 2 ** 31 - 1 });
   const cacheMode = opts.cacheMode ?? CacheMode.Error;
   if (!Object.values(CacheMode).includes(cacheMode)) throw new BadArgumentError(`run: expected cacheMode vg.CacheMode.Error, Ignore or Overwrite, got ${describe(cacheMode)}`);
   const jobs = outputs[0]!.streams.length;
@@ -290,11 +309,11 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           const kernel = makeKernel(n, j, jobs);
           const label = `op ${n.opName}#${n.id}`;
           const traced = trace
-            ? { execute: (inputs: Value[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close() }
+            ? { execute: (inputs: Value[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close(), abandon: () => kernel.abandon?.() }
             : kernel;
           ops.set(n.id, { kernel: traced, lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }
-        const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal);
+        const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal, kernelTimeout);
         for (const o of outputs) {
           const stream = o.streams[j] as OutputStream;
           const dir = await db.stage();
@@ -367,7 +386,8 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         report();
       } finally {
         for (const s of sources.values()) await s.close().catch(() => undefined);
-        for (const o of ops.values()) await o.kernel.close().catch(() => undefined);
+        // An abandoned kernel is stuck in a call: closing it would wait for that call.
+        for (const o of ops.values()) if (!o.abandoned) await o.kernel.close().catch(() => undefined);
       }
     }
   } finally {
