@@ -79,8 +79,6 @@ struct PluginOp {
 
 bool validDType(int32_t d) { return d >= VG_DTYPE_U8 && d <= VG_DTYPE_F64; }
 
-// a × b into *out, false when it overflows or a factor is not positive.
-bool positiveProduct(int64_t a, int64_t b, int64_t* out) { return a > 0 && b > 0 && !__builtin_mul_overflow(a, b, out); }
 
 class PluginKernel : public Kernel {
  public:
@@ -175,9 +173,14 @@ class PluginKernel : public Kernel {
                               " (height and width > 0, channels 1 to " + std::to_string(kMaxChannels) + ")");
       const DType dtype = static_cast<DType>(f.dtype);
       const int64_t es = static_cast<int64_t>(dtypeSize(dtype));
-      int64_t pixel = 0, row = 0, extent = 0;
-      if (!positiveProduct(f.channels, es, &pixel) || !positiveProduct(f.width, pixel, &row) || !positiveProduct(f.height, row, &extent))
-        outputError(o, r, "frame size overflows");
+      // The engine's one frame-size rule (checked multiplication, per-side and total limits).
+      size_t extent = 0;
+      try {
+        extent = frameBytes(f.height, f.width, f.channels, dtype);
+      } catch (const VgError& e) {
+        outputError(o, r, std::string("frame size overflows: ") + e.what());
+      }
+      const int64_t pixel = f.channels * es, row = f.width * pixel;  // within extent: no overflow
       if (f.strides[2] != es || f.strides[1] != pixel || f.strides[0] != row)
         outputError(o, r, "strides [" + std::to_string(f.strides[0]) + ", " + std::to_string(f.strides[1]) + ", " + std::to_string(f.strides[2]) +
                               "] are not packed (expected [" + std::to_string(row) + ", " + std::to_string(pixel) + ", " + std::to_string(es) + "])");
@@ -186,7 +189,7 @@ class PluginKernel : public Kernel {
       const auto* a = f.data ? allocationAt(f.data, owned) : nullptr;
       if (!a) outputError(o, r, "frame " + shape + " is not in memory from host->alloc during this call (allocate outputs with Outputs::allocFrame)");
       const size_t room = a->first.size - static_cast<size_t>(f.data - a->first.data);
-      if (static_cast<uint64_t>(extent) > room)
+      if (extent > room)
         outputError(o, r, "frame " + shape + " does not fit in its host->alloc allocation (" + std::to_string(room) + " bytes from its data pointer)");
       FrameData fd;
       fd.height = f.height;
