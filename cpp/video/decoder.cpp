@@ -16,8 +16,7 @@ constexpr int kReorderSlack = 48;
 int limitedGetBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
   auto* guard = static_cast<VideoDecoder::PixelGuard*>(ctx->opaque);
   if (guard && pixelCount(frame->width, frame->height) > guard->limit) {
-    int none = 0;
-    if (guard->refusedWidth.compare_exchange_strong(none, frame->width)) guard->refusedHeight.store(frame->height);
+    guard->refuse(frame->width, frame->height);
     return AVERROR(EINVAL);
   }
   return avcodec_default_get_buffer2(ctx, frame, flags);
@@ -131,8 +130,7 @@ void VideoDecoder::receive(Request& req) {
     const int64_t key = frameKey(frame_.get());
     if (guard_->limit > 0 && pixelCount(frame_->width, frame_->height) > guard_->limit) {
       // A decoder that allocated the picture without asking get_buffer2: refused all the same.
-      int none = 0;
-      if (guard_->refusedWidth.compare_exchange_strong(none, frame_->width)) guard_->refusedHeight.store(frame_->height);
+      guard_->refuse(frame_->width, frame_->height);
       av_frame_unref(frame_.get());
       checkRefused(static_cast<int>(std::clamp<int64_t>(key, -1, INT32_MAX)));
     }

@@ -69,6 +69,11 @@ class VideoDecoder {
   struct PixelGuard {
     int64_t limit = 0;
     std::atomic<int> refusedWidth{0}, refusedHeight{0};
+    // Records the first refused picture's size (for the error).
+    void refuse(int width, int height) {
+      int none = 0;
+      if (refusedWidth.compare_exchange_strong(none, width)) refusedHeight.store(height);
+    }
   };
 
  private:
