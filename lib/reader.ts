@@ -101,7 +101,6 @@ export class VideoReader {
   readonly tempDir?: string;
   /** Whether the packet index came from `indexCache` or from scanning the file. */
   readonly indexSource: 'scan' | 'cache';
-  private released = false;
 
   private constructor(file: string, source: VideoSource, cacheBytes: number, maxSize: [number, number] | undefined, indexSource: 'scan' | 'cache', maxBatchBytes: number, tempDir?: string) {
     this.path = file;
@@ -269,16 +268,14 @@ export class VideoReader {
    * blocks the event loop.
    */
   async close(): Promise<void> {
+    const wasOpen = !this.source.isClosed; // a second close() neither counts nor trims again
     this.cache.clear();
     this.cacheUsed = 0;
     await this.source.close();
     if (this.tempDir) await removeTempDir(this.tempDir);
     // When the last open reader closes, the decoded frames' memory goes back to the system
     // (while others are open, the engine's idle trimmer returns it after a few seconds).
-    if (!this.released) {
-      this.released = true;
-      if (--openReaders === 0) native().trimFrameMemory();
-    }
+    if (wasOpen && --openReaders === 0) native().trimFrameMemory();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
