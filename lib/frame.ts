@@ -7,6 +7,11 @@ export type FrameData = Uint8Array | Uint16Array | Float32Array | Float64Array;
 
 const ctors = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
 
+/** @internal Bytes per element of a dtype. */
+export function dtypeBytes(dtype: DType): number {
+  return ctors[dtype].BYTES_PER_ELEMENT;
+}
+
 function dtypeOf(data: unknown): DType | undefined {
   if (data instanceof Uint8Array) return 'uint8';
   if (data instanceof Uint16Array) return 'uint16';

@@ -7,7 +7,7 @@ import { constants } from 'node:buffer';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { CorruptError } from '../errors';
-import { DType, Frame, frameFromEngine } from '../frame';
+import { DType, dtypeBytes, Frame, frameFromEngine } from '../frame';
 
 const DATA = 'rows.bin';
 const TABLE = 'rows.idx';
@@ -160,7 +160,7 @@ export class ElementReader {
     const channels = buf.readUInt32LE(8);
     const dtype = DTYPES[buf.readUInt32LE(12)];
     if (!dtype) throw corrupt(`unknown frame element type ${buf.readUInt32LE(12)} in the frame header`);
-    const expected = height * width * channels * ELEMENT_BYTES[dtype];
+    const expected = height * width * channels * dtypeBytes(dtype);
     if (height === 0 || width === 0 || channels === 0 || expected !== size - 16) {
       throw corrupt(`the frame header says ${height}x${width}x${channels} ${dtype} (${expected} bytes) but the row holds ${size - 16}`);
     }
@@ -171,8 +171,6 @@ export class ElementReader {
     await this.file.close();
   }
 }
-
-const ELEMENT_BYTES: Record<DType, number> = { uint8: 1, uint16: 2, float32: 4, float64: 8 };
 
 /**
  * How many leading rows of the table are sound, and what is wrong with the first one that is
