@@ -1,8 +1,10 @@
 /**
- * Loads the native engine: a prebuilt binary from prebuilds/<platform>-<arch>/ when one
- * matches, else the local build in build/Release (node-gyp-build decides). When it cannot
- * load, one error lists the likely causes and their fixes.
+ * Loads the native engine: a local build in build/Release when there is one (a source build),
+ * else the prebuilt binary in prebuilds/<platform>-<arch>/ that matches (node-gyp-build's rule).
+ * When none loads, one error lists every place tried, why each failed, and the fix that works
+ * in the user's own project.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeLoadError } from './errors';
 
@@ -130,40 +132,116 @@ export interface NativeBinding {
 }
 
 let binding: NativeBinding | undefined;
+/** The engine binary that loaded (versions() reports it). */
+export let enginePath = '';
 
 export const packageRoot = path.join(__dirname, '..');
 
+/** The platforms a prebuilt engine ships for (prebuilds/<platform>-<arch>, glibc). */
+const PREBUILT_PLATFORMS = ['linux-x64'];
+
+interface Attempt { file: string; error: unknown }
+
 export function native(): NativeBinding {
   if (binding) return binding;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    // VIDGRAPH_ADDON: an explicit engine binary (sanitizer builds; see scripts/asan-test.sh).
-    const explicit = process.env.VIDGRAPH_ADDON;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    binding = explicit ? (require(path.resolve(explicit)) as NativeBinding) : load(packageRoot);
-  } catch (err) {
-    throw new NativeLoadError(loadFailureMessage(err), { cause: err });
+  const attempts: Attempt[] = [];
+  const tryLoad = (file: string): NativeBinding | undefined => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeBinding;
+    } catch (error) {
+      attempts.push({ file, error });
+      return undefined;
+    }
+  };
+  // VIDGRAPH_ADDON: an explicit engine binary (sanitizer builds, the prebuilt beside a local build).
+  const explicit = process.env.VIDGRAPH_ADDON;
+  if (explicit) {
+    enginePath = path.resolve(explicit);
+    binding = tryLoad(enginePath);
+  } else {
+    let resolved: string | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+      resolved = gypBuild.resolve(packageRoot);
+    } catch (error) {
+      attempts.push({ file: '', error });
+    }
+    if (resolved) binding = tryLoad(resolved);
+    if (resolved) enginePath = resolved;
   }
+  if (!binding) throw new NativeLoadError(loadFailureMessage(attempts), { cause: attempts[attempts.length - 1]?.error });
   return binding;
 }
 
-function loadFailureMessage(err: unknown): string {
-  const reason = err instanceof Error ? err.message : String(err);
-  const lines = [`vidgraph could not load its native engine on ${process.platform}-${process.arch} (Node ${process.versions.node}).`, `  Reason: ${reason}`];
-  if (/lib(av|sw)[a-z]+\.so/.test(reason)) {
-    lines.push('  Cause: the FFmpeg shared libraries are missing.',
-      '  Fix (Debian/Ubuntu): sudo apt-get install ffmpeg libavformat59 libavcodec59 libavfilter8 libswscale6 (or run scripts/bootstrap)',
-      '  Fix (other systems): install FFmpeg >= 5.1 shared libraries with your package manager.');
-  } else if (/No native build was found/.test(reason)) {
-    lines.push(`  Cause: no prebuilt binary for ${process.platform}-${process.arch} and no local build.`,
-      '  Fix: build from source: bash scripts/bootstrap (installs FFmpeg dev packages, cmake, a compiler, then builds),',
-      '       or, with those installed, npm run build:native.');
-  } else if (/invalid ELF|wrong ELF class|Exec format/.test(reason)) {
-    lines.push('  Cause: the binary was built for another platform or architecture.', '  Fix: npm rebuild vidgraph --build-from-source');
+/** Every engine binary this package holds, for the load error's "tried" list. */
+function candidates(): string[] {
+  const found: string[] = [];
+  const list = (dir: string): void => {
+    try {
+      for (const name of fs.readdirSync(dir)) if (name.endsWith('.node')) found.push(path.join(dir, name));
+    } catch { /* no such directory */ }
+  };
+  list(path.join(packageRoot, 'build', 'Release'));
+  list(path.join(packageRoot, 'build', 'Debug'));
+  try {
+    for (const tuple of fs.readdirSync(path.join(packageRoot, 'prebuilds'))) list(path.join(packageRoot, 'prebuilds', tuple));
+  } catch { /* no prebuilds */ }
+  return found;
+}
+
+const BUILD_PREREQUISITES = [
+  '    - Node >= 20, a C++17 compiler, make, python3 and pkg-config (node-gyp builds the engine)',
+  '    - FFmpeg >= 5.1 and OpenCV >= 4.5 development files',
+  '        Debian/Ubuntu: sudo apt-get install g++ make python3 pkg-config libavformat-dev libavcodec-dev libavfilter-dev \\',
+  '                         libswscale-dev libavutil-dev libopencv-dev',
+  '        Fedora: sudo dnf install gcc-c++ make python3 pkgconf ffmpeg-free-devel opencv-devel',
+  '        macOS: brew install pkg-config ffmpeg opencv',
+];
+
+function loadFailureMessage(attempts: Attempt[]): string {
+  const platform = `${process.platform}-${process.arch}`;
+  const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).trim().split('\n')[0];
+  const lines = [`vidgraph could not load its native engine on ${platform} (Node ${process.versions.node}, ${libcName()}).`, '  Tried:'];
+  const failed = new Set(attempts.map((a) => a.file));
+  for (const a of attempts) lines.push(a.file ? `    ${a.file}: ${reasonOf(a.error)}` : `    ${reasonOf(a.error)}`);
+  for (const file of candidates()) if (!failed.has(file)) lines.push(`    ${file}: not for this platform`);
+  const reasons = attempts.map((a) => reasonOf(a.error)).join('\n');
+  const prebuilt = PREBUILT_PLATFORMS.includes(platform) && libcName().startsWith('glibc');
+  const buildHere = ['  Fix: build the engine from source in your project:', ...BUILD_PREREQUISITES, '    then run: npm rebuild vidgraph --build-from-source'];
+  if (/GLIBC(XX)?_[0-9.]+' not found/.test(reasons)) {
+    lines.push(`  Cause: this system's C or C++ runtime is older than the prebuilt engine needs (${neededRuntime() || 'see prebuilds/linux-x64/BUILDINFO.txt'}).`, ...buildHere);
+  } else if (/lib[a-z0-9]+_vg\.so/.test(reasons)) {
+    lines.push('  Cause: the FFmpeg libraries bundled next to the prebuilt engine are missing: the package is incomplete.',
+      '  Fix: reinstall it in your project: rm -rf node_modules/vidgraph && npm install vidgraph');
+  } else if (/lib(av|sw)[a-z]+\.so|libopencv_[a-z]+\.so/.test(reasons)) {
+    lines.push('  Cause: the engine was built from source against FFmpeg or OpenCV shared libraries that are no longer installed.',
+      '  Fix: install them again (Debian/Ubuntu: sudo apt-get install libavformat59 libavcodec59 libavfilter8 libswscale6 libopencv-imgcodecs406 libopencv-video406),',
+      '       or remove the source build (rm -rf node_modules/vidgraph/build) to use the prebuilt engine where one exists.');
+  } else if (/invalid ELF|wrong ELF class|Exec format/.test(reasons)) {
+    lines.push('  Cause: the binary was built for another platform or architecture.', ...buildHere);
+  } else if (!prebuilt) {
+    lines.push(`  Cause: vidgraph ships a prebuilt engine for ${PREBUILT_PLATFORMS.join(', ')} (glibc) only, and this package has no source build for ${platform}.`, ...buildHere);
   } else {
-    lines.push('  Fix: rebuild the engine from source: bash scripts/bootstrap (or npm run build:native).');
+    lines.push('  Cause: the prebuilt engine is missing or did not load.', ...buildHere,
+      '  Working on vidgraph itself? bash scripts/bootstrap builds the engine in a checkout.');
   }
   return lines.join('\n');
+}
+
+function libcName(): string {
+  if (process.platform !== 'linux') return process.platform;
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  const glibc = report?.header?.glibcVersionRuntime;
+  return glibc ? `glibc ${glibc}` : 'musl or another libc';
+}
+
+function neededRuntime(): string {
+  try {
+    const info = fs.readFileSync(path.join(packageRoot, 'prebuilds', 'linux-x64', 'BUILDINFO.txt'), 'utf8');
+    return /^needs: (.*)$/m.exec(info)?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }

@@ -1,11 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native, packageRoot } from './native';
+import { enginePath, native, packageRoot } from './native';
 
 /** This package's version. */
 export const version: string = (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Versions of vidgraph and of the FFmpeg libraries the engine runs with. */
+/**
+ * Versions of vidgraph, of the FFmpeg and OpenCV libraries the engine runs with, FFmpeg's
+ * licence (the prebuilt engine's is LGPL) and `engine`: the binary that loaded.
+ *
+ * @example
+ * console.log(vg.versions().engine); // .../node_modules/vidgraph/prebuilds/linux-x64/vidgraph.napi.glibc.node
+ */
 export function versions(): Record<string, string> {
-  return { vidgraph: version, node: process.versions.node, ...native().versions() };
+  const engine = native().versions();
+  return { vidgraph: version, node: process.versions.node, ...engine, engine: enginePath };
 }

@@ -44,8 +44,10 @@ describe('package', () => {
     assert.equal(err.code, 'ERR_NATIVE_LOAD');
     assert.equal(err.name, 'NativeLoadError');
     assert.match(err.message, /could not load its native engine on linux-x64/);
-    assert.match(err.message, /Cause: no prebuilt binary/);
-    assert.match(err.message, /Fix: .*scripts\/bootstrap/);
+    assert.match(err.message, /Tried:\n {4}No native build was found for platform=linux arch=x64/);
+    assert.match(err.message, /Cause: the prebuilt engine is missing or did not load/);
+    assert.match(err.message, /then run: npm rebuild vidgraph --build-from-source/);
+    assert.match(err.message, /libavformat-dev .*\n.*libopencv-dev/);
   });
 
   test('versions() reports the FFmpeg libraries the engine runs with', () => {

@@ -1,5 +1,6 @@
 // Module entry: registers the native API the TypeScript layer (lib/native.ts) wraps.
 #include <napi.h>
+#include <opencv2/core/version.hpp>
 
 #include "../engine/engine_thread.h"
 #include "../video/ffmpeg.h"
@@ -32,6 +33,8 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("libavformat", v(avformat_version()));
   o.Set("libavfilter", v(avfilter_version()));
   o.Set("libavutil", v(avutil_version()));
+  o.Set("ffmpegLicense", avcodec_license());
+  o.Set("opencv", CV_VERSION);
   return o;
 }
 

@@ -82,7 +82,8 @@ build_libpng() {
     CPPFLAGS="-I$prefix/include" LDFLAGS="-L$prefix/lib" && make -j"$jobs" && make install
 }
 build_libjpeg() {
-  cd "$(srcdir libjpeg-turbo)" && cmake -S . -B _build -G Ninja -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib \
+  # An absolute CMAKE_INSTALL_LIBDIR: libjpeg-turbo resolves a relative one against its source tree.
+  cd "$(srcdir libjpeg-turbo)" && cmake -S . -B _build -G Ninja -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR="$prefix/lib" \
     -DCMAKE_BUILD_TYPE=Release -DENABLE_SHARED=OFF -DENABLE_STATIC=ON -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     -DWITH_TURBOJPEG=OFF -DWITH_JPEG8=OFF && cmake --build _build -j"$jobs" && cmake --install _build
 }
@@ -94,7 +95,9 @@ build_dav1d() {
 build_openh264() {
   cd "$(srcdir openh264)" && meson setup _build --prefix="$prefix" --libdir=lib --buildtype=release \
     -Ddefault_library=static -Db_staticpic=true -Dtests=disabled &&
-    ninja -C _build -j"$jobs" && ninja -C _build install
+    ninja -C _build -j"$jobs" && ninja -C _build install &&
+    # OpenH264 is C++: a static link needs the C++ runtime, which its pkg-config file omits.
+    sed -i 's/^Libs: .*/& -lstdc++/' "$prefix/lib/pkgconfig/openh264.pc"
 }
 build_ffmpeg() {
   cd "$(srcdir ffmpeg)" && ./configure --prefix="$prefix" "${FFMPEG_CONFIGURE[@]}" \
