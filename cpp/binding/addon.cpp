@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "../engine/engine_thread.h"
+#include "../video/encoder.h"
 #include "../video/ffmpeg.h"
 #include "../video/frame_memory.h"
 #include "decoder_wrap.h"
@@ -32,6 +33,9 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("libavformat", v(avformat_version()));
   o.Set("libavfilter", v(avfilter_version()));
   o.Set("libavutil", v(avutil_version()));
+  // The H.264 encoder compressVideo() and the demo sample use ("none" when the build has none).
+  const AVCodec* h264 = findH264Encoder(nullptr);
+  o.Set("h264Encoder", h264 ? h264->name : "none");
   return o;
 }
 
