@@ -139,10 +139,14 @@ const commands: Record<string, Command> = {
     },
   },
   bench: {
-    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine',
+    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg)',
     usage: 'vidgraph bench [--quick]',
     options: { quick: { type: 'boolean' } },
     async run(values) {
+      const { spawnSync } = await import('node:child_process');
+      const probe = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+      if (probe.error || probe.status !== 0)
+        throw new VidgraphError('ERR_NOT_FOUND', 'the benchmark compares the engine with the ffmpeg CLI, and no ffmpeg runs on this PATH: install FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)');
       const script = path.join(packageRoot, 'bench', 'decode.mjs');
       const code = await runNode(['--expose-gc', script, ...(values.quick ? ['--quick'] : [])]);
       if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
