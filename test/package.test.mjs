@@ -89,9 +89,11 @@ describe('command line', () => {
     assert.equal(flag.code, 2);
   });
 
-  test('bench --quick prints decode throughput as ratios to the ffmpeg CLI', async () => {
-    const r = await cli(['bench', '--quick']);
+  test('bench --quick prints decode throughput as ratios to the ffmpeg CLI, with its clips in the cache directory', async () => {
+    const cache = path.join(ROOT, 'test', '.cache', 'xdg'); // kept between runs, as a user's ~/.cache is
+    const r = await cli(['bench', '--quick'], { XDG_CACHE_HOME: cache });
     assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readdirSync(path.join(cache, 'vidgraph', 'bench')).some((f) => /^bench-1080p\.[0-9a-f]+\.mp4$/.test(f)));
     assert.match(r.stdout, /sequential\s+ours [\d.]+ fps\s+ffmpeg rgb24 [\d.]+ fps\s+ratio [\d.]+/);
     assert.match(r.stdout, /10 random .*amplification [\d.]+/);
     assert.match(r.stdout, /index\s+ours [\d.]+ ms\s+ffmpeg -c copy [\d.]+ ms/);
