@@ -8,7 +8,9 @@
 //   index         our scan time / `ffmpeg -i f -c copy -f null -` time (demux only)
 //   memory        peak RSS of a full sequential read, short clip versus a clip 4× longer
 //
-//   node --expose-gc bench/decode.mjs [--quick]      (npm run bench)
+//   node --expose-gc bench/decode.mjs [--quick]      (npm run bench, vidgraph bench)
+//
+// Needs the ffmpeg CLI on PATH; clips are cached outside the package (see ./clip.mjs).
 //
 // With --expose-gc the previous repetition's frames are collected before each timed run, so
 // every repetition starts from the same state instead of paying for the last one's garbage.
@@ -16,8 +18,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as vg from 'vidgraph';
-import { makeClip } from '../test/helpers/corpus.mjs';
-import { seededRandom } from '../test/helpers/util.mjs';
+import { makeClip, requireFfmpeg, seededRandom } from './clip.mjs';
 
 const quick = process.argv.includes('--quick');
 const threads = os.availableParallelism();
@@ -36,6 +37,7 @@ function timeCmd(args) {
   return now() - t;
 }
 
+requireFfmpeg();
 console.error(`generating ${seconds} s 1080p H.264 clip (16 Mb/s, GOP ${gop}, B-frames)...`);
 const clip = await makeClip('bench-1080p.mp4', clipOpts(seconds));
 const probe = await vg.VideoReader.open(clip);

@@ -30,6 +30,8 @@ export type { ColumnType, Bbox } from './graph/types';
 export { PerfParams, CacheMode, DeviceType } from './run/perf-params';
 export { registerOp, Kernel } from './kernels/ts-ops';
 export { extractFrames } from './extract';
+export { writeSampleVideo } from './sample';
+export type { SampleVideo, SampleVideoOptions } from './sample';
 export { VideoFrameGenerator } from './generators/video-frame-generator';
 export { SlidingFrameGenerator } from './generators/sliding-frame-generator';
 export { OpticalFlowGenerator } from './generators/optical-flow-generator';

@@ -23,9 +23,9 @@ describe('examples', () => {
   test('quickstart ingests a sample, reads frames and summarizes the database', async () => {
     const db = tempDir();
     const out = await example('quickstart.mjs', db);
-    assert.match(out, /ingested 'sample-720p' in .*: 600 frames 1280x720 h264/);
+    assert.match(out, /ingested 'sample-720p' in .*: 300 frames 1280x720 h264/);
     assert.match(out, /loaded 50 random frames/);
-    assert.match(out, /sample-720p\s+video\s+600\s+yes/);
+    assert.match(out, /sample-720p\s+video\s+300\s+yes/);
   });
 
   test('tutorial 1: histograms of two videos', async () => {

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as vg from 'vidgraph';
-import { fixture } from './helpers/corpus.mjs';
+import { ffprobeFrameCount, fixture } from './helpers/corpus.mjs';
 import { tempDir } from './helpers/util.mjs';
 
 const run = promisify(execFile);
@@ -91,16 +91,47 @@ describe('command line', () => {
     assert.equal(flag.code, 2);
   });
 
-  test('bench --quick prints decode throughput as ratios to the ffmpeg CLI', async () => {
-    const r = await cli(['bench', '--quick']);
+  test('bench --quick prints decode throughput as ratios to the ffmpeg CLI, with its clips in the cache directory', async () => {
+    const cache = path.join(ROOT, 'test', '.cache', 'xdg'); // kept between runs, as a user's ~/.cache is
+    const r = await cli(['bench', '--quick'], { XDG_CACHE_HOME: cache });
     assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.readdirSync(path.join(cache, 'vidgraph', 'bench')).some((f) => /^bench-1080p\.[0-9a-f]+\.mp4$/.test(f)));
     assert.match(r.stdout, /sequential\s+ours [\d.]+ fps\s+ffmpeg rgb24 [\d.]+ fps\s+ratio [\d.]+/);
     assert.match(r.stdout, /10 random .*amplification [\d.]+/);
     assert.match(r.stdout, /index\s+ours [\d.]+ ms\s+ffmpeg -c copy [\d.]+ ms/);
   });
 
+  test('demo runs the quick-start job where no ffmpeg CLI exists, and its sample decodes frame for frame', async () => {
+    const home = tempDir();
+    const bin = path.join(home, 'bin'); // PATH: this node and nothing else
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const env = { PATH: bin, HOME: home, VIDGRAPH_DB: path.join(home, 'db') };
+    const { stdout } = await run(process.execPath, [CLI, 'demo'], { env });
+    const sample = path.join(home, '.vidgraph', 'samples', 'sample-720p.mp4');
+    assert.match(stdout, /wrote 300 frames with (libx264|libopenh264)/);
+    assert.match(stdout, /ingested 'sample-720p' in .*: 300 frames 1280x720 h264/);
+    assert.match(stdout, /loaded 50 random frames/);
+    assert.match(stdout, /sample-720p\s+video\s+300\s+yes/);
+    assert.deepEqual(fs.readdirSync(path.dirname(sample)), ['sample-720p.mp4']); // no temporary left behind
+    assert.equal(await ffprobeFrameCount(sample), 300); // ffprobe from the real PATH
+    const again = await run(process.execPath, [CLI, 'demo'], { env });
+    assert.doesNotMatch(again.stdout, /making a/);
+    assert.match(again.stdout, /found 'sample-720p'/);
+  });
+
+  test('bench without an ffmpeg CLI says what it needs in one line', async () => {
+    const bin = path.join(tempDir(), 'bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const r = await cli(['bench', '--quick'], { PATH: bin });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), /^vidgraph bench: .*ffmpeg CLI.*install FFmpeg.*\(ERR_NOT_FOUND\)$/);
+  });
+
   test('--help works on every command and config --version prints versions', async () => {
-    for (const cmd of ['ingest', 'ls', 'info', 'rm', 'config', 'extract-frames', 'bench']) {
+    for (const cmd of ['ingest', 'ls', 'info', 'rm', 'config', 'extract-frames', 'bench', 'demo']) {
       const h = await cli([cmd, '--help']);
       assert.equal(h.code, 0);
       assert.match(h.stdout, /Usage: vidgraph /);
@@ -108,4 +139,61 @@ describe('command line', () => {
     const v = await cli(['config', '--version']);
     assert.match(v.stdout, /^vidgraph \d+\.\d+\.\d+ \(node .*FFmpeg .*libavcodec/);
   });
+});
+
+describe('npm tarball', () => {
+  async function packed() {
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, maxBuffer: 1 << 26 });
+    return new Set(JSON.parse(stdout)[0].files.map((f) => f.path));
+  }
+
+  test('ships no tests or CI scripts, a LICENSE, and source maps whose sources are shipped', async () => {
+    const files = await packed();
+    const list = [...files];
+    assert.deepEqual(list.filter((f) => f.startsWith('test/')), []);
+    // binding.gyp's source list, and the recipe of the bundled libraries (the LGPL source offer).
+    assert.deepEqual(list.filter((f) => f.startsWith('scripts/')).sort(), ['scripts/cmake-sources.js', 'scripts/deps/build.sh', 'scripts/deps/recipe.sh']);
+    assert.ok(files.has('LICENSE'));
+    assert.match(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/);
+    assert.ok(files.has('dist/index.js') && files.has('dist/index.mjs') && files.has('bin/vidgraph.js') && files.has('binding.gyp'));
+    const maps = list.filter((f) => f.endsWith('.map'));
+    assert.ok(maps.length > 0);
+    const missing = [];
+    for (const map of maps) {
+      const { sources, sourceRoot = '' } = JSON.parse(fs.readFileSync(path.join(ROOT, map), 'utf8'));
+      for (const s of sources) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(map), sourceRoot, s));
+        if (!files.has(target)) missing.push(`${map} -> ${target}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  test('shipped scripts import only files that are shipped (vidgraph bench, demo, examples)', async () => {
+    const files = await packed();
+    const broken = [];
+    for (const f of files) {
+      if (!/\.(mjs|js)$/.test(f) || f.startsWith('dist/')) continue;
+      const text = fs.readFileSync(path.join(ROOT, f), 'utf8');
+      for (const m of text.matchAll(/(?:from\s+|import\(|require\()'(\.{1,2}\/[^']+)'/g)) {
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), m[1]));
+        if (!files.has(target)) broken.push(`${f} -> ${target}`);
+      }
+    }
+    assert.deepEqual(broken, []);
+    for (const f of ['bench/decode.mjs', 'examples/quickstart.mjs']) assert.ok(files.has(f), f);
+  });
+
+  test('ships the third-party notice with every licence text it names, and the build record when a prebuilt engine is packed', async () => {
+    const files = await packed();
+    assert.ok(files.has('THIRD_PARTY_NOTICES.md'));
+    const notice = fs.readFileSync(path.join(ROOT, 'THIRD_PARTY_NOTICES.md'), 'utf8');
+    const named = [...notice.matchAll(/`(licenses\/[^`]+)`/g)].map((m) => m[1]);
+    assert.ok(named.length >= 10, named.join());
+    for (const f of named) assert.ok(files.has(f), `${f} is named in THIRD_PARTY_NOTICES.md but not packed`);
+    assert.match(notice, /LGPL-2\.1-or-later/);
+    assert.match(notice, /three\s+years/);
+    if (fs.existsSync(path.join(ROOT, 'prebuilds', 'linux-x64'))) assert.ok(files.has('prebuilds/linux-x64/BUILDINFO.txt'));
+  });
+});
 });

@@ -3,6 +3,7 @@
 #include <opencv2/core/version.hpp>
 
 #include "../engine/engine_thread.h"
+#include "../video/encoder.h"
 #include "../video/ffmpeg.h"
 #include "../video/frame_memory.h"
 #include "decoder_wrap.h"
@@ -35,6 +36,9 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("libavutil", v(avutil_version()));
   o.Set("ffmpegLicense", avcodec_license());
   o.Set("opencv", CV_VERSION);
+  // The H.264 encoder compressVideo() and the demo sample use ("none" when the build has none).
+  const AVCodec* h264 = findH264Encoder(nullptr);
+  o.Set("h264Encoder", h264 ? h264->name : "none");
   return o;
 }
 

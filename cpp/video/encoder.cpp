@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 extern "C" {
+#include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
 
@@ -19,13 +22,52 @@ namespace {
 void check(int ret, const std::string& what) {
   if (ret < 0) throw VgError("ERR_BAD_ARGUMENT", what + ": " + avErrorString(ret));
 }
+
+// Does this encoder have a private option `name` (x264's crf, OpenH264's rc_mode, ...)?
+// Options are set only where they exist: avcodec_open2 would silently ignore the others.
+bool hasPrivateOption(const AVCodec* codec, const char* name) {
+  return codec->priv_class && av_opt_find(const_cast<const AVClass**>(&codec->priv_class), name, nullptr, 0, AV_OPT_SEARCH_FAKE_OBJ) != nullptr;
+}
+
+void setPrivateOption(AVDictionary** opts, const AVCodec* codec, const char* name, const std::string& value) {
+  if (hasPrivateOption(codec, name)) av_dict_set(opts, name, value.c_str(), 0);
+}
+
+// OpenH264 has no CRF: its rate control always steers towards a target bitrate. For a quality
+// level q (x264's CRF scale) the target is 0.1 bit per pixel at q = 23, doubling every 6 steps
+// down (as x264's bitrate roughly does), and the frame QP is held within [q - 4, q + 6] so the
+// picture quality stays near q whatever the content.
+int64_t qualityBitrate(int width, int height, AVRational fps, int q) {
+  const double pixelsPerSecond = static_cast<double>(width) * height * av_q2d(fps);
+  const double bits = pixelsPerSecond * 0.1 * std::pow(2.0, (23 - q) / 6.0);
+  return static_cast<int64_t>(std::clamp(bits, 100e3, 100e6));
+}
 }  // namespace
+
+const AVCodec* findH264Encoder(std::string* missing) {
+  const char* asked = std::getenv("VIDGRAPH_H264_ENCODER");
+  if (asked && *asked) {
+    const AVCodec* c = avcodec_find_encoder_by_name(asked);
+    if (c && c->id == AV_CODEC_ID_H264) return c;
+    if (missing)
+      *missing = std::string("VIDGRAPH_H264_ENCODER asks for '") + asked + "', which this FFmpeg build (" + av_version_info() +
+                 ") does not have as an H.264 encoder";
+    return nullptr;
+  }
+  for (const char* name : {"libx264", "libopenh264"})
+    if (const AVCodec* c = avcodec_find_encoder_by_name(name)) return c;
+  if (missing)
+    *missing = std::string("this FFmpeg build (") + av_version_info() +
+               ") has no H.264 encoder vidgraph can use: it needs libx264 or libopenh264 (FFmpeg configured with "
+               "--enable-libx264 or --enable-libopenh264); store frames with lossless() instead";
+  return nullptr;
+}
 
 VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions& options)
     : options_(options), yuv_(allocFrame()), packet_(allocPacket()), path_(packetsPath) {
-  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-  if (!codec) codec = avcodec_find_encoder(AV_CODEC_ID_H264);
-  if (!codec) throw VgError("ERR_UNSUPPORTED_CODEC", "this FFmpeg build has no H.264 encoder");
+  std::string missing;
+  const AVCodec* codec = findH264Encoder(&missing);
+  if (!codec) throw VgError("ERR_UNSUPPORTED_CODEC", "cannot encode H.264: " + missing);
   codec_.reset(avcodec_alloc_context3(codec));
   if (!codec_) throw std::bad_alloc();
   if (options.width <= 0 || options.height <= 0 || options.width % 2 || options.height % 2)
@@ -40,18 +82,39 @@ VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions&
   codec_->thread_count = boundedThreads(options.threads);
   codec_->color_range = AVCOL_RANGE_MPEG;
   codec_->colorspace = AVCOL_SPC_BT470BG;  // matches the BT.601 coefficients used to convert
-  if (options.gop > 0) codec_->gop_size = options.gop;
+  codec_->gop_size = options.gop > 0 ? options.gop : kDefaultGop;
   AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "preset", options.preset.c_str(), 0);
-  if (options.bitrate > 0) {
-    codec_->bit_rate = options.bitrate;
+  const std::string name = codec->name;
+  if (name == "libx264") {
+    setPrivateOption(&opts, codec, "preset", options.preset);
+    if (options.bitrate > 0) codec_->bit_rate = options.bitrate;
+    else setPrivateOption(&opts, codec, "crf", std::to_string(options.crf));
+    // An asked keyframe distance is exact (no extra keyframes at scene cuts).
+    if (options.gop > 0) setPrivateOption(&opts, codec, "x264-params", "keyint=" + std::to_string(options.gop) + ":scenecut=0");
+  } else if (name == "libopenh264") {
+    // FFmpeg 5.1's libopenh264enc: rc_mode, bitrate (b), qmin/qmax, gop (g → uiIntraPeriod; without
+    // it OpenH264 writes a single keyframe), framerate; frame skipping stays off (allow_skip_frames).
+    if (options.bitrate > 0) {
+      setPrivateOption(&opts, codec, "rc_mode", "bitrate");
+      codec_->bit_rate = options.bitrate;
+    } else {
+      const int q = std::clamp(options.crf, 1, 51);
+      setPrivateOption(&opts, codec, "rc_mode", "quality");
+      codec_->bit_rate = qualityBitrate(options.width, options.height, options.frameRate, q);
+      codec_->qmin = std::clamp(q - 4, 1, 51);
+      codec_->qmax = std::clamp(q + 6, 1, 51);
+    }
   } else {
-    av_dict_set(&opts, "crf", std::to_string(options.crf).c_str(), 0);
+    // Another H.264 encoder named by VIDGRAPH_H264_ENCODER: only the generic settings.
+    if (options.bitrate > 0) codec_->bit_rate = options.bitrate;
   }
-  if (options.gop > 0) av_dict_set(&opts, "x264-params", ("keyint=" + std::to_string(options.gop) + ":scenecut=0").c_str(), 0);
   const int ret = avcodec_open2(codec_.get(), codec, &opts);
+  const AVDictionaryEntry* ignored = av_dict_get(opts, "", nullptr, AV_DICT_IGNORE_SUFFIX);
+  const std::string ignoredName = ignored ? ignored->key : "";
   av_dict_free(&opts);
-  check(ret, "cannot open the H.264 encoder");
+  check(ret, std::string("cannot open the H.264 encoder ") + codec->name);
+  if (!ignoredName.empty())
+    throw VgError("ERR_INTERNAL", std::string("the H.264 encoder ") + codec->name + " did not take the option '" + ignoredName + "'");
 
   sws_ = sws_getContext(options.width, options.height, AV_PIX_FMT_RGB24, options.width, options.height, AV_PIX_FMT_YUV420P,
                         SWS_BICUBIC, nullptr, nullptr, nullptr);
@@ -68,6 +131,8 @@ VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions&
   index_->frameRate = options.frameRate;
   index_->container = "vidgraph-h264";
 }
+
+const char* VideoEncoder::encoderName() const { return codec_->codec->name; }
 
 VideoEncoder::~VideoEncoder() {
   sws_freeContext(sws_);
@@ -124,6 +189,10 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   avcodec_parameters_from_context(par, codec_.get());
   index_->codec.fromParameters(par);
   avcodec_parameters_free(&par);
+  // An encoder that skips frames to meet a bitrate (OpenH264 can) would leave rows without packets.
+  if (static_cast<int64_t>(index_->packets.size()) != nextPts_)
+    throw VgError("ERR_INTERNAL", std::string("the H.264 encoder ") + encoderName() + " returned " + std::to_string(index_->packets.size()) +
+                                      " packets for " + std::to_string(nextPts_) + " frames");
   index_->headerFrames = nextPts_;
   for (size_t i = 0; i < index_->packets.size(); i++) index_->rowToPacket.push_back(static_cast<int32_t>(i));
   std::stable_sort(index_->rowToPacket.begin(), index_->rowToPacket.end(),

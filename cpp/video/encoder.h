@@ -1,6 +1,6 @@
-// Encodes RGB frames to H.264 (libx264 through libavcodec) into a packet file, and builds
-// the same packet index ingest builds, so an encoded output stream reads back exactly like
-// an ingested video.
+// Encodes RGB frames to H.264 (libx264, else OpenH264, through libavcodec) into a packet file,
+// and builds the same packet index ingest builds, so an encoded output stream reads back
+// exactly like an ingested video.
 #pragma once
 
 #include <memory>
@@ -18,12 +18,21 @@ namespace vg {
 struct EncoderOptions {
   int width = 0, height = 0;
   AVRational frameRate{30, 1};
-  int crf = 23;        // quality (lower is better); ignored when bitrate > 0
+  int crf = 23;        // quality (lower is better; x264's CRF scale); ignored when bitrate > 0
   int64_t bitrate = 0; // bits per second
-  int gop = 0;         // keyframe distance; 0: the encoder's default
+  int gop = 0;         // keyframe distance; 0: kDefaultGop
   int threads = 0;
-  std::string preset = "veryfast";
+  std::string preset = "veryfast";  // libx264 only
 };
+
+// The keyframe distance when none is asked: libx264's own default, used for every encoder so
+// that a stream's random-access cost does not depend on which encoder the build has.
+constexpr int kDefaultGop = 250;
+
+// The H.264 encoder vidgraph uses: libx264 if this FFmpeg build has it, else libopenh264 (the
+// LGPL prebuilt's). $VIDGRAPH_H264_ENCODER=<name> asks for one encoder by name (tests).
+// Returns nullptr and says why in `missing` when there is none.
+const AVCodec* findH264Encoder(std::string* missing);
 
 class VideoEncoder {
  public:
@@ -35,6 +44,8 @@ class VideoEncoder {
   void encode(const FrameData& rgb);
   // Drains the encoder, syncs the packet file and returns the index.
   std::shared_ptr<VideoIndex> finish();
+  // The FFmpeg name of the encoder in use (libx264, libopenh264, ...).
+  const char* encoderName() const;
 
  private:
   void drain(bool flush);

@@ -139,18 +139,29 @@ const commands: Record<string, Command> = {
     },
   },
   bench: {
-    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine',
+    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg)',
     usage: 'vidgraph bench [--quick]',
     options: { quick: { type: 'boolean' } },
     async run(values) {
+      const { spawnSync } = await import('node:child_process');
+      const probe = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+      if (probe.error || probe.status !== 0)
+        throw new VidgraphError('ERR_NOT_FOUND', 'the benchmark compares the engine with the ffmpeg CLI, and no ffmpeg runs on this PATH: install FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)');
       const script = path.join(packageRoot, 'bench', 'decode.mjs');
-      const { spawn } = await import('node:child_process');
-      const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--expose-gc', script, ...(values.quick ? ['--quick'] : [])], { stdio: 'inherit' });
-        child.on('error', reject);
-        child.on('exit', (c) => resolve(c ?? 1));
-      });
+      const code = await runNode(['--expose-gc', script, ...(values.quick ? ['--quick'] : [])]);
       if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
+    },
+  },
+  demo: {
+    summary: 'the quick-start job (examples/quickstart.mjs) on a sample clip the engine makes itself',
+    usage: 'vidgraph demo [video] [--db DIR]',
+    options: { ...dbOption },
+    async run(values, files) {
+      if (files.length > 1) throw new UsageError('demo takes at most one video file');
+      const script = path.join(packageRoot, 'examples', 'quickstart.mjs');
+      const env = typeof values.db === 'string' ? { ...process.env, VIDGRAPH_DB: path.resolve(values.db) } : process.env;
+      const code = await runNode([script, ...files], env);
+      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the demo (${script}) exited with code ${code}`);
     },
   },
   config: {
@@ -171,6 +182,16 @@ const commands: Record<string, Command> = {
     },
   },
 };
+
+/** Runs a script of this package with this Node, output to the terminal; resolves to its exit code. */
+async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: 'inherit', env });
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+}
 
 function errorLine(err: unknown): string {
   if (err instanceof VidgraphError) return `${err.message.split('\n')[0]} (${err.code})`;
