@@ -36,11 +36,12 @@ for f in "$stage"/*; do
 done
 
 # What the binary asks of the system: the newest glibc and libstdc++ symbol versions it uses.
-newest() { objdump -T "$stage"/* | grep -o "$1_[0-9.]*" | sort -uV | tail -1; }
+newest() { objdump -T "$stage"/*.so.* "$stage"/*.node | grep -o "$1_[0-9.]*" | sort -uV | tail -1; }
+glibc="$(newest GLIBC)" glibcxx="$(newest GLIBCXX)"
 {
   cat "$prefix/BUILDINFO.txt"
   echo "addon: vidgraph $(node -p 'require("./package.json").version'), N-API 9, built $(date -u +%Y-%m-%d) on $(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "needs: $(newest GLIBC) (glibc), $(newest GLIBCXX) (libstdc++)"
+  echo "needs: $glibc (glibc), $glibcxx (libstdc++)"
 } >"$stage/BUILDINFO.txt"
 
 rm -rf "$out" && mkdir -p prebuilds && mv "$stage" "$out" && rm -rf prebuilds.tmp

@@ -125,7 +125,7 @@ for lib in "$prefix"/lib/lib*_vg.so.*.*.*; do patchelf --set-rpath '$ORIGIN' "$l
 # The record that goes into the package: versions and the exact FFmpeg configure line.
 {
   echo "sources (Debian bookworm source packages): ${DEPS_SOURCES[*]}"
-  echo "ffmpeg configure: $(grep -m1 '^FFMPEG_CONFIGURATION' "$(srcdir ffmpeg)/config.h" | sed 's/^#define FFMPEG_CONFIGURATION //')"
+  echo "ffmpeg configure: $(sed -n 's/^#define FFMPEG_CONFIGURATION "\(.*\)"$/\1/p' "$(srcdir ffmpeg)/config.h")"
   echo "ffmpeg license: $(sed -n 's/^#define FFMPEG_LICENSE "\(.*\)"/\1/p' "$(srcdir ffmpeg)/config.h")"
 } >"$prefix/BUILDINFO.txt"
 rm -rf "$work"
