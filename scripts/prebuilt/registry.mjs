@@ -120,6 +120,9 @@ export async function startRegistry({ log = () => {} } = {}) {
     cwd: dir, stdio: ['ignore', out, out], env: { ...process.env },
   });
   fs.closeSync(out);
+  // Never outlive the test process, however it ends.
+  const reap = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+  process.once('exit', reap);
   let exited = null;
   const exitP = new Promise((resolve) => child.on('exit', (code, signal) => { exited = code ?? signal; resolve(); }));
 
@@ -136,6 +139,7 @@ export async function startRegistry({ log = () => {} } = {}) {
       await exitP;
       clearTimeout(t);
     }
+    process.removeListener('exit', reap);
     await fsp.rm(dir, { recursive: true, force: true });
   };
 

@@ -64,6 +64,9 @@ export function runInRoot(root, script, { cwd = '/root', env = {}, timeoutMs = 1
     const p = spawn('unshare', ['--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '/bin/sh', '-c', outer], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // If the test process dies first, take the namespace (and everything in it) down with it.
+    const reap = () => { try { p.kill('SIGKILL'); } catch { /* gone */ } };
+    process.once('exit', reap);
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
@@ -75,6 +78,7 @@ export function runInRoot(root, script, { cwd = '/root', env = {}, timeoutMs = 1
     p.on('error', (e) => { clearTimeout(timer); reject(e); });
     p.on('close', (code, signal) => {
       clearTimeout(timer);
+      process.removeListener('exit', reap);
       resolve({ code: code ?? signal, stdout, stderr });
     });
   });
