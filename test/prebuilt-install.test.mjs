@@ -86,7 +86,7 @@ async function packedTarball(t) {
 /** The tarball must carry the prebuilt engine, else the install test would test a source build. */
 async function assertCarriesPrebuilt(tarball) {
   const { stdout } = await execFileP('tar', ['-tzf', tarball], { maxBuffer: 64 << 20 });
-  const files = stdout.split('\n').filter((f) => f.startsWith('package/prebuilds/linux-x64/'));
+  const files = stdout.split('\n').filter((f) => f.startsWith('package/prebuilds/linux-x64/') && !f.endsWith('/'));
   assert.ok(files.some((f) => f.endsWith('.node')), `${tarball} has no prebuilds/linux-x64/*.node (it has: ${files.join(', ') || 'no prebuilds'})`);
   return files.map((f) => path.basename(f));
 }
