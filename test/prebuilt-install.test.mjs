@@ -103,8 +103,9 @@ async function oracleMd5s(file) {
  * ldd output of several files ("== name" headers) → problems: libraries not found, or resolved
  * outside `dirs` and not a glibc / libstdc++ / libgcc_s library.
  */
-function lddProblems(text, dirs) {
+function lddCheck(text, dirs) {
   const problems = [];
+  const system = new Set();
   let file = '?';
   let checked = 0;
   for (const line of text.split('\n')) {
@@ -118,10 +119,12 @@ function lddProblems(text, dirs) {
     if (!m) { problems.push(`${file}: unparsed ldd line: ${l}`); continue; }
     const resolved = m[2] ?? m[1];
     const inside = resolved.startsWith('/') && dirs.includes(path.posix.dirname(path.posix.normalize(resolved)));
-    if (!inside && !SYSTEM_LIBS.test(path.posix.basename(m[1]))) problems.push(`${file}: ${m[1]} => ${resolved} (neither bundled nor glibc/libstdc++/libgcc_s)`);
+    if (inside) continue;
+    if (SYSTEM_LIBS.test(path.posix.basename(m[1]))) system.add(path.posix.basename(m[1]));
+    else problems.push(`${file}: ${m[1]} => ${resolved} (neither bundled nor glibc/libstdc++/libgcc_s)`);
   }
   if (checked === 0) problems.push('no *.node / *.so* file was checked');
-  return problems;
+  return { problems: [...new Set(problems)], checked, system: [...system].sort() };
 }
 
 const reason = process.env.VIDGRAPH_TEST_PREBUILT === '0' ? 'VIDGRAPH_TEST_PREBUILT=0 (no prebuilt engine for this run)' : unsupportedReason();
@@ -173,7 +176,8 @@ test('npm install vidgraph in a bare Debian root: the prebuilt engine loads with
               `cd ${lib} && pwd && pwd -P && for f in *.node *.so*; do [ -f "$f" ] || continue; echo "== $f"; ldd "./$f" 2>&1; done`));
             assertRan(ldd, `ldd in ${lib}`);
             const [logical, physical] = ldd.stdout.split('\n');
-            const problems = lddProblems(ldd.stdout.split('\n').slice(2).join('\n'), [logical, physical]);
+            const { problems, checked, system } = lddCheck(ldd.stdout.split('\n').slice(2).join('\n'), [logical, physical]);
+            st.diagnostic(`ldd: ${checked} files; outside the package they need only ${system.join(' ')}`);
             if (problems.length) assert.fail(`ldd of the installed prebuilt engine resolves outside the package:\n${problems.join('\n')}`);
 
             const loaded = await run(`node -e "console.log(JSON.stringify(require('vidgraph').versions()))"`);

@@ -107,6 +107,8 @@ export async function startRegistry({ log = () => {} } = {}) {
     '    access: $all',
     '    publish: $authenticated',
     '    proxy: npmjs',
+    // the package carries the prebuilt engine and its FFmpeg (~15 MB packed): above the 10 MB default
+    'max_body_size: 500mb',
     'server:',
     '  keepAliveTimeout: 60',
     'log: { type: stdout, format: pretty, level: warn }',
