@@ -196,4 +196,3 @@ describe('npm tarball', () => {
     if (fs.existsSync(path.join(ROOT, 'prebuilds', 'linux-x64'))) assert.ok(files.has('prebuilds/linux-x64/BUILDINFO.txt'));
   });
 });
-});
