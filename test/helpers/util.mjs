@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { seededRandom } from '../../bench/clip.mjs';
 
 /** A fresh empty directory, removed when the process exits. */
 export function tempDir(prefix = 'vidgraph-test-') {
@@ -10,17 +11,8 @@ export function tempDir(prefix = 'vidgraph-test-') {
   return dir;
 }
 
-/** mulberry32: a small seeded PRNG so that "random rows" are the same on every run. */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the benchmarks' seeded PRNG: "random rows" are the same on every run. */
+export { seededRandom };
 
 /** `count` seeded random rows in [0, n), plus the first and last row, in random order. */
 export function sampleRows(n, count, seed) {
