@@ -2,11 +2,12 @@
 // lossless(), compressVideo() options honoured, and saveMp4 (remux or re-encode).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { ffprobeFrameCount, fixture, oracle, probe } from './helpers/corpus.mjs';
+import { ffprobeFrameCount, fixture, makeClip, oracle, probe } from './helpers/corpus.mjs';
 import { bytesOf, tempDir } from './helpers/util.mjs';
 
 const fileA = await fixture('h264_bframes_opengop.mp4');
@@ -32,6 +33,24 @@ async function all(stream) {
 }
 
 describe('output video streams', () => {
+  test('the same graph run five times stores byte-identical H.264, also for frames whose size is a whole number of pages', async () => {
+    // 640x512 RGB is exactly 240 pages: swscale's RGB24 -> YUV420P reads past a frame's last byte,
+    // which crashed the encoder (SIGSEGV) when the next page was unmapped, or read another frame's bytes.
+    const clip = await makeClip('pages-640x512.mp4', { width: 640, height: 512, seconds: 10, fps: 24, gop: 48 });
+    const digests = [];
+    for (let run = 0; run < 5; run++) {
+      const sc = new vg.Client({ db: tempDir() });
+      const out = new vg.NamedVideoStream(sc, 'copy');
+      const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'src', { path: clip })]);
+      const { failedJobs } = await sc.run(sc.io.Output(frames, [out]), vg.PerfParams.estimate(), { showProgress: false });
+      assert.deepEqual(failedJobs, []);
+      assert.equal((await out.metadata()).frames, 240);
+      digests.push(createHash('sha256').update(fs.readFileSync(path.join(sc.dbPath, 'streams', 'copy', 'packets.bin'))).digest('hex'));
+      await sc.close();
+    }
+    assert.deepEqual(new Set(digests).size, 1, digests.join('\n'));
+  });
+
   test('frame outputs are H.264 by default and decode exactly like the ffmpeg CLI decodes their MP4', async () => {
     const sc = new vg.Client({ db: tempDir() });
     const { out } = await resizedOutput(sc, 'small');

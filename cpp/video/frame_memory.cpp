@@ -1,5 +1,6 @@
 #include "frame_memory.h"
 
+#include <cstring>
 #include <sys/mman.h>
 
 #ifdef __GLIBC__
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <new>
@@ -30,7 +32,14 @@ constexpr size_t kPage = 4096;
 constexpr size_t kRecycleLimit = 1024u << 20;
 constexpr auto kIdle = std::chrono::seconds(3);
 
-size_t mappedSize(size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
+// SIMD code reads past the last pixel it uses: swscale's RGB24 -> YUV420P input read the page
+// after a 1280x720 frame (2764800 bytes, a whole number of pages), which crashed the encoder
+// when that page was unmapped. Every frame buffer has this much readable, zeroed slack after
+// its bytes (FFmpeg's own buffers get AV_INPUT_BUFFER_PADDING_SIZE = 64 for the same reason),
+// so such reads neither fault nor see another frame's leftovers.
+constexpr size_t kReadPadding = 64;
+
+size_t mappedSize(size_t bytes) { return (bytes + kReadPadding + kPage - 1) / kPage * kPage; }
 
 struct Freed {
   uint8_t* p;
@@ -174,7 +183,10 @@ FrameBuffer acquireFrameBuffer(size_t bytes) {
     }
   }
   unmapAll(stale);
-  if (reused) return FrameBuffer(reused, FrameBufferDeleter{bytes});
+  if (reused) {
+    std::memset(reused + bytes, 0, kReadPadding);  // a recycled buffer's slack holds the last frame's bytes
+    return FrameBuffer(reused, FrameBufferDeleter{bytes});
+  }
   // Plain private mappings: measured faster here than huge pages, whose allocation may stall
   // on memory compaction (seconds of system time for a batch of 1080p frames).
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
