@@ -172,6 +172,9 @@ export class NamedVideoStream extends StoredStream<Frame> {
       try {
         for await (const frame of this.load()) {
           if (!frame) continue;
+          if (!resize && (frame.width % 2 !== 0 || frame.height % 2 !== 0)) {
+            throw new BadArgumentError(`saveMp4('${out}'): H.264 needs even frame sizes, stream '${this.name()}' has ${frame.width}x${frame.height} frames (pass scale: [width, height] with even sizes)`);
+          }
           if (!resize) {
             await writer.append(frame);
             continue;
