@@ -127,6 +127,17 @@ export class Client {
   }
 
   /**
+   * @internal For read-only use (the CLI's `ls` and `info`): the database must exist already;
+   * nothing is created or cleaned up, and later calls on this client see it the same way.
+   * ERR_NOT_FOUND when there is no database at `db`.
+   */
+  openExisting(): Promise<LocalDatabase> {
+    if (this.closed) return Promise.reject(new ClosedError(`Client: the client of '${this.dbPath}' is closed`));
+    this.opened ??= this.database.openExisting();
+    return this.opened.then(() => this.database);
+  }
+
+  /**
    * Runs the graph behind `outputs`: one job per input stream; each job's outputs are
    * committed together, and a failing job fails alone (listed in `failedJobs`).
    *
@@ -165,11 +176,13 @@ export class Client {
     return (await this.ready()).list();
   }
 
-  /** A table of the streams: name, kind, rows, committed, size on disk. */
+  /**
+   * A table of the streams: name, kind, rows, committed, size on disk. Control characters in
+   * names are shown escaped (see `displayName`); damaged streams are marked and explained.
+   */
   async summarize(): Promise<string> {
     const streams = await this.listStreams();
-    const rows = streams.map((s) => [s.name, s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)]);
-    return formatTable(['stream', 'kind', 'rows', 'committed', 'size'], rows) + `\n${streams.length} stream(s) in ${this.dbPath}`;
+    return [streamTable(streams), `${streams.length} stream(s) in ${displayName(this.dbPath)}`, ...damageNotes(streams)].join('\n');
   }
 
   async close(): Promise<void> {
@@ -193,4 +206,32 @@ export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * A name as it is safe to print on a terminal: control characters (C0, DEL, C1), line and
+ * paragraph separators and bidirectional overrides are written as escapes (\n, \t, \x1b,
+ * \u202e), and a backslash as \\, so a stream name can neither move the cursor, recolour
+ * the terminal nor pass for another row or another name.
+ */
+export function displayName(name: string): string {
+  return name.replace(/[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    if (named[c]) return named[c]!;
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** The stream table of `summarize()` and `vidgraph ls` (a damaged stream: committed 'damaged'). */
+export function streamTable(streams: StreamListing[]): string {
+  const rows = streams.map((s) => s.damaged
+    ? [displayName(s.name), '?', '?', 'damaged', formatBytes(s.bytes)]
+    : [displayName(s.name), s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)]);
+  return formatTable(['stream', 'kind', 'rows', 'committed', 'size'], rows);
+}
+
+/** One line per damaged stream: what is wrong with it. */
+export function damageNotes(streams: StreamListing[]): string[] {
+  return streams.filter((s) => s.damaged).map((s) => `${displayName(s.damaged!)} (ERR_CORRUPT)`);
 }

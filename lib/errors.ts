@@ -99,13 +99,85 @@ const byCode: Partial<Record<ErrorCode, new (message: string, options?: { cause?
   ERR_TIMEOUT: TimeoutError,
 };
 
-/** Turns an error thrown by the native engine (an Error with `code`) into a VidgraphError. */
-export function fromNative(err: unknown, context?: string): VidgraphError {
-  if (err instanceof VidgraphError) return err;
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === 'string' ? (e.code as ErrorCode) : 'ERR_INTERNAL';
-  const message = (context ? `${context}: ` : '') + String(e?.message ?? err);
-  if (code === 'ERR_DECODE') return new DecodeError(message, [], { cause: err });
+/** Every code a VidgraphError can carry (each is documented in the README's error list). */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'ERR_NOT_FOUND', 'ERR_EXISTS', 'ERR_BAD_ARGUMENT', 'ERR_INVALID_VIDEO', 'ERR_DECODE', 'ERR_UNSUPPORTED_CODEC',
+  'ERR_PLUGIN', 'ERR_ABORTED', 'ERR_NO_GPU', 'ERR_KERNEL', 'ERR_NATIVE_LOAD', 'ERR_CLOSED', 'ERR_CORRUPT',
+  'ERR_RESOURCE', 'ERR_TIMEOUT', 'ERR_INTERNAL',
+];
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/**
+ * What the operating system's error numbers (and Node's own error codes) mean in vidgraph's
+ * terms. A path the caller gave that cannot be used (too long, a symlink loop, a file where a
+ * directory is needed, no permission) is ERR_BAD_ARGUMENT; exhausted memory, disk, file
+ * descriptors or threads are ERR_RESOURCE.
+ */
+const FOREIGN_CODES: Record<string, ErrorCode> = {
+  ENOENT: 'ERR_NOT_FOUND',
+  EEXIST: 'ERR_EXISTS',
+  ENOTEMPTY: 'ERR_EXISTS',
+  ENOTDIR: 'ERR_BAD_ARGUMENT',
+  EISDIR: 'ERR_BAD_ARGUMENT',
+  ENAMETOOLONG: 'ERR_BAD_ARGUMENT',
+  ELOOP: 'ERR_BAD_ARGUMENT',
+  EACCES: 'ERR_BAD_ARGUMENT',
+  EPERM: 'ERR_BAD_ARGUMENT',
+  EROFS: 'ERR_BAD_ARGUMENT',
+  EINVAL: 'ERR_BAD_ARGUMENT',
+  ENXIO: 'ERR_BAD_ARGUMENT',
+  ENODEV: 'ERR_BAD_ARGUMENT',
+  EXDEV: 'ERR_BAD_ARGUMENT',
+  EILSEQ: 'ERR_BAD_ARGUMENT',
+  ENOMEM: 'ERR_RESOURCE',
+  ENOSPC: 'ERR_RESOURCE',
+  EDQUOT: 'ERR_RESOURCE',
+  EMFILE: 'ERR_RESOURCE',
+  ENFILE: 'ERR_RESOURCE',
+  EAGAIN: 'ERR_RESOURCE',
+  EFBIG: 'ERR_RESOURCE',
+  ENOBUFS: 'ERR_RESOURCE',
+  EIO: 'ERR_CORRUPT',
+  ERR_OUT_OF_MEMORY: 'ERR_RESOURCE',
+  ERR_MEMORY_ALLOCATION_FAILED: 'ERR_RESOURCE',
+  ERR_WORKER_OUT_OF_MEMORY: 'ERR_RESOURCE',
+  ERR_BUFFER_TOO_LARGE: 'ERR_RESOURCE',
+  ERR_STRING_TOO_LONG: 'ERR_RESOURCE',
+  ERR_FS_FILE_TOO_LARGE: 'ERR_RESOURCE',
+};
+
+/** V8's allocation failures carry no code, only these messages. */
+const OUT_OF_MEMORY_MESSAGES = /allocation failed|out of memory|invalid (typed )?array length|array buffer allocation/i;
+
+/**
+ * Any error as a VidgraphError with a documented code: ours pass through; a system or Node
+ * error (ENOENT, ELOOP, ENOSPC, ERR_OUT_OF_MEMORY, V8's "allocation failed", ...) gets the code
+ * that says what went wrong, its own code kept in the message; anything else is ERR_INTERNAL.
+ * `context` (what was being done, with which input) prefixes the message.
+ */
+export function toVidgraphError(err: unknown, context?: string): VidgraphError {
+  if (err instanceof VidgraphError && isErrorCode(err.code)) return err;
+  const e = err as { code?: unknown; message?: unknown; syscall?: unknown } | null | undefined;
+  const raw = typeof e?.code === 'string' ? e.code : undefined;
+  const text = String(e?.message ?? err);
+  let code: ErrorCode;
+  if (isErrorCode(raw)) code = raw;
+  else if (raw !== undefined && FOREIGN_CODES[raw]) code = FOREIGN_CODES[raw]!;
+  else if (err instanceof RangeError && OUT_OF_MEMORY_MESSAGES.test(text)) code = 'ERR_RESOURCE';
+  else code = 'ERR_INTERNAL';
+  // The system's own code stays visible (Node's fs messages start with it already).
+  const detail = raw !== undefined && !isErrorCode(raw) && !text.includes(raw) ? `${text} (${raw})` : text;
+  const message = (context ? `${context}: ` : '') + detail;
+  if (code === 'ERR_DECODE') return new DecodeError(message, (err as { rows?: number[] })?.rows ?? [], { cause: err });
   const Cls = byCode[code];
   return Cls ? new Cls(message, { cause: err }) : new VidgraphError(code, message, { cause: err });
+}
+
+/** Turns an error thrown by the native engine (an Error with `code`) into a VidgraphError. */
+export function fromNative(err: unknown, context?: string): VidgraphError {
+  if (err instanceof VidgraphError && isErrorCode(err.code)) return err;
+  return toVidgraphError(err, context);
 }

@@ -11,7 +11,7 @@ export type { ClientOptions, LogLevel, StorageConfig } from './client';
 export {
   VidgraphError, NotFoundError, ExistsError, BadArgumentError, InvalidVideoError, DecodeError,
   UnsupportedCodecError, PluginError, AbortedError, NoGpuError, NativeLoadError, ClosedError, CorruptError,
-  ResourceError, TimeoutError,
+  ResourceError, TimeoutError, ERROR_CODES,
 } from './errors';
 export type { ErrorCode } from './errors';
 export { Frame } from './frame';

@@ -114,7 +114,7 @@ export interface NativeBinding {
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
   ops(): NativeOpInfo[];
   /** timeoutMs > 0: a registration that overran it registers nothing (ERR_TIMEOUT) and the file stays refused. */
-  loadPlugin(path: string, timeoutMs?: number): Promise<string[]>;
+  loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number }): Promise<NativeScanResult>;

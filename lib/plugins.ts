@@ -24,6 +24,8 @@ export interface LoadOpOptions {
   /**
    * An op name the plugin declares that already exists (built in, or from another plugin) is
    * ERR_EXISTS and nothing is loaded, unless `replace: true`. TypeScript ops cannot be replaced.
+   * Registration is all or nothing: argument messages are checked against the .proto and names
+   * against the registry (atomically, in the engine) before any of the plugin's ops is registered.
    */
   replace?: boolean;
 }
@@ -32,17 +34,28 @@ export interface LoadOpOptions {
 export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit
 
+/** What the check process learnt of a plugin's ops. */
+interface Declared {
+  name: string;
+  /** The protobuf message of its arguments ('' when it takes none). */
+  protoMessage: string;
+}
+
 /**
  * Loads the plugin in a child process, which proves the registration completed by printing a
- * one-time token followed by the names it registered once loadPlugin resolved: an exit code of 0
- * alone is not proof (the plugin may call exit() from inside its registration).
+ * one-time token followed by the ops it registered once loadPlugin resolved: an exit code of 0
+ * alone is not proof (the plugin may call exit() from inside its registration). The child loads
+ * with replace (a clash is judged here, against this process's registry), and reports each
+ * op's argument message, so that everything is checked before anything is registered here.
  */
-function probe(file: string, timeout: number): Promise<string[]> {
+function probe(file: string, timeout: number): Promise<Declared[]> {
   const token = randomBytes(12).toString('hex');
   const report = `(m, code) => process.stdout.write('\\n' + process.argv[1] + JSON.stringify(m) + '\\n', () => process.exit(code))`;
   const script = `const report = ${report};` +
-    `require('node-gyp-build')(${JSON.stringify(packageRoot)}).loadPlugin(${JSON.stringify(file)}, ${timeout})` +
-    `.then((names) => report({ names }, 0), (e) => report({ error: { code: e && e.code, message: String(e && e.message) } }, 3));`;
+    `const engine = require('node-gyp-build')(${JSON.stringify(packageRoot)});` +
+    `engine.loadPlugin(${JSON.stringify(file)}, ${timeout}, true)` +
+    `.then((names) => report({ names, ops: engine.ops().filter((o) => names.includes(o.name)).map((o) => ({ name: o.name, protoMessage: o.protoMessage })) }, 0),` +
+    ` (e) => report({ error: { code: e && e.code, message: String(e && e.message) } }, 3));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, token], { cwd: packageRoot, env: { ...process.env }, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
@@ -59,12 +72,12 @@ function probe(file: string, timeout: number): Promise<string[]> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const line = stdout.split('\n').find((l) => l.startsWith(token));
-      let said: { names?: string[]; error?: { code?: string; message: string } } = {};
+      let said: { names?: string[]; ops?: Declared[]; error?: { code?: string; message: string } } = {};
       try {
         if (line !== undefined) said = JSON.parse(line.slice(token.length)) as typeof said;
       } catch { /* a garbled line proves nothing */ }
       if (timedOut) reject(new TimeoutError(`loadOp: plugin '${file}' did not finish registering its ops within ${timeout} ms (in the check process); it was not loaded`));
-      else if (code === 0 && Array.isArray(said.names)) resolve(said.names);
+      else if (code === 0 && Array.isArray(said.names)) resolve(said.names.map((name) => ({ name, protoMessage: said.ops?.find((o) => o.name === name)?.protoMessage ?? '' })));
       else if (code === 3 && said.error) reject(fromNative(Object.assign(new Error(said.error.message), { code: said.error.code ?? 'ERR_PLUGIN' })));
       else if (signal) reject(new PluginError(`plugin '${file}': crashed while registering its ops (${signal}); it was not loaded`));
       else reject(new PluginError(`plugin '${file}': ended the check process while registering its ops (exit code ${code} before its registration returned); it was not loaded`));
@@ -73,7 +86,7 @@ function probe(file: string, timeout: number): Promise<string[]> {
 }
 
 /** The in-process registration, bounded: on overrun the file is quarantined (its ops stay hidden). */
-async function loadHere(file: string, timeout: number): Promise<string[]> {
+async function loadHere(file: string, timeout: number, replace: boolean): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -82,7 +95,7 @@ async function loadHere(file: string, timeout: number): Promise<string[]> {
     }, timeout);
     timer.unref();
   });
-  const loading = native().loadPlugin(file, timeout);
+  const loading = native().loadPlugin(file, timeout, replace);
   loading.catch(() => undefined);
   try {
     return await Promise.race([loading, overrun]);
@@ -118,7 +131,7 @@ export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadO
   if (isQuarantined(file)) throw new PluginError(`plugin '${file}': did not finish registering in time earlier; it stays unloaded until the process restarts`);
   const declared = await probe(file, timeout);
   // Names the plugin would take from another op (a built-in, another plugin, a TypeScript op).
-  const taken = declared.flatMap((name) => {
+  const taken = declared.flatMap(({ name }) => {
     if (tsOp(name)) return [`'${name}' (a TypeScript op)`];
     const existing = opDeclarations().get(name);
     if (!existing || existing.plugin === file || opts.replace) return [];
@@ -127,20 +140,20 @@ export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadO
   if (taken.length > 0) {
     throw new ExistsError(`loadOp: plugin '${file}' declares op names already taken: ${taken.join(', ')}${opts.replace ? '' : ' (pass { replace: true } to replace engine ops)'}; it was not loaded`);
   }
-  const names = await loadHere(file, timeout);
-  setPluginProto('', undefined); // refresh the registry view
-  for (const name of names) {
-    const decl = opDeclarations().get(name);
-    const message = native().ops().find((o) => o.name === name)?.protoMessage;
-    if (!decl || !message) continue;
-    if (!root) throw new BadArgumentError(`loadOp: op '${name}' takes arguments of message '${message}': pass its .proto file to loadOp`);
-    let type: ProtoType;
+  // Every op's argument message, before anything is registered: all of the plugin's ops load, or none.
+  const types = new Map<string, ProtoType>();
+  for (const { name, protoMessage: message } of declared) {
+    if (!message) continue;
+    if (!root) throw new BadArgumentError(`loadOp: op '${name}' takes arguments of message '${message}': pass its .proto file to loadOp; plugin '${file}' was not loaded`);
     try {
-      type = root.lookupType(message);
+      types.set(name, root.lookupType(message));
     } catch {
-      throw new BadArgumentError(`loadOp: op '${name}' declares argument message '${message}', which '${protoPath}' does not define`);
+      throw new BadArgumentError(`loadOp: op '${name}' declares argument message '${message}', which '${protoPath}' does not define; plugin '${file}' was not loaded`);
     }
-    setPluginProto(name, type);
   }
+  // The engine checks the names again, atomically with registering them (ERR_EXISTS unless replace).
+  const names = await loadHere(file, timeout, opts.replace === true);
+  for (const name of names) setPluginProto(name, types.get(name));
+  setPluginProto('', undefined); // refresh the registry view
   return names;
 }

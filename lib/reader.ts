@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadArgumentError, ClosedError, fromNative, NotFoundError, ResourceError } from './errors';
+import { BadArgumentError, ClosedError, fromNative, NotFoundError, toVidgraphError, ResourceError } from './errors';
 import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
 import { limitInputPixelsOption, threadsOption } from './limits';
@@ -145,7 +145,7 @@ export class VideoReader {
     await orphansCollected;
     const abs = path.resolve(file);
     const stat = await fsp.stat(abs).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENOENT' ? new NotFoundError(`VideoReader.open: video file '${abs}' does not exist`) : fromNative(err, abs);
+      throw err.code === 'ENOENT' ? new NotFoundError(`VideoReader.open: video file '${abs}' does not exist`) : toVidgraphError(err, `VideoReader.open: cannot read video file '${abs}'`);
     });
     const cacheFile = typeof o.indexCache === 'string' ? await indexCachePath(o.indexCache, abs, stat) : undefined;
     let index: Uint8Array | undefined = cacheFile ? await fsp.readFile(cacheFile).catch(() => undefined) : undefined;

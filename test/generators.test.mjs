@@ -173,4 +173,39 @@ describe('OpticalFlowGenerator', () => {
   test('bad methods are refused', () => {
     assert.throws(() => new vg.OpticalFlowGenerator({ globPattern: pattern(), method: 'magic' }), { code: 'ERR_BAD_ARGUMENT', message: /method/ });
   });
+
+});
+
+describe('generator defaults (issue 10, item 9)', () => {
+  test("without globPattern the keras-video default './videos/{classname}/*.avi' is used; no videos is ERR_NOT_FOUND, an epoch without batches says so", async () => {
+    const dir = tempDir();
+    const cwd = process.cwd();
+    const clip = await makeClip('gen-default.mp4', { width: 64, height: 48, seconds: 1, fps: 12 });
+    process.chdir(dir);
+    try {
+      assert.throws(() => new vg.VideoFrameGenerator(), { code: 'ERR_NOT_FOUND', message: /no videos found: directory '.*videos' \(from globPattern '\.\/videos\/\{classname\}\/\*\.avi'\) does not exist/ });
+      fs.mkdirSync(path.join('videos', 'a'), { recursive: true });
+      fs.mkdirSync(path.join('videos', 'b'));
+      fs.copyFileSync(clip, path.join('videos', 'a', 'x.mp4')); // not matched by *.avi
+      assert.throws(() => new vg.VideoFrameGenerator({ batchSize: 1 }), { code: 'ERR_NOT_FOUND', message: /no file matches '\.\/videos\/\{classname\}\/\*\.avi' in the 2 class\(es\) 'a', 'b'/ });
+      for (const f of [['a', '1.avi'], ['a', '2.avi'], ['b', '1.avi']]) fs.copyFileSync(clip, path.join('videos', ...f)); // the container is probed, not named
+      const gen = new vg.VideoFrameGenerator({ batchSize: 1, nbFrames: 2, targetShape: [8, 6], shuffle: false });
+      assert.deepEqual(gen.classes, ['a', 'b']);
+      assert.equal(gen.length, 3);
+      assert.deepEqual((await gen.getBatch(2)).xShape, [1, 2, 6, 8, 3]);
+      await gen.close();
+      const empty = new vg.VideoFrameGenerator({ batchSize: 16 });
+      assert.equal(empty.length, 0);
+      await assert.rejects(empty.getBatch(0), { code: 'ERR_BAD_ARGUMENT', message: /the generator has no batches: 3 sample\(s\) \(from 3 file\(s\)\) is fewer than batchSize 16/ });
+      const warned = new Promise((resolve) => process.once('warning', resolve));
+      let batches = 0;
+      for await (const _ of empty) batches++;
+      assert.equal(batches, 0);
+      const w = await warned;
+      assert.equal(w.code, 'VIDGRAPH_GENERATOR');
+      assert.match(w.message, /VideoFrameGenerator: the generator has no batches.*the epoch yields nothing/);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 });

@@ -135,4 +135,25 @@ describe('output video streams', () => {
     assert.equal(p.stream.avg_frame_rate, '12/1');
     await assert.rejects(video.saveMp4('x', { scale: [161, 120] }), { code: 'ERR_BAD_ARGUMENT' });
   });
+
+  test('a saveMp4 that fails leaves no file behind, and an existing file at its path untouched', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    // A raw H.264 stream (no container timestamps: it cannot be remuxed) of odd size (4:4:4):
+    // the fallback re-encode refuses it. The remux attempt had already written an MP4 header.
+    const odd = await makeClip('odd444.h264', { width: 64, height: 48, seconds: 0.5, pixFmt: 'yuv444p', extraArgs: ['-vf', 'scale=33:25'] });
+    const video = new vg.NamedVideoStream(sc, 'odd', { path: odd });
+    const dir = tempDir();
+    await assert.rejects(video.saveMp4(path.join(dir, 'out')),
+      (e) => e instanceof vg.VidgraphError && e.code === 'ERR_BAD_ARGUMENT' && /saveMp4\('.*out\.mp4'\): H\.264 needs even frame sizes, stream 'odd' has 33x25 frames \(pass scale/.test(e.message));
+    assert.deepEqual(fs.readdirSync(dir), []);
+    fs.writeFileSync(path.join(dir, 'keep.mp4'), 'an earlier file');
+    await assert.rejects(video.saveMp4(path.join(dir, 'keep.mp4')), { code: 'ERR_BAD_ARGUMENT' });
+    assert.deepEqual(fs.readdirSync(dir), ['keep.mp4']);
+    assert.equal(fs.readFileSync(path.join(dir, 'keep.mp4'), 'utf8'), 'an earlier file');
+    // A save that succeeds replaces it, and leaves nothing else.
+    const ok = new vg.NamedVideoStream(sc, 'a', { path: fileA });
+    assert.equal(await ok.saveMp4(path.join(dir, 'keep')), path.join(dir, 'keep.mp4'));
+    assert.deepEqual(fs.readdirSync(dir), ['keep.mp4']);
+    assert.equal(await ffprobeFrameCount(path.join(dir, 'keep.mp4')), await ok.len());
+  });
 });

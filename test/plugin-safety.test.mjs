@@ -169,6 +169,29 @@ static vidgraph::Op declare() {
 VIDGRAPH_PLUGIN(declare())
 `;
 
+// Two ops in one plugin (FIRST, SECOND; SECOND_MESSAGE: the second's argument message, '' for
+// none): for all-or-nothing registration.
+const PAIR = String.raw`#include <vidgraph/op.h>
+#include <cstring>
+#include <string>
+struct Copy : vidgraph::Kernel {
+  explicit Copy(const std::string&) {}
+  void execute(const vidgraph::Inputs& in, vidgraph::Outputs& out) override {
+    for (size_t r = 0; r < in.rows(); r++) {
+      const vidgraph::Frame f = in.frame(0, r);
+      vidgraph::Frame o = out.allocFrame(0, r, f.height(), f.width(), f.channels());
+      std::memcpy(o.data(), f.data(), size_t(f.height()) * f.width() * f.channels());
+    }
+  }
+};
+VIDGRAPH_PLUGIN(vidgraph::Op(FIRST).input("frame").output("frame").kernel<Copy>(),
+                vidgraph::Op(SECOND).input("frame").output("frame").protoMessage(SECOND_MESSAGE).kernel<Copy>())
+`;
+const PAIRS = {
+  partial: ['PartFirst', 'PartSecond', 'NoSuchArgs'], dup: ['DupOp', 'DupOp', ''], blurclash: ['BlurClashFirst', 'Blur', ''],
+  racea: ['RaceTwin', 'RaceOnlyA', ''], raceb: ['RaceTwin', 'RaceOnlyB', ''],
+};
+
 const libs = {};
 
 function buildFixtures() {
@@ -177,6 +200,7 @@ function buildFixtures() {
   fs.writeFileSync(path.join(src, 'liar.cpp'), LIAR);
   fs.writeFileSync(path.join(src, 'decl.cpp'), DECL);
   fs.writeFileSync(path.join(src, 'misbehave.cpp'), MISBEHAVE);
+  fs.writeFileSync(path.join(src, 'pair.cpp'), PAIR);
   const lines = ['cmake_minimum_required(VERSION 3.18)', 'project(vgsafety CXX)', 'find_package(vidgraph REQUIRED CONFIG)', 'vidgraph_add_op(NAME liar SOURCES liar.cpp)'];
   for (const [n] of SLOPPY) lines.push(`vidgraph_add_op(NAME sloppy${n} SOURCES decl.cpp)`, `target_compile_definitions(sloppy${n} PRIVATE SLOPPY=${n})`);
   const behaviours = {
@@ -185,6 +209,10 @@ function buildFixtures() {
   };
   for (const [name, [b, op]] of Object.entries(behaviours)) {
     lines.push(`vidgraph_add_op(NAME ${name} SOURCES misbehave.cpp)`, `target_compile_definitions(${name} PRIVATE BEHAVIOUR=${b} "NAME=\\"${op}\\"")`);
+  }
+  for (const [name, [first, second, message]] of Object.entries(PAIRS)) {
+    lines.push(`vidgraph_add_op(NAME ${name} SOURCES pair.cpp)`,
+      `target_compile_definitions(${name} PRIVATE "FIRST=\\"${first}\\"" "SECOND=\\"${second}\\"" "SECOND_MESSAGE=\\"${message}\\"")`);
   }
   fs.writeFileSync(path.join(src, 'CMakeLists.txt'), lines.join('\n') + '\n');
   const cmakeDir = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'config', '--cmake-dir'], { encoding: 'utf8' }).trim();
@@ -284,6 +312,28 @@ describe('plugin safety', () => {
     await assert.rejects(sc.loadOp(libs.tsclash, undefined, { replace: true }), { code: 'ERR_EXISTS', message: /declares op names already taken: 'TsNamedTwin' \(a TypeScript op\); it was not loaded/ });
     assert.deepEqual(await sc.loadOp(libs.twin, undefined, { replace: true }), ['HangExecute']);
     await assert.rejects(sc.loadOp(libs.twin, undefined, { replace: 1 }), { code: 'ERR_BAD_ARGUMENT' });
+  });
+
+  test("loadOp registers all of a plugin's ops or none: a missing argument message, a repeated or taken name registers nothing; of two loads racing for one name, one wins", async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    await assert.rejects(sc.loadOp(libs.partial), { code: 'ERR_BAD_ARGUMENT', message: `loadOp: op 'PartSecond' takes arguments of message 'NoSuchArgs': pass its .proto file to loadOp; plugin '${libs.partial}' was not loaded` });
+    const proto = path.join(tempDir(), 'other.proto');
+    fs.writeFileSync(proto, 'syntax = "proto3";\nmessage OtherArgs { int32 x = 1; }\n');
+    await assert.rejects(sc.loadOp(libs.partial, proto), { code: 'ERR_BAD_ARGUMENT', message: /op 'PartSecond' declares argument message 'NoSuchArgs', which .* does not define; plugin .* was not loaded/ });
+    for (const op of ['PartFirst', 'PartSecond']) assert.throws(() => sc.ops[op], { code: 'ERR_NOT_FOUND' }, op);
+    await assert.rejects(sc.loadOp(libs.dup), (e) => e instanceof vg.PluginError && e.message.includes(libs.dup) && /declares op 'DupOp' twice/.test(e.message));
+    assert.throws(() => sc.ops.DupOp, { code: 'ERR_NOT_FOUND' });
+    await assert.rejects(sc.loadOp(libs.blurclash), { code: 'ERR_EXISTS', message: /declares op names already taken: 'Blur' \(built in\)/ });
+    assert.throws(() => sc.ops.BlurClashFirst, { code: 'ERR_NOT_FOUND' });
+    assert.throws(() => sc.ops.Blur({ frame: sc.io.Input([new vg.ArrayStream(frames(1, 4))]), kernelSize: 4 }), { code: 'ERR_BAD_ARGUMENT', message: /odd integer/ }); // still the built-in
+    const [a, b] = await Promise.allSettled([sc.loadOp(libs.racea), sc.loadOp(libs.raceb)]);
+    assert.deepEqual([a.status, b.status].sort(), ['fulfilled', 'rejected']);
+    const lost = a.status === 'rejected' ? a : b;
+    assert.equal(lost.reason.code, 'ERR_EXISTS');
+    assert.match(lost.reason.message, /'RaceTwin' \(from plugin '.*race[ab]\.so'\)/);
+    const [won, other] = a.status === 'fulfilled' ? ['RaceOnlyA', 'RaceOnlyB'] : ['RaceOnlyB', 'RaceOnlyA'];
+    assert.equal(typeof sc.ops[won], 'function');
+    assert.throws(() => sc.ops[other], { code: 'ERR_NOT_FOUND' });
   });
 
   describe('plugins that hang or exit', () => {

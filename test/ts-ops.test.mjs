@@ -129,4 +129,23 @@ describe('ops written in TypeScript', () => {
     assert.throws(() => vg.registerOp({ name: 'BadType', inputs: { frame: 'frame' }, outputs: {}, kernel: () => 1 }), { message: /vg.FrameType or a registered column type/ });
     assert.throws(() => vg.registerOp({ name: 'BadBatch', inputs: { frame: vg.FrameType }, outputs: {}, batch: 0, kernel: () => 1 }), { message: /batch >= 1/ });
   });
+
+  test('registerOp with a name already taken (a built-in, or an op registered before) is ERR_EXISTS unless replace: true', async () => {
+    const sc = new vg.Client({ db: tempDir() });
+    const copy = { inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, kernel: (c, { frame }) => frame };
+    assert.throws(() => vg.registerOp({ name: 'Resize', ...copy }), { code: 'ERR_EXISTS', message: "registerOp('Resize'): the name is already taken by a built-in op; pass replace: true to replace it" });
+    // The built-in is still the one sc.ops builds (its required arguments are checked).
+    const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: file })]);
+    assert.throws(() => sc.ops.Resize({ frame: frames }), { code: 'ERR_BAD_ARGUMENT', message: /missing required argument 'width'/ });
+    const name = unique('TsTaken');
+    vg.registerOp({ name, inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 1 });
+    assert.throws(() => vg.registerOp({ name, inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 2 }), { code: 'ERR_EXISTS', message: /already taken by a TypeScript op registered before/ });
+    assert.throws(() => vg.registerOp({ name, inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 2, replace: 'yes' }), { code: 'ERR_BAD_ARGUMENT', message: /boolean for replace/ });
+    vg.registerOp({ name, inputs: { frame: vg.FrameType }, outputs: { v: vg.Json }, kernel: () => 2, replace: true });
+    const out = new vg.NamedStream(sc, 'taken');
+    await sc.run(sc.io.Output(sc.ops[name]({ frame: sc.streams.Range(frames, [[0, 2]]) }), [out]), vg.PerfParams.manual(2, 2), { showProgress: false });
+    const values = [];
+    for await (const v of out.load()) values.push(v);
+    assert.deepEqual(values, [2, 2]);
+  });
 });

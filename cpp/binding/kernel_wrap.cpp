@@ -14,7 +14,8 @@ Napi::Value UseStdMatAllocator(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// loadPlugin(path: string, timeoutMs?: number) → Promise<string[]> (the op names it registered)
+// loadPlugin(path: string, timeoutMs?: number, replace?: boolean) → Promise<string[]> (the op names
+// it registered; all or none: a name clash is ERR_EXISTS unless replace)
 Napi::Value LoadPlugin(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsString()) throwCoded(info.Env(), "ERR_BAD_ARGUMENT", "loadPlugin: expected the plugin's path");
@@ -22,8 +23,9 @@ Napi::Value LoadPlugin(const Napi::CallbackInfo& info) {
     // A registration that returns later than this is refused (its ops never join the registry).
     const double timeout = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
     const int64_t timeoutMs = timeout > 0 && timeout < 9e15 ? static_cast<int64_t>(timeout) : 0;
-    return runDetached(info.Env(), "plugin", [path, timeoutMs]() -> Settle {
-      auto names = std::make_shared<std::vector<std::string>>(loadPlugin(path, timeoutMs));
+    const bool replace = info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+    return runDetached(info.Env(), "plugin", [path, timeoutMs, replace]() -> Settle {
+      auto names = std::make_shared<std::vector<std::string>>(loadPlugin(path, timeoutMs, replace));
       return [names](Napi::Env env) -> Napi::Value {
         Napi::Array a = Napi::Array::New(env, names->size());
         for (size_t i = 0; i < names->size(); i++) a.Set(static_cast<uint32_t>(i), (*names)[i]);

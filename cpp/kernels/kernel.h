@@ -40,6 +40,11 @@ struct OpSpec {
 };
 
 void registerOp(OpSpec spec);
+// Registers a plugin's ops all together or none: under one lock, every name is checked first. A
+// name that another op already has (a built-in, or an op of another plugin) is ERR_EXISTS unless
+// `replace`; the same plugin file registering its op again is not a clash. Names repeated within
+// `specs` are ERR_PLUGIN.
+void registerOps(std::vector<OpSpec> specs, bool replace);
 const OpSpec* findOp(const std::string& name);
 std::vector<const OpSpec*> allOps();
 

@@ -2,6 +2,9 @@
 
 #include <map>
 #include <mutex>
+#include <set>
+
+#include "../video/ffmpeg.h"
 
 namespace vg {
 
@@ -36,6 +39,29 @@ void registerOp(OpSpec spec) {
   std::lock_guard<std::mutex> lock(r.mutex);
   const std::string name = spec.name;
   r.ops[name] = std::move(spec);
+}
+
+void registerOps(std::vector<OpSpec> specs, bool replace) {
+  ensureBuiltins();  // a plugin op named like a built-in is a clash even before the first findOp
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::set<std::string> names;
+  std::string taken;
+  for (const OpSpec& spec : specs) {
+    if (!names.insert(spec.name).second)
+      throw VgError("ERR_PLUGIN", "plugin '" + spec.plugin + "': declares op '" + spec.name + "' twice; it was not loaded");
+    auto it = r.ops.find(spec.name);
+    if (replace || it == r.ops.end() || (!spec.plugin.empty() && it->second.plugin == spec.plugin)) continue;
+    taken += (taken.empty() ? "'" : ", '") + spec.name + "' (" + (it->second.plugin.empty() ? std::string("built in") : "from plugin '" + it->second.plugin + "'") + ")";
+  }
+  if (!taken.empty()) {
+    const std::string who = specs.empty() ? std::string("a plugin") : "plugin '" + specs.front().plugin + "'";
+    throw VgError("ERR_EXISTS", "loadOp: " + who + " declares op names already taken: " + taken + " (pass { replace: true } to replace engine ops); it was not loaded");
+  }
+  for (OpSpec& spec : specs) {
+    const std::string name = spec.name;
+    r.ops[name] = std::move(spec);
+  }
 }
 
 const OpSpec* findOp(const std::string& name) {

@@ -336,7 +336,7 @@ LoadState& loadState() {
 
 }  // namespace
 
-std::vector<std::string> loadPlugin(const std::string& path, int64_t timeoutMs) {
+std::vector<std::string> loadPlugin(const std::string& path, int64_t timeoutMs, bool replace) {
   const auto started = std::chrono::steady_clock::now();
   LoadState& state = loadState();
   {
@@ -390,12 +390,11 @@ std::vector<std::string> loadPlugin(const std::string& path, int64_t timeoutMs) 
   }
   if (!rc.error.empty()) pluginError(path, rc.error);
   if (rc.staged.empty()) pluginError(path, "registered no ops");
+  // All or nothing: a clash (ERR_EXISTS unless `replace`) registers none of the plugin's ops.
   // The library stays loaded: its ops are in the registry for the life of the process.
   std::vector<std::string> names;
-  for (OpSpec& spec : rc.staged) {
-    names.push_back(spec.name);
-    registerOp(std::move(spec));
-  }
+  for (const OpSpec& spec : rc.staged) names.push_back(spec.name);
+  registerOps(std::move(rc.staged), replace);
   return names;
 }
 

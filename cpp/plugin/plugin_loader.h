@@ -15,6 +15,9 @@ namespace vg {
 // registration returned in full. With timeoutMs > 0, a registration that took longer than that
 // (the caller has given up on it) registers nothing, throws ERR_TIMEOUT, and the file stays
 // quarantined: later loads of it are refused with ERR_PLUGIN.
-std::vector<std::string> loadPlugin(const std::string& path, int64_t timeoutMs = 0);
+//
+// Registration is all or nothing (registerOps): an op name the registry already has from a
+// built-in or another plugin is ERR_EXISTS and nothing is registered, unless `replace`.
+std::vector<std::string> loadPlugin(const std::string& path, int64_t timeoutMs = 0, bool replace = false);
 
 }  // namespace vg

@@ -3,8 +3,8 @@
  * the public API, and reports errors as one line on stderr with a non-zero exit code.
  */
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { Client, formatBytes, formatTable } from '../client';
-import { VidgraphError } from '../errors';
+import { Client, damageNotes, displayName, streamTable } from '../client';
+import { toVidgraphError, VidgraphError } from '../errors';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { version, versions } from '../version';
 import { packageRoot } from '../native';
@@ -43,33 +43,37 @@ const commands: Record<string, Command> = {
         const t0 = performance.now();
         try {
           if (await stream.exists()) {
-            process.stdout.write(`${name}: already in the database (skipped)\n`);
+            process.stdout.write(`${displayName(name)}: already in the database (skipped)\n`);
             continue;
           }
           await stream.ingest();
           const m = await stream.metadata();
           const secs = (performance.now() - t0) / 1000;
-          process.stdout.write(`${name}: ${m.frames} frames ${m.width}x${m.height} ${m.codec} @ ${m.fps.toFixed(3)} fps, ${m.keyframes} keyframes (${secs.toFixed(2)} s)\n`);
+          process.stdout.write(`${displayName(name)}: ${m.frames} frames ${m.width}x${m.height} ${m.codec} @ ${m.fps.toFixed(3)} fps, ${m.keyframes} keyframes (${secs.toFixed(2)} s)\n`);
         } catch (err) {
           failed++;
-          process.stderr.write(`vidgraph ingest: ${file}: ${errorLine(err)}\n`);
+          process.stderr.write(`vidgraph ingest: ${displayName(file)}: ${errorLine(err)}\n`);
         }
       }
       if (failed > 0) process.exitCode = 1;
     },
   },
   ls: {
-    summary: 'list the streams in the database',
+    summary: 'list the streams in the database (names shown with control characters escaped)',
     usage: 'vidgraph ls [--db DIR] [--json]',
     options: { ...dbOption, json: { type: 'boolean' } },
     async run(values) {
-      const streams = await client(values).listStreams();
+      const sc = client(values);
+      await sc.openExisting(); // read-only: a mistyped --db is an error, never a new database
+      const streams = await sc.listStreams();
       if (values.json) {
-        process.stdout.write(JSON.stringify(streams, null, 2) + '\n');
-        return;
+        process.stdout.write(safeJson(streams) + '\n');
+      } else {
+        process.stdout.write(streamTable(streams) + '\n');
       }
-      process.stdout.write(formatTable(['stream', 'kind', 'rows', 'committed', 'size'],
-        streams.map((s) => [s.name, s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)])) + '\n');
+      const notes = damageNotes(streams);
+      for (const note of notes) process.stderr.write(`vidgraph ls: ${note}\n`);
+      if (notes.length > 0) process.exitCode = 1;
     },
   },
   info: {
@@ -79,14 +83,15 @@ const commands: Record<string, Command> = {
     async run(values, names) {
       if (names.length !== 1) throw new UsageError('info takes exactly one stream name');
       const sc = client(values);
+      await sc.openExisting(); // read-only: never creates the database
       const stream = new NamedVideoStream(sc, names[0]!);
       const m = await stream.metadata();
       if (values.json) {
-        process.stdout.write(JSON.stringify({ name: names[0], ...m }, null, 2) + '\n');
+        process.stdout.write(safeJson({ name: names[0], ...m }) + '\n');
         return;
       }
       const rows: [string, string][] = [
-        ['stream', names[0]!], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`], ['codec', m.codec],
+        ['stream', displayName(names[0]!)], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`], ['codec', m.codec],
         ['pixel format', m.pixFmt], ['fps', m.fps.toFixed(3)], ['duration', `${m.durationSec.toFixed(3)} s`],
         ['time base', `${m.timeBase[0]}/${m.timeBase[1]}`], ['keyframes', String(m.keyframes)],
       ];
@@ -99,10 +104,10 @@ const commands: Record<string, Command> = {
     options: { ...dbOption },
     async run(values, names) {
       if (names.length === 0) throw new UsageError('rm needs at least one stream name');
-      const db = await client(values).ready();
+      const db = await client(values).openExisting(); // deleting never creates a database
       for (const name of names) {
         await db.delete(name);
-        process.stdout.write(`deleted ${name}\n`);
+        process.stdout.write(`deleted ${displayName(name)}\n`);
       }
     },
   },
@@ -193,9 +198,18 @@ async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
   });
 }
 
+/** One line: the message (control characters escaped) and the error's code. */
 function errorLine(err: unknown): string {
-  if (err instanceof VidgraphError) return `${err.message.split('\n')[0]} (${err.code})`;
-  return err instanceof Error ? err.message : String(err);
+  const e = toVidgraphError(err);
+  return `${displayName(e.message.split('\n')[0]!)} (${e.code})`;
+}
+
+/**
+ * JSON whose text is also safe on a terminal: JSON.stringify escapes C0 controls but not DEL,
+ * C1 controls or bidirectional overrides; these become \\u escapes (still the same JSON value).
+ */
+function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function help(): string {

@@ -6,16 +6,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadArgumentError, ClosedError, NotFoundError } from '../errors';
+import { BadArgumentError, ClosedError, NotFoundError, toVidgraphError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, NativeKernel } from '../native';
 import { VideoReader } from '../reader';
 import { limitInputPixelsOption } from '../limits';
 import { describe } from '../validate';
 
+/** keras-video-generators' default file pattern (API.md). */
+export const DEFAULT_GLOB_PATTERN = './videos/{classname}/*.avi';
+
 export interface GeneratorOptions {
-  /** e.g. './videos/{classname}/*.avi' */
-  globPattern: string;
+  /** Where the videos are, one directory level per class. Default './videos/{classname}/*.avi' (keras-video's). */
+  globPattern?: string;
   classes?: string[];
   nbFrames?: number;
   batchSize?: number;
@@ -77,7 +80,7 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
   const base = parts.slice(0, ci).join(path.sep) || path.sep;
   const classPart = parts[ci]!;
   const rest = parts.slice(ci + 1);
-  if (!fs.existsSync(base)) throw new NotFoundError(`generator: directory '${base}' does not exist`);
+  if (!fs.existsSync(base)) throw new NotFoundError(`generator: no videos found: directory '${base}' (from globPattern '${pattern}') does not exist`);
   const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // One path segment of the glob: '*' matches within the segment, '{classname}' the class.
   const toRegex = (glob: string, cls?: string) =>
@@ -124,7 +127,7 @@ export abstract class FrameGeneratorBase {
   private readonly prefetch = new Map<number, Promise<Batch>>();
   private epoch = 0;
 
-  constructor(options: GeneratorOptions, files?: { train: Sample[]; validation: Sample[] }) {
+  constructor(options: GeneratorOptions = {}, files?: { train: Sample[]; validation: Sample[] }) {
     // Phase 1: defaults. Phase 2: validate.
     if (typeof options !== 'object' || options === null) throw new BadArgumentError(`generator: expected an options object, got ${describe(options)}`);
     const int = (v: unknown, name: string, dflt: number, min = 1) => {
@@ -150,7 +153,17 @@ export abstract class FrameGeneratorBase {
       this.samples = files.train;
       this.validationFiles = files.validation;
     } else {
-      const byClass = globClasses(options.globPattern, options.classes);
+      const pattern = options.globPattern ?? DEFAULT_GLOB_PATTERN;
+      if (typeof pattern !== 'string' || pattern.length === 0) throw new BadArgumentError(`generator: expected globPattern as a path pattern with {classname}, e.g. '${DEFAULT_GLOB_PATTERN}', got ${describe(options.globPattern)}`);
+      if (options.classes !== undefined && (!Array.isArray(options.classes) || !options.classes.every((c) => typeof c === 'string' && c.length > 0))) {
+        throw new BadArgumentError(`generator: expected classes as an array of class names, got ${describe(options.classes)}`);
+      }
+      const byClass = globClasses(pattern, options.classes);
+      const found = [...byClass.values()].reduce((n, list) => n + list.length, 0);
+      if (found === 0) {
+        const where = byClass.size === 0 ? `no class directory matches '${pattern}' (resolved: '${path.resolve(pattern)}')` : `no file matches '${pattern}' in the ${byClass.size} class(es) ${[...byClass.keys()].map((c) => `'${c}'`).join(', ')} (resolved: '${path.resolve(pattern)}')`;
+        throw new NotFoundError(`generator: no videos found: ${where}`);
+      }
       this.classes = [...byClass.keys()];
       const rand = seeded(options.seed ?? 1);
       this.samples = [];
@@ -190,9 +203,15 @@ export abstract class FrameGeneratorBase {
     this.order = this.shuffle ? shuffled(this.samples, this.rand) : [...this.samples];
   }
 
+  /** Why an epoch has no batch: fewer samples than batchSize (a message for errors and warnings). */
+  protected emptyReason(): string {
+    return `the generator has no batches: ${this.samples.length} sample(s) (from ${new Set(this.samples.map((s) => s.file)).size} file(s)) is fewer than batchSize ${this.batchSize}`;
+  }
+
   /** Batch i of this epoch; batch i + 1 starts decoding in the background. */
   async getBatch(i: number): Promise<Batch> {
     if (this.closed) throw new ClosedError('getBatch: the generator is closed');
+    if (this.length === 0) throw new BadArgumentError(`getBatch(${describe(i)}): ${this.emptyReason()}`);
     if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new BadArgumentError(`getBatch: expected an integer between 0 and ${this.length - 1}, got ${describe(i)}`);
     const batch = this.prefetch.get(i) ?? this.build(i);
     this.prefetch.delete(i);
@@ -220,7 +239,12 @@ export abstract class FrameGeneratorBase {
     await Promise.allSettled(pending);
   }
 
+  /**
+   * One epoch. An epoch without a batch (fewer samples than batchSize) says so with a process
+   * warning (code VIDGRAPH_GENERATOR) instead of ending silently.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
+    if (this.length === 0) process.emitWarning(`vidgraph ${this.constructor.name}: ${this.emptyReason()}; the epoch yields nothing`, { code: 'VIDGRAPH_GENERATOR' });
     for (let i = 0; i < this.length; i++) yield await this.getBatch(i);
   }
 
@@ -240,7 +264,13 @@ export abstract class FrameGeneratorBase {
     const x = new Float32Array(samples.length * per);
     const y = new Float32Array(samples.length * this.classes.length);
     await Promise.all(samples.map(async (s, k) => {
-      x.set(await this.sequence(s), k * per);
+      let seq: Float32Array;
+      try {
+        seq = await this.sequence(s);
+      } catch (err) {
+        throw toVidgraphError(err, `generator: '${s.file}'`); // an engine kernel's or the user's transform's error
+      }
+      x.set(seq, k * per);
       y[k * this.classes.length + s.label] = 1;
     }));
     return { x, xShape: [samples.length, this.nbFrames, h, w, c], y, yShape: [samples.length, this.classes.length] };

@@ -28,7 +28,7 @@ export class OpticalFlowGenerator extends FrameGeneratorBase {
   readonly method: FlowMethod;
   private readonly flowArgs: { levels: number; iterations: number; winSize: number };
 
-  constructor(options: OpticalFlowOptions, files?: { train: Sample[]; validation: Sample[] }) {
+  constructor(options: OpticalFlowOptions = {}, files?: { train: Sample[]; validation: Sample[] }) {
     super(options, files);
     const method = options.method ?? 'flow';
     if (!['flow', 'flowMask', 'diffMask', 'absDiff'].includes(method)) throw new BadArgumentError(`OpticalFlowGenerator: expected method 'flow', 'flowMask', 'diffMask' or 'absDiff', got ${describe(options.method)}`);

@@ -22,6 +22,8 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
   /** File-level samples whose windows are not counted yet (undefined once they are). */
   private unindexed?: Sample[];
   private indexing?: Promise<void>;
+  /** Videos whose windows were counted (for saying why there are none). */
+  private videoCount = 0;
 
   /** A generator whose videos are already indexed (off the main thread). */
   static async create(options: GeneratorOptions & { sequenceTime?: number }): Promise<SlidingFrameGenerator> {
@@ -34,7 +36,7 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
    * `files` (internal): samples of a parent generator; with `steps` they are windows already,
    * without they are whole files whose windows this generator counts.
    */
-  constructor(options: GeneratorOptions & { sequenceTime?: number }, files?: { train: Sample[]; validation: Sample[]; steps?: Map<string, number> }) {
+  constructor(options: GeneratorOptions & { sequenceTime?: number } = {}, files?: { train: Sample[]; validation: Sample[]; steps?: Map<string, number> }) {
     super(options, files);
     this.steps = files?.steps ?? new Map();
     if (!files?.steps) this.unindexed = this.samples;
@@ -70,6 +72,11 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
   override async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     await this.ready();
     yield* super[Symbol.asyncIterator]();
+  }
+
+  protected override emptyReason(): string {
+    if (this.samples.length > 0 || this.unindexed) return super.emptyReason();
+    return `the generator has no batches: no window of ${this.nbFrames} frames fits in any of its ${this.videoCount} video(s)`;
   }
 
   protected rowsFor(s: Sample): number[] {
@@ -130,6 +137,7 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
       for (let start = 0; start + span <= info.frames; start += step) out.push({ ...s, start });
       return out;
     });
+    this.videoCount = new Set(this.unindexed!.map((s) => s.file)).size;
     this.unindexed = undefined;
     this.samples = windows;
     this.onEpochEnd();

@@ -9,7 +9,7 @@ import { checkTotal, FrameGeneratorBase, GeneratorOptions, Sample } from './base
  * for await (const { x, xShape, y } of gen) model.trainOnBatch(tf.tensor(x, xShape), tf.tensor(y, [xShape[0], 2]));
  */
 export class VideoFrameGenerator extends FrameGeneratorBase {
-  constructor(options: GeneratorOptions, files?: { train: Sample[]; validation: Sample[] }) {
+  constructor(options: GeneratorOptions = {}, files?: { train: Sample[]; validation: Sample[] }) {
     super(options, files);
   }
 

@@ -46,7 +46,8 @@ const pluginProtos = new Map<string, ProtoType>();
 
 /** @internal Records a plugin op's argument message (after loadOp) and refreshes the registry view. */
 export function setPluginProto(op: string, type: ProtoType | undefined): void {
-  if (type) pluginProtos.set(op, type);
+  if (op && type) pluginProtos.set(op, type);
+  else if (op) pluginProtos.delete(op); // a replacing op without arguments
   declarations = undefined;
 }
 
@@ -64,6 +65,14 @@ export function isQuarantined(file: string): boolean {
   return quarantined.has(file);
 }
 
+/** ConvertColor's conversions: the names cpp/kernels/builtin_ops.cpp (conversionCode) maps to OpenCV codes. */
+const CONVERSIONS = [
+  'COLOR_RGB2GRAY', 'COLOR_BGR2GRAY', 'COLOR_GRAY2RGB', 'COLOR_GRAY2BGR', 'COLOR_RGB2BGR', 'COLOR_BGR2RGB',
+  'COLOR_RGB2RGBA', 'COLOR_RGBA2RGB', 'COLOR_RGB2HSV', 'COLOR_HSV2RGB', 'COLOR_RGB2HLS', 'COLOR_HLS2RGB',
+  'COLOR_RGB2Lab', 'COLOR_Lab2RGB', 'COLOR_RGB2Luv', 'COLOR_RGB2YCrCb', 'COLOR_YCrCb2RGB', 'COLOR_RGB2XYZ',
+  'COLOR_RGB2YUV', 'COLOR_YUV2RGB',
+] as const;
+
 const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_AREA', 'INTER_LANCZOS4', 'INTER_LINEAR_EXACT', 'INTER_NEAREST_EXACT'] as const;
 
 /**
@@ -73,7 +82,7 @@ const INTERPOLATIONS = ['INTER_NEAREST', 'INTER_LINEAR', 'INTER_CUBIC', 'INTER_A
  */
 const BUILTIN: Record<string, { args: Record<string, ArgSchema>; outputTypes?: Record<string, string> }> = {
   Resize: { args: { width: { kind: 'int', min: 1, max: 16384, required: true }, height: { kind: 'int', min: 1, max: 16384, required: true }, interpolation: { kind: 'enum', values: INTERPOLATIONS }, preserveAspect: { kind: 'bool' } } },
-  ConvertColor: { args: { conversion: { kind: 'string', required: true } } },
+  ConvertColor: { args: { conversion: { kind: 'enum', values: CONVERSIONS, required: true } } },
   Blur: { args: { kernelSize: { kind: 'int', min: 1, max: 255, odd: true }, sigma: { kind: 'number', min: 0, max: 100 } } },
   Histogram: { args: {}, outputTypes: { histogram: 'Histogram' } },
   OpticalFlow: {
@@ -173,9 +182,12 @@ function checkArg(op: string, name: string, schema: ArgSchema, value: unknown, j
     case 'bool':
       if (typeof value !== 'boolean') fail('a boolean');
       return value as boolean;
-    case 'enum':
-      if (typeof value !== 'string' || !schema.values.includes(value)) fail(`one of ${schema.values.map((v) => `'${v}'`).join(', ')}`);
-      return value as string;
+    case 'enum': {
+      if (typeof value === 'string' && schema.values.includes(value)) return value;
+      const near = typeof value === 'string' ? [...schema.values].sort((a, b) => distance(a, value) - distance(b, value))[0] : undefined;
+      const hint = near !== undefined && distance(near, value as string) <= 3 ? ` (did you mean '${near}'?)` : '';
+      throw new BadArgumentError(`${op}: expected one of ${schema.values.map((v) => `'${v}'`).join(', ')} for argument '${name}'${jobs}, got ${describe(value)}${hint}`);
+    }
     case 'string':
       if (typeof value !== 'string' || value.length === 0) fail('a non-empty string');
       return value as string;

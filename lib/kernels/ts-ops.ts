@@ -11,7 +11,8 @@
  * });
  * const b = sc.ops.Brightness({ frame: frames });
  */
-import { BadArgumentError, VidgraphError } from '../errors';
+import { BadArgumentError, ExistsError, VidgraphError } from '../errors';
+import { native } from '../native';
 import { Frame } from '../frame';
 import { ColumnType, FrameType, typeNamed } from '../graph/types';
 import { describe } from '../validate';
@@ -25,10 +26,11 @@ export interface KernelConfig {
   nodeId: number;
 }
 
+/** A kernel function: the row's value (or a record by output name), or a Promise of it (awaited). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type FunctionKernel = (config: KernelConfig, inputs: Record<string, any>) => any;
 
-/** Base class for stateful kernels. */
+/** Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises are awaited). */
 export class Kernel {
   readonly config: KernelConfig;
   readonly args: Record<string, unknown>;
@@ -60,6 +62,11 @@ export interface OpRegistration {
   unboundedState?: boolean;
   kernel?: FunctionKernel | KernelClass;
   module?: { url: string | URL; export: string };
+  /**
+   * A name that is already an op (built in, from a plugin, or registered before) is ERR_EXISTS
+   * unless `replace: true`: then this op takes the name (the other is hidden, not unloaded).
+   */
+  replace?: boolean;
 }
 
 export interface TsOp {
@@ -108,6 +115,12 @@ export function registerOp(reg: OpRegistration): void {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new BadArgumentError(`${where}: expected integer ${name} >= ${min}, got ${describe(v)}`);
     return v;
   };
+  if (reg.replace !== undefined && typeof reg.replace !== 'boolean') throw new BadArgumentError(`${where}: expected a boolean for replace, got ${describe(reg.replace)}`);
+  if (!reg.replace) {
+    const engineOp = native().ops().find((o) => o.name === reg.name);
+    const owner = tsOps.has(reg.name) ? 'a TypeScript op registered before' : engineOp ? (engineOp.plugin ? `an op of plugin '${engineOp.plugin}'` : 'a built-in op') : undefined;
+    if (owner) throw new ExistsError(`${where}: the name is already taken by ${owner}; pass replace: true to replace it`);
+  }
   const stencil = reg.stencil ?? [0];
   if (!Array.isArray(stencil) || stencil.length === 0 || !stencil.every((x) => Number.isInteger(x))) throw new BadArgumentError(`${where}: expected stencil as integer offsets, got ${describe(reg.stencil)}`);
   tsOps.set(reg.name, {
@@ -142,6 +155,7 @@ function decode(v: Value, type: string): unknown {
 
 function encode(v: unknown, type: string, op: string): Value {
   if (v === null || v === undefined) return null;
+  if (isThenable(v)) throw new VidgraphError('ERR_KERNEL', `${op}: an output value is a Promise (await it inside the kernel, or return the Promise of the whole result)`);
   if (type === 'Frame') {
     if (!(v instanceof Frame)) throw new VidgraphError('ERR_KERNEL', `${op}: output should be a vg.Frame, got ${describe(v)}`);
     return v;
@@ -149,23 +163,34 @@ function encode(v: unknown, type: string, op: string): Value {
   return typeNamed(type)!.serialize(v);
 }
 
-/** Adapts a kernel (function or class instance) to the evaluator: columns in, columns out. */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Adapts a kernel (function or class instance) to the evaluator: columns in, columns out.
+ * A kernel may be async: a returned Promise (from execute, reset or close, or a function
+ * kernel) is awaited, and its rejection fails the job like a throw. Rows reach a per-row kernel
+ * one at a time, each after the previous one's Promise settled, so state stays in row order.
+ */
 export class TsKernelRunner {
   private instance?: Kernel;
   constructor(private readonly op: TsOp, readonly config: KernelConfig, private readonly fn: FunctionKernel | KernelClass) {
     if (isClass(fn)) this.instance = new fn(config, config.args);
   }
 
-  reset(): void {
-    this.instance?.reset();
+  async reset(): Promise<void> {
+    const r: unknown = this.instance?.reset();
+    if (isThenable(r)) await r;
   }
 
-  close(): void {
-    this.instance?.close?.();
+  async close(): Promise<void> {
+    const r: unknown = this.instance?.close?.();
+    if (isThenable(r)) await r;
   }
 
   /** cols[c] holds rows × stencil entries; returns one column per output. */
-  run(cols: Value[][], rows: number): Value[][] {
+  async run(cols: Value[][], rows: number): Promise<Value[][]> {
     const op = this.op;
     const per = op.stencil.length;
     const rowInputs = (r: number) => {
@@ -176,19 +201,25 @@ export class TsKernelRunner {
       });
       return rec;
     };
-    const call = (inputs: Record<string, unknown>) => (this.instance ? this.instance.execute(inputs) : (this.fn as FunctionKernel)(this.config, inputs));
+    // Synchronous kernels pay no await per row; only a returned thenable is awaited.
+    const call = (inputs: Record<string, unknown>): unknown => (this.instance ? this.instance.execute(inputs) : (this.fn as FunctionKernel)(this.config, inputs));
     const outputs: unknown[] = [];
     if (op.batch > 1) {
       const batched: Record<string, unknown[]> = {};
       const recs = Array.from({ length: rows }, (_, r) => rowInputs(r));
       for (const input of op.inputs) batched[input.name] = recs.map((rec) => rec[input.name]);
-      const result = call(batched);
+      let result = call(batched);
+      if (isThenable(result)) result = await result;
       if (!Array.isArray(result) || result.length !== rows) {
         throw new VidgraphError('ERR_KERNEL', `${op.name}: a batch kernel must return an array of ${rows} results, got ${describe(result)}`);
       }
-      outputs.push(...result);
+      // Elements of the array may be Promises too (e.g. rows.map(async ...)).
+      outputs.push(...(result.some(isThenable) ? await Promise.all(result) : result));
     } else {
-      for (let r = 0; r < rows; r++) outputs.push(call(rowInputs(r)));
+      for (let r = 0; r < rows; r++) {
+        const result = call(rowInputs(r));
+        outputs.push(isThenable(result) ? await result : result);
+      }
     }
     return op.outputs.map((out) => outputs.map((o) => {
       const v = op.outputs.length === 1 ? o : (o as Record<string, unknown> | null)?.[out.name];

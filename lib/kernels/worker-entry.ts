@@ -36,15 +36,15 @@ parentPort!.on('message', async (m: Message) => {
     }
     const runner = await runners.get(m.id)!;
     if (m.type === 'reset') {
-      runner.reset();
+      await runner.reset();
       parentPort!.postMessage({ seq: m.seq });
     } else if (m.type === 'close') {
-      runner.close();
+      await runner.close();
       runners.delete(m.id);
       parentPort!.postMessage({ seq: m.seq });
     } else {
       const cols: Value[][] = m.cols.map((c) => c.map((v) => (v && !(v instanceof Uint8Array) ? fromPlain(v) : v)));
-      const out = runner.run(cols, m.rows);
+      const out = await runner.run(cols, m.rows);
       const transfer: ArrayBuffer[] = [];
       const plain = out.map((col) => col.map((v) => {
         if (v instanceof Frame) {

@@ -40,7 +40,9 @@ class PoolWorker {
       } else p.resolve(m.result);
     });
     this.worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(new VidgraphError('ERR_KERNEL', `kernel worker died: ${e.message}`));
+      // A worker that ran out of memory (ERR_WORKER_OUT_OF_MEMORY) is a resource problem, not the kernel's error.
+      const code = (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ERR_RESOURCE' : 'ERR_KERNEL';
+      for (const p of this.pending.values()) p.reject(new VidgraphError(code, `kernel worker died: ${e.message}`, { cause: e }));
       this.pending.clear();
     });
     this.worker.on('exit', () => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Client } from '../client';
-import { AbortedError, BadArgumentError, ExistsError, fromNative, VidgraphError } from '../errors';
+import { AbortedError, BadArgumentError, ClosedError, ExistsError, fromNative, toVidgraphError, VidgraphError } from '../errors';
 import { Frame } from '../frame';
 import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
 import { Json } from '../graph/types';
@@ -147,7 +147,8 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
   }
   if (!(stream instanceof StoredStream)) throw new BadArgumentError(`run: job '${job}': unsupported input ${describe(stream)}`);
   const meta: StreamMeta = await stream.meta();
-  if (meta.storage !== 'elements' && stream instanceof NamedVideoStream) {
+  if (meta.storage !== 'elements') {
+    // Packets (an ingested video or an encoded frame output), whichever class names the stream.
     const video = await stream.openSource();
     return {
       source: { read: (rows) => video.decodeRows(rows), close: () => video.close(), framesDecoded: () => video.stats.framesDecoded },
@@ -200,9 +201,9 @@ function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
   const op = { ...ts, stencil: node.options.stencil, batch: node.options.batch, boundedState: node.options.boundedState, unboundedState: node.options.unboundedState };
   if (ts.module) return new PooledKernel(op, config);
   const runner = new TsKernelRunner(op, config, ts.kernel!);
-  const wrap = async <T>(what: () => T): Promise<T> => {
+  const wrap = async <T>(what: () => Promise<T>): Promise<T> => {
     try {
-      return what();
+      return await what();
     } catch (err) {
       if (err instanceof VidgraphError) throw err;
       const e = new VidgraphError('ERR_KERNEL', `${node.opName}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -257,9 +258,12 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     if (skip) stats.skippedJobs++;
   }
 
-  // Plans need the inputs' lengths (ingesting lazily where needed).
+  // Plans need the inputs' lengths (ingesting lazily where needed). An input that cannot be
+  // ingested or read (not a video, a truncated file without an index, a missing stream) fails
+  // its own job; the other jobs run and commit.
   const inputNodes = nodes.filter((n): n is InputNode => n instanceof InputNode);
   const plans: JobPlan[] = [];
+  const inputFailures: { job: number; error: VidgraphError }[] = [];
   let total = 0;
   for (let j = 0; j < jobs; j++) {
     const lengths = new Map<number, number>();
@@ -269,7 +273,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
       }
     } catch (err) {
       if (!runJob[j]) continue;
-      throw err;
+      if (err instanceof AbortedError || err instanceof ClosedError) throw err;
+      inputFailures.push({ job: j, error: toVidgraphError(err, `job '${jobName(j)}'`) });
+      runJob[j] = false;
+      continue;
     }
     const plan = new JobPlan(j, jobs, lengths);
     plans[j] = plan;
@@ -277,6 +284,11 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   }
 
   const progress = { done: 0, total, jobs, failedJobs: 0 };
+  for (const { job, error } of inputFailures) {
+    failedJobs.push(jobName(job));
+    stats.errors.push({ job: jobName(job), code: error.code, message: error.message });
+    progress.failedJobs++;
+  }
   const bar = (opts.showProgress ?? process.stderr.isTTY) ? new ProgressBar(total) : undefined;
   const report = () => {
     opts.onProgress?.({ ...progress });
@@ -379,7 +391,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           await db.discard(s.dir);
         }
         if (err instanceof AbortedError || opts.signal?.aborted) throw err instanceof AbortedError ? err : new AbortedError('the run was aborted', { cause: err });
-        const e = err instanceof VidgraphError ? err : new VidgraphError('ERR_INTERNAL', String((err as Error)?.message ?? err), { cause: err });
+        const e = toVidgraphError(err, `job '${jobName(j)}'`);
         failedJobs.push(jobName(j));
         stats.errors.push({ job: jobName(j), code: e.code, message: e.message });
         progress.failedJobs++;

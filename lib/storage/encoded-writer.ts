@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BadArgumentError } from '../errors';
+import { BadArgumentError, fromNative } from '../errors';
 import { Frame } from '../frame';
 import { native, NativeEncoder, NativeIndexInfo } from '../native';
 
@@ -33,10 +33,14 @@ export class EncodedWriter {
     if (!this.encoder) {
       const fps = this.settings.fps > 0 ? this.settings.fps : 30;
       const [num, den] = Number.isInteger(fps) ? [fps, 1] : [Math.round(fps * 1001), 1001];
-      this.encoder = new (native().NativeEncoder)(path.join(this.dir, 'packets.bin'), {
-        width: f.width, height: f.height, fpsNum: num, fpsDen: den, threads: this.settings.threads,
-        crf: this.settings.quality ?? 23, bitrate: this.settings.bitrate ?? 0, gop: this.settings.keyframeDistance ?? 0,
-      });
+      try {
+        this.encoder = new (native().NativeEncoder)(path.join(this.dir, 'packets.bin'), {
+          width: f.width, height: f.height, fpsNum: num, fpsDen: den, threads: this.settings.threads,
+          crf: this.settings.quality ?? 23, bitrate: this.settings.bitrate ?? 0, gop: this.settings.keyframeDistance ?? 0,
+        });
+      } catch (err) {
+        throw fromNative(err, `stream '${this.stream}'`);
+      }
     }
     this.pending.push(f);
     this.rows++;
@@ -47,14 +51,18 @@ export class EncodedWriter {
     if (!this.encoder || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    await this.encoder.encode(batch);
+    await this.encoder.encode(batch).catch((err: unknown) => {
+      throw fromNative(err, `stream '${this.stream}'`);
+    });
   }
 
   /** Drains the encoder; writes the packet index; returns the stream facts. */
   async finish(): Promise<NativeIndexInfo> {
     if (!this.encoder) throw new BadArgumentError(`stream '${this.stream}': an encoded video needs at least one frame`);
     await this.flush();
-    const { index, info } = await this.encoder.finish();
+    const { index, info } = await this.encoder.finish().catch((err: unknown) => {
+      throw fromNative(err, `stream '${this.stream}'`);
+    });
     await fsp.writeFile(path.join(this.dir, 'index.vgix'), index);
     return info;
   }

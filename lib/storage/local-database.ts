@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CorruptError, ExistsError, NotFoundError } from '../errors';
+import { BadArgumentError, CorruptError, ExistsError, NotFoundError, toVidgraphError, VidgraphError } from '../errors';
 import { ensureDirectory } from './paths';
 
 export interface StreamMeta {
@@ -45,6 +45,11 @@ export interface StreamListing {
   rows: number;
   committed: boolean;
   bytes: number;
+  /**
+   * Set when the stream's stored metadata is damaged (ERR_CORRUPT on every read): why. Its
+   * `kind` and `rows` are then unknown ('stream', 0); `vg.NamedStream(sc, name).delete()` removes it.
+   */
+  damaged?: string;
 }
 
 const META = 'meta.json';
@@ -63,15 +68,33 @@ export class LocalDatabase {
     await this.collectGarbage();
   }
 
+  /**
+   * For read-only use (`vidgraph ls`, `info`): checks that a database exists here, creating and
+   * removing nothing. ERR_NOT_FOUND when there is none (a mistyped --db is not created).
+   */
+  async openExisting(): Promise<void> {
+    const streams = path.join(this.root, 'streams');
+    const st = await fsp.stat(streams).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+      throw toVidgraphError(err, `cannot open the database '${this.root}'`);
+    });
+    if (!st?.isDirectory()) throw new NotFoundError(`there is no vidgraph database at '${this.root}' (nothing was ever stored there)`);
+  }
+
   streamDir(name: string): string {
+    checkStreamName('database', name);
     return path.join(this.root, 'streams', encodeName(name));
   }
 
   /** A fresh private directory to write a stream into. */
   async stage(): Promise<string> {
     const dir = path.join(this.root, 'staging', `${process.pid}-${randomBytes(6).toString('hex')}`);
-    await fsp.mkdir(dir, { recursive: true });
-    await fsp.writeFile(path.join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }));
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(path.join(dir, 'owner.json'), JSON.stringify({ pid: process.pid, host: os.hostname(), started: new Date().toISOString() }));
+    } catch (err) {
+      throw toVidgraphError(err, `cannot write to the database '${this.root}'`);
+    }
     return dir;
   }
 
@@ -81,9 +104,13 @@ export class LocalDatabase {
    * then briefly none, then the new one, never a mix).
    */
   async commit(stagingDir: string, meta: StreamMeta, opts: { overwrite?: boolean } = {}): Promise<void> {
-    await writeFileDurable(path.join(stagingDir, META), JSON.stringify(meta, null, 2));
-    await fsp.rm(path.join(stagingDir, 'owner.json'), { force: true });
-    await syncDir(stagingDir);
+    try {
+      await writeFileDurable(path.join(stagingDir, META), JSON.stringify(meta, null, 2));
+      await fsp.rm(path.join(stagingDir, 'owner.json'), { force: true });
+      await syncDir(stagingDir);
+    } catch (err) {
+      throw toVidgraphError(err, `stream '${meta.name}': cannot write it to the database '${this.root}'`);
+    }
     const target = this.streamDir(meta.name);
     if (opts.overwrite) await this.delete(meta.name).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; });
     try {
@@ -93,7 +120,7 @@ export class LocalDatabase {
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
         throw new ExistsError(`stream '${meta.name}' already exists in ${this.root}`, { cause: err });
       }
-      throw err;
+      throw toVidgraphError(err, `stream '${meta.name}': cannot commit it to the database '${this.root}'`);
     }
     await syncDir(path.dirname(target));
   }
@@ -115,17 +142,40 @@ export class LocalDatabase {
     return parseMeta(name, text);
   }
 
+  /**
+   * Every committed stream, sorted by name. A stream whose metadata is damaged is listed with
+   * `damaged` saying why (never left out silently); a directory that vanished meanwhile (a
+   * concurrent delete) is not a stream.
+   */
   async list(): Promise<StreamListing[]> {
-    const entries = await fsp.readdir(path.join(this.root, 'streams')).catch(() => [] as string[]);
+    const entries = await fsp.readdir(path.join(this.root, 'streams')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw toVidgraphError(err, `cannot list the database '${this.root}'`);
+    });
     const out: StreamListing[] = [];
     for (const entry of entries.sort()) {
       const dir = path.join(this.root, 'streams', entry);
+      let name: string;
       try {
-        const meta = parseMeta(decodeURIComponent(entry), await fsp.readFile(path.join(dir, META), 'utf8'));
-        out.push({ name: meta.name, kind: meta.kind, rows: meta.rows, committed: true, bytes: await dirBytes(dir) });
+        name = decodeName(entry);
       } catch {
-        // a directory without (sound) metadata is not a stream (deleted meanwhile, or damaged:
-        // reading it by name says what is wrong): skip it
+        name = entry; // not a name vidgraph wrote: shown as it is on disk
+      }
+      let text: string;
+      try {
+        text = await fsp.readFile(path.join(dir, META), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await fsp.stat(dir).catch(() => undefined))) continue; // deleted meanwhile
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `it has no metadata ${META}` : `cannot read its metadata ${META} (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+        out.push({ name, kind: 'stream', rows: 0, committed: true, bytes: await dirBytes(dir).catch(() => 0), damaged: `stream '${name}': ${why}` });
+        continue;
+      }
+      try {
+        const meta = parseMeta(name, text);
+        out.push({ name: meta.name, kind: meta.kind, rows: meta.rows, committed: true, bytes: await dirBytes(dir).catch(() => 0) });
+      } catch (err) {
+        if (!(err instanceof VidgraphError)) throw err;
+        out.push({ name, kind: 'stream', rows: 0, committed: true, bytes: await dirBytes(dir).catch(() => 0), damaged: err.message });
       }
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -138,7 +188,7 @@ export class LocalDatabase {
       await fsp.rename(this.streamDir(name), trash);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`stream '${name}' does not exist in ${this.root}`);
-      throw err;
+      throw toVidgraphError(err, `stream '${name}': cannot delete it from the database '${this.root}'`);
     }
     await fsp.rm(trash, { recursive: true, force: true });
   }
@@ -196,6 +246,28 @@ export function parseMeta(name: string, text: string): StreamMeta {
 /** Stream names become directory names that are safe, readable and reversible. */
 export function encodeName(name: string): string {
   return encodeURIComponent(name).replace(/\./g, '%2E').replace(/\*/g, '%2A');
+}
+
+export function decodeName(entry: string): string {
+  return decodeURIComponent(entry);
+}
+
+/** Longest directory name (NAME_MAX on Linux and macOS): the limit of an encoded stream name. */
+export const MAX_ENCODED_NAME = 255;
+
+/**
+ * Checks that a stream name can be stored: well-formed Unicode (a lone surrogate has no UTF-8
+ * form) and, encoded as its directory name, within the filesystem's limit on a name.
+ */
+export function checkStreamName(where: string, name: string): void {
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.exec(name);
+  if (lone) {
+    throw new BadArgumentError(`${where}: expected a stream name of well-formed Unicode text, got one with a lone surrogate (U+${lone[0].charCodeAt(0).toString(16).toUpperCase()}) at index ${lone.index}`);
+  }
+  const encoded = encodeName(name).length;
+  if (encoded > MAX_ENCODED_NAME) {
+    throw new BadArgumentError(`${where}: the stream name '${name.slice(0, 40)}${name.length > 40 ? '...' : ''}' is too long: stored as a directory name it takes ${encoded} bytes, more than the ${MAX_ENCODED_NAME} a filesystem allows (characters other than ASCII letters, digits and - _ ! ~ ' ( ) are stored as %XX per UTF-8 byte)`);
+  }
 }
 
 /** Whether a process with this pid runs on this machine (owned by anyone). */

@@ -4,7 +4,9 @@ import type { StreamMeta } from '../storage/local-database';
 import { StoredStream } from './stored-stream';
 
 /**
- * A stored stream of non-video elements (histograms, JSON, bytes, ...) or raw frames.
+ * A stored stream of non-video elements (histograms, JSON, bytes, ...) or frames. Any stored
+ * stream loads through it, encoded frame outputs and ingested videos included (as through
+ * NamedVideoStream); it never ingests.
  *
  * @example
  * const hists = new vg.NamedStream(sc, 'example_hist');
@@ -21,10 +23,5 @@ export class NamedStream<T = unknown> extends StoredStream<T> {
     const meta = await db.read(this.name());
     if (!meta) throw new NotFoundError(`stream '${this.name()}' does not exist in ${db.root}`);
     return meta;
-  }
-
-  /** @internal */
-  protected loadRows(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
-    return this.loadElements(meta, rows);
   }
 }

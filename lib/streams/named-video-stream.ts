@@ -1,20 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '../client';
-import { BadArgumentError, CorruptError, ExistsError, fromNative, InvalidVideoError, NotFoundError } from '../errors';
+import { BadArgumentError, ExistsError, fromNative, NotFoundError, toVidgraphError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, VideoMetadata } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { describe, knownKeys, optionalBoolean, plainObject } from '../validate';
-import { StoredStream } from './stored-stream';
+import { INDEX_FILE, PACKETS_FILE, StoredStream } from './stored-stream';
 import { EncodedWriter } from '../storage/encoded-writer';
-import { framesInOrder, VideoSource } from '../video-source';
 
 export type { VideoMetadata } from '../native';
 
-const INDEX_FILE = 'index.vgix';
-const PACKETS_FILE = 'packets.bin';
 
 /**
  * A video stored in the database. With `path`, the video is ingested at the first read
@@ -55,7 +53,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
     if (await db.read(this.name())) return;
     if (!this.sourcePath) throw new NotFoundError(`stream '${this.name()}' does not exist and no path was given to ingest it from`);
     const stat = await fsp.stat(this.sourcePath).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENOENT' ? new NotFoundError(`video file '${this.sourcePath}' does not exist`) : fromNative(err, this.sourcePath);
+      throw err.code === 'ENOENT' ? new NotFoundError(`video file '${this.sourcePath}' does not exist`) : toVidgraphError(err, `ingest of '${this.name()}': cannot read video file '${this.sourcePath}'`);
     });
     const staging = await db.stage();
     try {
@@ -88,7 +86,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
         const existing = await db.read(this.name());
         if (existing?.source?.path === this.sourcePath) return;
       }
-      throw err;
+      throw toVidgraphError(err, `ingest of '${this.name()}'`);
     }
   }
 
@@ -102,51 +100,6 @@ export class NamedVideoStream extends StoredStream<Frame> {
     }
     if (!meta) throw new NotFoundError(`stream '${this.name()}' does not exist in ${db.root}`);
     return meta;
-  }
-
-  /** @internal Opens a decoder over the stored stream. */
-  async openSource(opts: { maxSize?: [number, number] } = {}): Promise<VideoSource> {
-    const meta = await this.meta();
-    if (meta.storage === 'elements' || !meta.dataFile) throw new BadArgumentError(`stream '${this.name()}' holds raw rows, not packets`);
-    const dir = (await this.sc.ready()).streamDir(this.name());
-    const dataPath = path.isAbsolute(meta.dataFile) ? meta.dataFile : path.join(dir, meta.dataFile);
-    if (path.isAbsolute(meta.dataFile) && meta.source) {
-      const st = await fsp.stat(dataPath).catch(() => undefined);
-      if (!st) throw new NotFoundError(`stream '${this.name()}' was ingested in place and its video '${dataPath}' is gone`);
-      if (st.size !== meta.source.size || st.mtimeMs !== meta.source.mtimeMs) {
-        throw new InvalidVideoError(`stream '${this.name()}' was ingested in place and '${dataPath}' has changed since; delete and ingest it again`);
-      }
-    }
-    const index = await this.storedIndex(meta, dir, dataPath);
-    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels });
-  }
-
-  /**
-   * The stored packet index, checked against the metadata and the packet file: damage (a
-   * truncated or edited index, a packet file shorter than the index says) is a CorruptError
-   * naming the stream, before any decoder reads a byte.
-   */
-  private async storedIndex(meta: StreamMeta, dir: string, dataPath: string): Promise<Uint8Array> {
-    const corrupt = (what: string, cause?: unknown) => new CorruptError(`stream '${this.name()}': ${what}`, { cause });
-    const index = await fsp.readFile(path.join(dir, INDEX_FILE)).catch((err: NodeJS.ErrnoException) => {
-      throw corrupt(`cannot read its packet index ${INDEX_FILE} (${err.code ?? err.message})`, err);
-    });
-    let info;
-    try {
-      info = native().indexInfo(index);
-    } catch (err) {
-      throw corrupt(`its packet index ${INDEX_FILE} is damaged (${(err as Error)?.message ?? String(err)})`, err);
-    }
-    if (info.frames !== meta.rows) throw corrupt(`its packet index has ${info.frames} rows but its metadata says ${meta.rows}`);
-    if (!path.isAbsolute(meta.dataFile!)) {
-      const st = await fsp.stat(dataPath).catch((err: NodeJS.ErrnoException) => {
-        throw corrupt(`cannot read its packet file ${meta.dataFile} (${err.code ?? err.message})`, err);
-      });
-      if (st.size < info.dataBytes) {
-        throw corrupt(`its packet file ${meta.dataFile} has ${st.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
-      }
-    }
-    return index;
   }
 
   async metadata(): Promise<VideoMetadata> {
@@ -177,29 +130,51 @@ export class NamedVideoStream extends StoredStream<Frame> {
       throw new BadArgumentError(`saveMp4: expected scale as [width, height] with even integers > 0, got ${describe(scale)}`);
     }
     const out = path.resolve(file.endsWith('.mp4') ? file : `${file}.mp4`);
+    // Written under a temporary name next to `out` and renamed into place once complete: a
+    // failed save leaves no file behind (and an existing `out` untouched).
+    const partial = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}-${randomBytes(4).toString('hex')}.partial`);
+    try {
+      await this.writeMp4(partial, out, o.fps as number | undefined, scale);
+      await fsp.rename(partial, out).catch((err) => {
+        throw toVidgraphError(err, `saveMp4('${out}')`);
+      });
+    } catch (err) {
+      await fsp.rm(partial, { force: true }).catch(() => undefined);
+      throw toVidgraphError(err, `saveMp4('${out}')`);
+    }
+    return out;
+  }
+
+  /** Writes the MP4 to `file` (a temporary name; `out` is the name errors mention). */
+  private async writeMp4(file: string, out: string, fpsOpt: number | undefined, scale: [number, number] | undefined): Promise<void> {
     const meta = await this.meta();
     const video = meta.video as unknown as VideoMetadata | undefined;
     const dir = (await this.sc.ready()).streamDir(this.name());
-    const remuxable = meta.storage !== 'elements' && o.fps === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
+    const remuxable = meta.storage !== 'elements' && fpsOpt === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
     if (remuxable) {
       const dataPath = path.isAbsolute(meta.dataFile!) ? meta.dataFile! : path.join(dir, meta.dataFile!);
       const index = await this.storedIndex(meta, dir, dataPath);
       try {
-        await native().remux(index, dataPath, out);
-        return out;
+        await native().remux(index, dataPath, file);
+        return;
       } catch (err) {
         if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
         // no usable timestamps: re-encode below
       }
     }
-    const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-mp4-'));
+    const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-mp4-')).catch((err) => {
+      throw toVidgraphError(err, `saveMp4('${out}'): cannot create a temporary directory`);
+    });
     try {
-      const fps = (o.fps as number | undefined) ?? (video?.fps || 30);
+      const fps = fpsOpt ?? (video?.fps || 30);
       const writer = new EncodedWriter(tmp, { fps, threads: this.sc.threads }, this.name());
       const resize = scale ? new (native().NativeKernel)('Resize', { width: scale[0], height: scale[1] }) : undefined;
       try {
         for await (const frame of this.load()) {
           if (!frame) continue;
+          if (!resize && (frame.width % 2 !== 0 || frame.height % 2 !== 0)) {
+            throw new BadArgumentError(`saveMp4('${out}'): H.264 needs even frame sizes, stream '${this.name()}' has ${frame.width}x${frame.height} frames (pass scale: [width, height] with even sizes)`);
+          }
           if (!resize) {
             await writer.append(frame);
             continue;
@@ -208,29 +183,17 @@ export class NamedVideoStream extends StoredStream<Frame> {
           await writer.append(frameFromEngine(small as EngineFrame));
         }
         await writer.finish();
+      } catch (err) {
+        await writer.abort();
+        throw err;
       } finally {
         await resize?.close();
       }
-      await native().remux(await fsp.readFile(path.join(tmp, INDEX_FILE)), path.join(tmp, PACKETS_FILE), out).catch((err) => {
+      await native().remux(await fsp.readFile(path.join(tmp, INDEX_FILE)), path.join(tmp, PACKETS_FILE), file).catch((err) => {
         throw fromNative(err, `saveMp4('${out}')`);
       });
-      return out;
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
-    }
-  }
-
-  /** @internal Frames of the stored stream, in the order asked, decoding a bounded chunk ahead. */
-  protected async *loadRows(meta: StreamMeta, rows: number[]): AsyncGenerator<Frame> {
-    if (meta.storage === 'elements') {
-      yield* this.loadElements(meta, rows);
-      return;
-    }
-    const source = await this.openSource();
-    try {
-      for await (const { frame } of framesInOrder(source, rows)) yield frame;
-    } finally {
-      await source.close();
     }
   }
 }

@@ -1,11 +1,19 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Client } from '../client';
-import { BadArgumentError, CorruptError, NotFoundError, VidgraphError } from '../errors';
+import { BadArgumentError, CorruptError, InvalidVideoError, NotFoundError, VidgraphError } from '../errors';
 import { Frame } from '../frame';
+import { native } from '../native';
 import { typeNamed } from '../graph/types';
 import { ElementReader } from '../storage/element-file';
-import type { StreamMeta } from '../storage/local-database';
+import { checkStreamName, StreamMeta } from '../storage/local-database';
 import { PosixStorage } from '../storage/posix-storage';
 import { describe, knownKeys, nonEmptyString, plainObject } from '../validate';
+import { framesInOrder, VideoSource } from '../video-source';
+
+/** Files of a stream stored as packets (ingested or encoded video). */
+export const INDEX_FILE = 'index.vgix';
+export const PACKETS_FILE = 'packets.bin';
 
 /** What every stored stream can do: name, size, existence, loading, deletion. */
 export abstract class StoredStream<T> {
@@ -15,6 +23,7 @@ export abstract class StoredStream<T> {
   constructor(sc: Client, name: string, where: string) {
     nonEmptyString(where, 'name', name);
     if (name.length > 200) throw new BadArgumentError(`${where}: expected a name of at most 200 characters, got ${name.length}`);
+    checkStreamName(where, name);
     this.sc = sc;
     this.streamName = name;
   }
@@ -72,8 +81,68 @@ export abstract class StoredStream<T> {
     };
   }
 
-  /** @internal */
-  protected abstract loadRows(meta: StreamMeta, rows: number[]): AsyncGenerator<T>;
+  /**
+   * @internal Rows in the order asked, however the stream is stored: element rows decoded by
+   * their type, packets (an ingested video, an encoded frame output) through a decoder.
+   */
+  protected loadRows(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
+    return meta.storage === 'elements' ? this.loadElements(meta, rows) : (this.loadPackets(rows) as AsyncGenerator<T>);
+  }
+
+  /** @internal Frames of a stream stored as packets, decoding a bounded chunk ahead. */
+  private async *loadPackets(rows: number[]): AsyncGenerator<Frame> {
+    const source = await this.openSource();
+    try {
+      for await (const { frame } of framesInOrder(source, rows)) yield frame;
+    } finally {
+      await source.close();
+    }
+  }
+
+  /** @internal Opens a decoder over a stream stored as packets. */
+  async openSource(opts: { maxSize?: [number, number] } = {}): Promise<VideoSource> {
+    const meta = await this.meta();
+    if (meta.storage === 'elements' || !meta.dataFile) throw new BadArgumentError(`stream '${this.name()}' holds raw rows, not packets`);
+    const dir = (await this.sc.ready()).streamDir(this.name());
+    const dataPath = path.isAbsolute(meta.dataFile) ? meta.dataFile : path.join(dir, meta.dataFile);
+    if (path.isAbsolute(meta.dataFile) && meta.source) {
+      const st = await fsp.stat(dataPath).catch(() => undefined);
+      if (!st) throw new NotFoundError(`stream '${this.name()}' was ingested in place and its video '${dataPath}' is gone`);
+      if (st.size !== meta.source.size || st.mtimeMs !== meta.source.mtimeMs) {
+        throw new InvalidVideoError(`stream '${this.name()}' was ingested in place and '${dataPath}' has changed since; delete and ingest it again`);
+      }
+    }
+    const index = await this.storedIndex(meta, dir, dataPath);
+    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels });
+  }
+
+  /**
+   * @internal The stored packet index, checked against the metadata and the packet file: damage
+   * (a truncated or edited index, a packet file shorter than the index says) is a CorruptError
+   * naming the stream, before any decoder reads a byte.
+   */
+  protected async storedIndex(meta: StreamMeta, dir: string, dataPath: string): Promise<Uint8Array> {
+    const corrupt = (what: string, cause?: unknown) => new CorruptError(`stream '${this.name()}': ${what}`, { cause });
+    const index = await fsp.readFile(path.join(dir, INDEX_FILE)).catch((err: NodeJS.ErrnoException) => {
+      throw corrupt(`cannot read its packet index ${INDEX_FILE} (${err.code ?? err.message})`, err);
+    });
+    let info;
+    try {
+      info = native().indexInfo(index);
+    } catch (err) {
+      throw corrupt(`its packet index ${INDEX_FILE} is damaged (${(err as Error)?.message ?? String(err)})`, err);
+    }
+    if (info.frames !== meta.rows) throw corrupt(`its packet index has ${info.frames} rows but its metadata says ${meta.rows}`);
+    if (!path.isAbsolute(meta.dataFile!)) {
+      const st = await fsp.stat(dataPath).catch((err: NodeJS.ErrnoException) => {
+        throw corrupt(`cannot read its packet file ${meta.dataFile} (${err.code ?? err.message})`, err);
+      });
+      if (st.size < info.dataBytes) {
+        throw corrupt(`its packet file ${meta.dataFile} has ${st.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
+      }
+    }
+    return index;
+  }
 
   /** @internal Rows of element storage, decoded by the stream's type. */
   protected async *loadElements(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
