@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { fixture, makeClip, oracle, spliceFlv } from './helpers/corpus.mjs';
+import { fixture, makeClip, oracle, rotationArgs, spliceFlv } from './helpers/corpus.mjs';
 import { bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
 
 function assertSameFrame(frame, expected, what) {
@@ -68,6 +68,26 @@ describe('rotation', () => {
       assert.deepEqual([(await again.metadata()).width], [w]);
     });
   }
+
+  test('180 degrees is the CLI\'s hflip and vflip: same size, exact', async () => {
+    const src = await makeClip('rot180-src.mp4', { width: 160, height: 120, seconds: 1, fps: 12, gop: 6 });
+    const file = path.join(tempDir(), 'rot180.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', ...(await rotationArgs(180, src)), '-map', '0:v:0', '-c', 'copy', file]);
+    const o = await oracle(file);
+    const plain = await oracle(src);
+    const reader = await vg.VideoReader.open(file, { cacheBytes: 0 });
+    try {
+      assert.equal(reader.rotation, 180);
+      assert.deepEqual([reader.width, reader.height], [160, 120]);
+      for (const row of [0, 7, 11]) {
+        const x = await reader.frame(row);
+        assertSameFrame(x.image, o.frame(row), `row ${row}`);
+        assert.notEqual(firstDifference(bytesOf(x.image), plain.frame(row)), -1, 'turned, not the stored picture');
+      }
+    } finally {
+      await reader.close();
+    }
+  });
 
   test('an unrotated video reports rotation 0', async () => {
     const reader = await vg.VideoReader.open(await fixture('h264.mkv'));

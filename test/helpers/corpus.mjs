@@ -286,7 +286,7 @@ export async function ffmpegMajor() {
  * degrees); 5.1 turns a `rotate` metadata tag on the output stream into the matrix.
  * Either way ffprobe then shows `rotation` -degrees, as for a portrait phone video at 90.
  */
-async function rotationArgs(degrees, input) {
+export async function rotationArgs(degrees, input) {
   if ((await ffmpegMajor()) >= 6) return ['-display_rotation', String(-degrees), '-i', input];
   // 5.1 writes a matrix whose counter-clockwise angle is the tag's value: the opposite tag.
   return ['-i', input, '-metadata:s:v:0', `rotate=${(360 - degrees) % 360}`];
