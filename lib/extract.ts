@@ -17,7 +17,7 @@ import { BadArgumentError, fromNative, NotFoundError, VidgraphError } from './er
 import { native } from './native';
 import { VideoReader } from './reader';
 import { limitInputPixelsOption } from './limits';
-import { describe, knownKeys, plainObject } from './validate';
+import { describe, knownKeys, optionalBoolean, plainObject } from './validate';
 
 export interface ExtractOptions {
   /** A video file or a directory of videos. */
@@ -32,6 +32,8 @@ export interface ExtractOptions {
   quality?: number;
   /** Videos whose pictures have more pixels fail (ERR_INVALID_VIDEO) as in VideoReader.open. Default 8K UHD; false: no limit. */
   limitInputPixels?: number | false;
+  /** Turn frames by the video's display rotation, as the ffmpeg CLI does (default true); false: stored orientation. */
+  rotate?: boolean;
   onProgress?: (p: { done: number; total: number; videos: number; failed: number }) => void;
 }
 
@@ -46,9 +48,10 @@ const CHUNK = 16;
 export async function extractFrames(options: ExtractOptions): Promise<ExtractReport> {
   // Phase 1: defaults and validation.
   const o = plainObject('extractFrames', 'options', options) as unknown as ExtractOptions;
-  knownKeys('extractFrames', o as unknown as Record<string, unknown>, ['input', 'outputDir', 'fps', 'threaded', 'format', 'quality', 'onProgress', 'limitInputPixels']);
+  knownKeys('extractFrames', o as unknown as Record<string, unknown>, ['input', 'outputDir', 'fps', 'threaded', 'format', 'quality', 'onProgress', 'limitInputPixels', 'rotate']);
   limitInputPixelsOption('extractFrames', o.limitInputPixels);
   const limitInputPixels = o.limitInputPixels;
+  const rotate = optionalBoolean('extractFrames', 'rotate', o.rotate) ?? true;
   if (typeof o.input !== 'string' || !o.input) throw new BadArgumentError(`extractFrames: expected an input file or directory, got ${describe(o.input)}`);
   if (typeof o.outputDir !== 'string' || !o.outputDir) throw new BadArgumentError(`extractFrames: expected an outputDir, got ${describe(o.outputDir)}`);
   const format = o.format ?? 'jpg';
@@ -77,7 +80,7 @@ export async function extractFrames(options: ExtractOptions): Promise<ExtractRep
       const entry: ExtractReport['videos'][number] = { file, outputDir: outDir, frames: 0, written: 0 };
       report.videos.push(entry);
       try {
-        await extractOne(file, outDir, { fps, format, quality, threaded: o.threaded === true, limitInputPixels }, entry, (n, total) => {
+        await extractOne(file, outDir, { fps, format, quality, threaded: o.threaded === true, limitInputPixels, rotate }, entry, (n, total) => {
           progress.done += n;
           progress.total += total;
           o.onProgress?.({ ...progress });
@@ -100,11 +103,11 @@ export async function extractFrames(options: ExtractOptions): Promise<ExtractRep
 async function extractOne(
   file: string,
   outDir: string,
-  opts: { fps?: number; format: 'jpg' | 'png'; quality: number; threaded: boolean; limitInputPixels?: number | false },
+  opts: { fps?: number; format: 'jpg' | 'png'; quality: number; threaded: boolean; limitInputPixels?: number | false; rotate: boolean },
   entry: ExtractReport['videos'][number],
   progress: (done: number, total: number) => void,
 ): Promise<void> {
-  const probe = await VideoReader.open(file, { cacheBytes: 0, limitInputPixels: opts.limitInputPixels });
+  const probe = await VideoReader.open(file, { cacheBytes: 0, limitInputPixels: opts.limitInputPixels, rotate: opts.rotate });
   let rows: number[];
   let keyframes: number[];
   try {
@@ -160,8 +163,8 @@ function keyframesBetween(isKey: Set<number>, a: number, b: number): boolean {
   return false;
 }
 
-async function extractPart(file: string, outDir: string, rows: number[], opts: { format: 'jpg' | 'png'; quality: number; limitInputPixels?: number | false }, written: (n: number) => void): Promise<void> {
-  const reader = await VideoReader.open(file, { cacheBytes: 0, limitInputPixels: opts.limitInputPixels });
+async function extractPart(file: string, outDir: string, rows: number[], opts: { format: 'jpg' | 'png'; quality: number; limitInputPixels?: number | false; rotate: boolean }, written: (n: number) => void): Promise<void> {
+  const reader = await VideoReader.open(file, { cacheBytes: 0, limitInputPixels: opts.limitInputPixels, rotate: opts.rotate });
   const encoder = new (native().NativeKernel)('ImageEncoder', { format: opts.format === 'jpg' ? 'jpeg' : 'png', quality: opts.quality });
   try {
     let pending: Promise<void> | undefined;

@@ -10,8 +10,14 @@ import { NativeLoadError } from './errors';
 
 /** What `metadata()` reports about a video stream. */
 export interface VideoMetadata {
+  /** Width of the frames as they are read: after the display rotation unless `rotate: false`. */
   width: number;
   height: number;
+  /**
+   * The display rotation the file asks for, in clockwise degrees [0, 360) as the ffmpeg CLI
+   * reads it (0 when none). Frames come out turned by it, as the CLI's, unless `rotate: false`.
+   */
+  rotation: number;
   /** Frames, counted by scanning every packet (never from the container header). */
   frames: number;
   fps: number;
@@ -32,6 +38,10 @@ export interface NativeIndexInfo extends VideoMetadata {
   inplace: boolean;
   ptsSynthesized: boolean;
   damagedPackets: number;
+  /** Whether width and height are those after the display rotation. */
+  rotate: boolean;
+  /** Packet side data items kept for the decoder (palettes, new extradata, ...). */
+  sideData: number;
 }
 
 export interface NativeScanResult {
@@ -117,7 +127,7 @@ export interface NativeBinding {
   loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
-  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number }): Promise<NativeScanResult>;
+  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   /** Index-only scan on an engine thread: counts and times frames, copies no packet. */
   scanInfo(path: string): Promise<NativeIndexInfo>;
@@ -128,7 +138,7 @@ export interface NativeBinding {
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;
-  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number }) => NativeDecoder;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean }) => NativeDecoder;
 }
 
 let binding: NativeBinding | undefined;

@@ -17,7 +17,7 @@ import { native, NativeScanResult } from './native';
 import { limitInputPixelsOption, threadsOption } from './limits';
 import { processAlive } from './storage/local-database';
 import { ensureDirectory } from './storage/paths';
-import { describe, finiteNumber, integer, knownKeys, plainObject } from './validate';
+import { describe, finiteNumber, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
 export interface ReaderOptions {
@@ -46,6 +46,12 @@ export interface ReaderOptions {
    * iterFrames() streams in bounded memory and is not limited.
    */
   maxBatchBytes?: number;
+  /**
+   * Turn frames by the video's display rotation (phone videos), as the ffmpeg CLI does by
+   * default; width and height are swapped for 90° and 270°. Default true; false keeps the
+   * stored orientation (the CLI's -noautorotate).
+   */
+  rotate?: boolean;
 }
 
 /** reader.stats: decode work so far and what the frame cache holds. */
@@ -65,7 +71,8 @@ export interface ReaderFrame {
   fps: number;
 }
 
-const INDEX_CACHE_VERSION = 1;
+// 2: indexes carry the display matrix and packet side data (format version 2).
+const INDEX_CACHE_VERSION = 2;
 const DEFAULT_CACHE_BYTES = 64 * 2 ** 20;
 const DEFAULT_MAX_BATCH_BYTES = 2 ** 30;
 /** Readers opened and not closed yet: the last close() trims the frame memory. */
@@ -87,6 +94,8 @@ export class VideoReader {
   readonly fps: number;
   readonly width: number;
   readonly height: number;
+  /** The display rotation the file asks for, clockwise degrees (0 when none); frames are turned by it unless `rotate: false`. */
+  readonly rotation: number;
   /** Seconds, from the first frame's start to the last frame's end. */
   readonly duration: number;
   private readonly source: VideoSource;
@@ -115,13 +124,14 @@ export class VideoReader {
     this.frameCount = info.frames;
     this.fps = info.fps;
     this.duration = info.durationSec;
+    this.rotation = info.rotation;
     [this.width, this.height] = fittedSize(info.width, info.height, maxSize);
   }
 
   static async open(file: string, options?: ReaderOptions): Promise<VideoReader> {
     // Phase 1: defaults.
     const o = plainObject('VideoReader.open', 'options', options);
-    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads', 'limitInputPixels', 'maxBatchBytes']);
+    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads', 'limitInputPixels', 'maxBatchBytes', 'rotate']);
     let cacheBytes = DEFAULT_CACHE_BYTES;
     let maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
     let maxSize: [number, number] | undefined;
@@ -136,6 +146,7 @@ export class VideoReader {
     }
     if (o.threads !== undefined) threads = threadsOption('VideoReader.open', 'threads', o.threads);
     const maxPixels = limitInputPixelsOption('VideoReader.open', o.limitInputPixels);
+    const rotate = optionalBoolean('VideoReader.open', 'rotate', o.rotate) ?? true;
     if (o.maxBatchBytes !== undefined) maxBatchBytes = integer('VideoReader.open', 'maxBatchBytes', o.maxBatchBytes, { min: 1 });
     if (o.indexCache !== undefined && (typeof o.indexCache !== 'string' || o.indexCache.length === 0)) {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
@@ -178,7 +189,7 @@ export class VideoReader {
       }
     }
     const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
-    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0, maxPixels });
+    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0, maxPixels, rotate });
     return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, maxBatchBytes, tempDir);
   }
 

@@ -26,7 +26,7 @@ export class VideoSource {
   /** Totals since open: frames the codec produced versus frames handed out. */
   readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0, conversion: 'none' };
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number } = {}) {
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean } = {}) {
     this.label = label;
     try {
       this.decoder = new (native().NativeDecoder)(index, dataPath, {
@@ -34,6 +34,7 @@ export class VideoSource {
         maxWidth: opts.maxSize?.[0] ?? 0,
         maxHeight: opts.maxSize?.[1] ?? 0,
         keepRecent: opts.keepRecent ?? true,
+        rotate: opts.rotate ?? true,
         ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
       });
     } catch (err) {

@@ -70,10 +70,11 @@ describe('stored video streams', () => {
     await assert.rejects(new vg.NamedVideoStream(sc, 'never').len(), { code: 'ERR_NOT_FOUND' });
   });
 
-  test('metadata() reports size, frames, fps, time base, codec, pixel format, duration and keyframes', async () => {
+  test('metadata() reports size, rotation, frames, fps, time base, codec, pixel format, duration and keyframes', async () => {
     const sc = new vg.Client({ db: tempDir() });
     const m = await new vg.NamedVideoStream(sc, 'm', { path: await fixture('odd_dims.mkv') }).metadata();
-    assert.deepEqual(Object.keys(m).sort(), ['codec', 'durationSec', 'fps', 'frames', 'height', 'keyframes', 'pixFmt', 'timeBase', 'width']);
+    assert.deepEqual(Object.keys(m).sort(), ['codec', 'durationSec', 'fps', 'frames', 'height', 'keyframes', 'pixFmt', 'rotation', 'timeBase', 'width']);
+    assert.equal(m.rotation, 0);
     assert.equal(m.width, 321);
     assert.equal(m.height, 241);
     assert.equal(m.frames, 48);

@@ -80,7 +80,8 @@ describe('VideoReader.frames() is byte-identical to the ffmpeg rgb24 oracle', ()
 });
 
 describe('a full sequential read equals the oracle frame for frame', () => {
-  for (const name of ['h264_bframes_opengop.mp4', 'hevc.mp4', 'editlist.mp4', 'vfr.mkv', 'nopts.h264', 'theora.ogv', 'av1.mkv', 'vp9.webm']) {
+  for (const name of ['h264_bframes_opengop.mp4', 'hevc.mp4', 'editlist.mp4', 'vfr.mkv', 'nopts.h264', 'theora.ogv', 'av1.mkv', 'vp9.webm',
+    'rotated90.mp4', 'pal8_smc.mov', 'pal8_changes.avi', 'extradata_change.flv']) {
     test(name, async () => {
       const f = fixtures.find((x) => x.name === name);
       const o = await oracle(f.path);
@@ -103,8 +104,9 @@ describe('a full sequential read equals the oracle frame for frame', () => {
   }
 });
 
-describe('every row requested alone, in shuffled order, is exact (open GOP leading pictures, reorder, edit lists)', () => {
-  for (const name of ['h264_bframes_opengop.mp4', 'hevc.mp4', 'editlist.mp4', 'h264.ts', 'vp9.webm', 'nopts.h264']) {
+describe('every row requested alone, in shuffled order, is exact (open GOP leading pictures, reorder, edit lists, rotation, palettes)', () => {
+  for (const name of ['h264_bframes_opengop.mp4', 'hevc.mp4', 'editlist.mp4', 'h264.ts', 'vp9.webm', 'nopts.h264',
+    'rotated90.mp4', 'rotated270.mp4', 'pal8_smc.mov', 'pal8_changes.avi', 'extradata_change.flv']) {
     test(name, async () => {
       const f = fixtures.find((x) => x.file === name);
       const o = await oracle(f.path);

@@ -41,6 +41,7 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
       options_.maxWidth = intOption(o, "maxWidth", 0, 0, kMaxFrameSide);
       options_.maxHeight = intOption(o, "maxHeight", 0, 0, kMaxFrameSide);
       if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
+      if (o.Get("rotate").IsBoolean()) options_.rotate = o.Get("rotate").As<Napi::Boolean>().Value();
       Napi::Value mp = o.Get("maxPixels");
       if (!mp.IsUndefined()) {
         const double d = mp.IsNumber() ? mp.As<Napi::Number>().DoubleValue() : -1;
@@ -68,7 +69,7 @@ void DecoderWrap::checkOpen(Napi::Env env, const char* method) const {
 }
 
 Napi::Value DecoderWrap::Info(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), [&]() -> Napi::Value { return indexInfo(info.Env(), *index_); });
+  return guarded(info.Env(), [&]() -> Napi::Value { return indexInfo(info.Env(), *index_, options_.rotate); });
 }
 
 Napi::Value DecoderWrap::RowTimes(const Napi::CallbackInfo& info) {

@@ -1,5 +1,6 @@
 #include "js_values.h"
 
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -63,11 +64,16 @@ int dimension(const Napi::Object& o, const char* key, const std::string& where) 
 
 }  // namespace
 
-Napi::Object indexInfo(Napi::Env env, const VideoIndex& index) {
+Napi::Object indexInfo(Napi::Env env, const VideoIndex& index, bool rotate) {
   Napi::Object o = Napi::Object::New(env);
   const char* pixFmt = av_get_pix_fmt_name(static_cast<AVPixelFormat>(index.codec.format));
-  o.Set("width", index.codec.width);
-  o.Set("height", index.codec.height);
+  const bool swapped = rotate && orientationSwapsSize(index.displayMatrixOrNull());
+  o.Set("width", swapped ? index.codec.height : index.codec.width);
+  o.Set("height", swapped ? index.codec.width : index.codec.height);
+  const double rotation = index.rotation();
+  o.Set("rotation", std::isfinite(rotation) ? rotation : 0.0);
+  o.Set("rotate", rotate);
+  o.Set("sideData", static_cast<double>(index.sideData.size()));
   o.Set("frames", index.rows());
   o.Set("fps", index.fps());
   Napi::Array tb = Napi::Array::New(env, 2);

@@ -19,7 +19,8 @@
 namespace vg {
 
 // The stream facts the TypeScript layer reports as metadata().
-Napi::Object indexInfo(Napi::Env env, const VideoIndex& index);
+// rotate: width and height as the frames come out with autorotate on (swapped at 90°/270°).
+Napi::Object indexInfo(Napi::Env env, const VideoIndex& index, bool rotate = true);
 // An external ArrayBuffer over engine memory `data` (kept alive by `owner`): no copy. The
 // share of the owner is released when the ArrayBuffer is collected (V8 is told its size).
 Napi::ArrayBuffer engineBuffer(Napi::Env env, uint8_t* data, size_t bytes, std::shared_ptr<void> owner);

@@ -16,6 +16,7 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     if (!info[0].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "scan() expects a path");
     ScanOptions opt;
+    bool rotate = true;
     opt.path = info[0].As<Napi::String>().Utf8Value();
     if (info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
@@ -23,14 +24,15 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
       opt.inplace = o.Get("inplace").ToBoolean().Value();
       if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
       if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
+      if (o.Get("rotate").IsBoolean()) rotate = o.Get("rotate").As<Napi::Boolean>().Value();
     }
-    return runDetached(env, "scan", [opt]() -> Settle {
+    return runDetached(env, "scan", [opt, rotate]() -> Settle {
       auto result = std::make_shared<ScanResult>(scanVideo(opt));
       auto bytes = std::make_shared<std::vector<uint8_t>>(result->index->serialize());
-      return [result, bytes](Napi::Env env) -> Napi::Value {
+      return [result, bytes, rotate](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
         o.Set("index", Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size()));
-        o.Set("info", indexInfo(env, *result->index));
+        o.Set("info", indexInfo(env, *result->index, rotate));
         Napi::Array warnings = Napi::Array::New(env, result->warnings.size());
         for (size_t i = 0; i < result->warnings.size(); i++) warnings.Set(static_cast<uint32_t>(i), result->warnings[i]);
         o.Set("warnings", warnings);

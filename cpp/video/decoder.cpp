@@ -72,7 +72,8 @@ VideoDecoder::VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_
       file_(std::move(file)),
       options_(options),
       guard_(std::make_unique<PixelGuard>()),
-      converter_(options.maxWidth, options.maxHeight),
+      converter_(options.maxWidth, options.maxHeight, options.rotate ? index_->displayMatrixOrNull() : nullptr,
+                 options.rotate),
       packet_(allocPacket()),
       frame_(allocFrame()) {
   guard_->limit = options_.maxPixels;
@@ -104,7 +105,14 @@ void VideoDecoder::checkRefused(int packet) {
 }
 
 void VideoDecoder::resetTo(int packet) {
-  if (nextPacket_ != -1 || drained_) avcodec_flush_buffers(codec_.get());
+  if (!stickySent_.empty() && index_->stickyStateMissingAt(packet, stickySent_)) {
+    // The codec holds a palette (or extradata) from later packets, which a flush keeps, and
+    // none was set before `packet`: only a fresh codec decodes as the CLI does from the top.
+    openCodec();
+    stickySent_.clear();
+  } else if (nextPacket_ != -1 || drained_) {
+    avcodec_flush_buffers(codec_.get());
+  }
   drained_ = false;
   seekStart_ = packet;
   nextPacket_ = packet;
@@ -186,6 +194,13 @@ void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
 void VideoDecoder::sendNext(Request& req) {
   const int idx = nextPacket_++;
   file_->read(index_->packets[static_cast<size_t>(idx)], idx, packet_.get());
+  // The packet's side data, and at the start of a run the palette/extradata in force there.
+  index_->attachSideData(idx, idx == seekStart_, packet_.get());
+  for (int i = 0; i < packet_->side_data_elems; i++) {
+    const int type = packet_->side_data[i].type;
+    if (stickySideData(type) && std::find(stickySent_.begin(), stickySent_.end(), type) == stickySent_.end())
+      stickySent_.push_back(type);
+  }
   req.result.packetsSent++;
   for (;;) {
     const int ret = avcodec_send_packet(codec_.get(), packet_.get());
@@ -272,6 +287,7 @@ std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const Pa
   };
   for (size_t i = 0; i < index.packets.size() && guard.refusedWidth.load() == 0; i++) {
     file.read(index.packets[i], static_cast<int64_t>(i), pkt.get());
+    index.attachSideData(static_cast<int>(i), i == 0, pkt.get());
     while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
     av_packet_unref(pkt.get());
     receiveAll();

@@ -32,6 +32,9 @@ struct DecoderOptions {
   // them: limitInputPixels. 0: no limit of ours (FFmpeg's own still applies).
   int64_t maxPixels = kDefaultMaxPixels;
   bool keepRecent = true;  // keep the last decoded pictures to answer repeat/nearby requests
+  // Turn pictures by their display matrix as the ffmpeg CLI does by default (autorotate);
+  // false: the stored orientation (the CLI's -noautorotate).
+  bool rotate = true;
 };
 
 struct DecodedRow {
@@ -101,6 +104,7 @@ class VideoDecoder {
   int nextPacket_ = -1;       // next packet to send; -1: needs a reset
   int lastOutputRow_ = -1;    // highest row the codec returned since the reset
   bool drained_ = false;      // end of stream signalled: the codec needs a flush
+  std::vector<int> stickySent_;  // sticky side data types (palette, extradata) the codec has been given
 
   // The most recent frames the codec returned (still in its pixel format, shared with the
   // codec by reference): a request for a frame just decoded, e.g. the next one after a

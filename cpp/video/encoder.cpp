@@ -215,6 +215,18 @@ void remuxToMp4(const VideoIndex& index, const std::string& dataPath, const std:
   st->codecpar->codec_tag = 0;  // let the MP4 muxer choose (avc1, hvc1, ...)
   st->time_base = index.timeBase;
   if (index.frameRate.num > 0) st->avg_frame_rate = index.frameRate;
+  if (index.hasDisplayMatrix) {
+    // The same video: players (and the CLI) turn it as they turned the source.
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+    AVPacketSideData* sd = av_packet_side_data_new(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
+                                                   AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9, 0);
+    uint8_t* matrix = sd ? sd->data : nullptr;
+#else
+    uint8_t* matrix = av_stream_new_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, sizeof(int32_t) * 9);
+#endif
+    if (!matrix) throw std::bad_alloc();
+    std::memcpy(matrix, index.displayMatrix.data(), sizeof(int32_t) * 9);
+  }
   if (avformat_query_codec(out->oformat, st->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1)
     throw VgError("ERR_UNSUPPORTED_CODEC", std::string("codec '") + avcodec_get_name(st->codecpar->codec_id) + "' cannot be stored in MP4 without re-encoding");
   check(avio_open(&out->pb, outPath.c_str(), AVIO_FLAG_WRITE), "cannot write '" + outPath + "'");

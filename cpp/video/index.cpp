@@ -3,10 +3,68 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
+extern "C" {
+#include <libavutil/display.h>
+}
+
 namespace vg {
+
+bool keepsSideData(int type) {
+  switch (type) {
+    case AV_PKT_DATA_PALETTE:
+    case AV_PKT_DATA_NEW_EXTRADATA:
+    case AV_PKT_DATA_PARAM_CHANGE:
+    case AV_PKT_DATA_DISPLAYMATRIX:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool stickySideData(int type) {
+  return type == AV_PKT_DATA_PALETTE || type == AV_PKT_DATA_NEW_EXTRADATA || type == AV_PKT_DATA_PARAM_CHANGE;
+}
+
+double displayRotation(const int32_t* matrix) {
+  // As the ffmpeg CLI's get_rotation() (fftools/cmdutils.c): counter-clockwise degrees from
+  // the matrix, negated, rounded and brought into [0, 360) (359.5 counts as -0.5).
+  double theta = 0;
+  if (matrix) theta = -std::round(av_display_rotation_get(matrix));
+  theta -= 360 * std::floor(theta / 360 + 0.9 / 360);
+  return theta;
+}
+
+std::string orientationFilters(const int32_t* m) {
+  // The CLI's autorotate (configure_input_video_filter in fftools/ffmpeg_filter.c), branch for
+  // branch: a NaN angle (degenerate matrix) matches none of them.
+  if (!m) return "";
+  const double theta = displayRotation(m);
+  if (std::fabs(theta - 90) < 1.0) return m[3] > 0 ? "transpose=cclock_flip" : "transpose=clock";
+  if (std::fabs(theta - 180) < 1.0) {
+    std::string chain;
+    if (m[0] < 0) chain = "hflip";
+    if (m[4] < 0) chain += chain.empty() ? "vflip" : ",vflip";
+    return chain;
+  }
+  if (std::fabs(theta - 270) < 1.0) return m[3] < 0 ? "transpose=clock_flip" : "transpose=cclock";
+  if (std::fabs(theta) > 1.0) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "rotate=%f*PI/180", theta);
+    return buf;
+  }
+  if (std::fabs(theta) < 1.0 && m[4] < 0) return "vflip";
+  return "";
+}
+
+bool orientationSwapsSize(const int32_t* m) {
+  if (!m) return false;
+  const double theta = displayRotation(m);
+  return std::fabs(theta - 90) < 1.0 || std::fabs(theta - 270) < 1.0;
+}
 
 void CodecInfo::fromParameters(const AVCodecParameters* p) {
   codecId = p->codec_id;
@@ -66,6 +124,41 @@ void VideoIndex::finalize() {
   keyPackets.clear();
   for (size_t i = 0; i < packets.size(); i++)
     if (packets[i].flags & kPacketKey) keyPackets.push_back(static_cast<int32_t>(i));
+}
+
+void VideoIndex::attachSideData(int packet, bool startOfRun, AVPacket* pkt) const {
+  if (sideData.empty()) return;
+  auto add = [pkt](const SideData& sd) {
+    uint8_t* dst = av_packet_new_side_data(pkt, static_cast<AVPacketSideDataType>(sd.type), sd.data.size());
+    if (!dst) throw std::bad_alloc();
+    if (!sd.data.empty()) std::memcpy(dst, sd.data.data(), sd.data.size());
+  };
+  const auto first = std::lower_bound(sideData.begin(), sideData.end(), packet,
+                                      [](const SideData& sd, int p) { return sd.packet < p; });
+  std::vector<int> own;
+  for (auto it = first; it != sideData.end() && it->packet == packet; ++it) {
+    add(*it);
+    own.push_back(it->type);
+  }
+  if (!startOfRun) return;
+  // A decode starting here has not seen the palette (or extradata) earlier packets set: send
+  // the latest of each sticky type along, unless this packet brings its own.
+  std::vector<int> done = own;
+  for (auto it = first; it != sideData.begin();) {
+    --it;
+    if (!stickySideData(it->type) || std::find(done.begin(), done.end(), it->type) != done.end()) continue;
+    add(*it);
+    done.push_back(it->type);
+  }
+}
+
+bool VideoIndex::stickyStateMissingAt(int packet, const std::vector<int>& sentTypes) const {
+  for (int type : sentTypes) {
+    const bool found = std::any_of(sideData.begin(), sideData.end(),
+                                   [&](const SideData& sd) { return sd.type == type && sd.packet <= packet; });
+    if (!found) return true;
+  }
+  return false;
 }
 
 int VideoIndex::startPacketFor(int row) const {
@@ -147,6 +240,7 @@ class Reader {
     pos += sizeof(T);
     return v;
   }
+  size_t remaining() const { return size - pos; }
   std::string getBytes() {
     const uint32_t n = get<uint32_t>();
     need(n);
@@ -200,6 +294,15 @@ std::vector<uint8_t> VideoIndex::serialize() const {
   w.put<uint8_t>(ptsSynthesized ? 1 : 0);
   w.putArray(packets);
   w.putArray(rowToPacket);
+  // Version 2 from here on.
+  w.put<uint8_t>(hasDisplayMatrix ? 1 : 0);
+  for (int32_t v : displayMatrix) w.put<int32_t>(v);
+  w.put<uint64_t>(sideData.size());
+  for (const SideData& sd : sideData) {
+    w.put<int32_t>(sd.packet);
+    w.put<int32_t>(sd.type);
+    w.putBytes(sd.data);
+  }
   return std::move(w.out);
 }
 
@@ -207,7 +310,7 @@ std::shared_ptr<VideoIndex> VideoIndex::deserialize(const uint8_t* data, size_t 
   Reader r(data, size);
   if (r.get<uint32_t>() != kMagic) throw VgError("ERR_INVALID_VIDEO", "not a vidgraph packet index");
   const uint32_t version = r.get<uint32_t>();
-  if (version != kFormatVersion)
+  if (version != kFormatVersion && version != 1)
     throw VgError("ERR_INVALID_VIDEO", "packet index format version " + std::to_string(version) +
                                            " is not supported (expected " + std::to_string(kFormatVersion) + ")");
   auto idx = std::make_shared<VideoIndex>();
@@ -231,6 +334,32 @@ std::shared_ptr<VideoIndex> VideoIndex::deserialize(const uint8_t* data, size_t 
   idx->ptsSynthesized = r.get<uint8_t>() != 0;
   idx->packets = r.getArray<PacketEntry>();
   idx->rowToPacket = r.getArray<int32_t>();
+  if (version >= 2) {
+    idx->hasDisplayMatrix = r.get<uint8_t>() != 0;
+    for (int32_t& v : idx->displayMatrix) v = r.get<int32_t>();
+    const uint64_t count = r.get<uint64_t>();
+    // Each item takes at least 12 bytes: a count larger than the rest of the file is damage.
+    if (count > r.remaining() / 12) throw VgError("ERR_INVALID_VIDEO", "the packet index is corrupt (side data count " + std::to_string(count) + ")");
+    size_t total = 0;
+    idx->sideData.reserve(static_cast<size_t>(count));
+    for (uint64_t i = 0; i < count; i++) {
+      SideData sd;
+      sd.packet = r.get<int32_t>();
+      sd.type = r.get<int32_t>();
+      sd.data = r.getBytes();
+      total += sd.data.size();
+      const auto bad = [&](const std::string& what) {
+        return VgError("ERR_INVALID_VIDEO", "the packet index is corrupt (side data item " + std::to_string(i) + " " + what + ")");
+      };
+      if (sd.packet < 0 || static_cast<size_t>(sd.packet) >= idx->packets.size() ||
+          (!idx->sideData.empty() && sd.packet < idx->sideData.back().packet))
+        throw bad("names packet " + std::to_string(sd.packet));
+      if (!keepsSideData(sd.type)) throw bad("has unknown type " + std::to_string(sd.type));
+      if (sd.data.size() > kMaxSideDataItemBytes || total > kMaxSideDataTotalBytes)
+        throw bad("is " + std::to_string(sd.data.size()) + " bytes, over the side data limit");
+      idx->sideData.push_back(std::move(sd));
+    }
+  }
   for (size_t i = 0; i < idx->packets.size(); i++) {
     const PacketEntry& e = idx->packets[i];
     if (e.size <= 0 || e.offset < 0 || e.offset > INT64_MAX - e.size)

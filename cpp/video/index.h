@@ -5,6 +5,7 @@
 // number of rows, which comes from the scan, never from the container header.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,9 +48,39 @@ struct CodecInfo {
   CodecParametersPtr toParameters() const;
 };
 
+// One packet's side data, kept for the decoder (the demuxer attaches it to the packet, the
+// packet file holds only the packet's bytes). Only types that change decoded pixels or their
+// orientation are kept (see keepsSideData).
+struct SideData {
+  int32_t packet;  // decode-order packet index
+  int32_t type;    // AVPacketSideDataType
+  std::string data;
+};
+
+// Bounds on stored side data: one item (a palette is 1 KiB, new extradata a few KiB) and all
+// of one stream. A file asking for more is refused at ingest; an index claiming more is corrupt.
+constexpr size_t kMaxSideDataItemBytes = size_t{1} << 20;
+constexpr size_t kMaxSideDataTotalBytes = size_t{64} << 20;
+
+// Whether side data of this type is stored and replayed: palettes (pal8 video), in-band
+// parameter changes and new extradata, and per-packet display matrices.
+bool keepsSideData(int type);
+// State-setting side data: a decode that starts at a later packet needs the latest one sent
+// before it (a palette stays in force until the next one).
+bool stickySideData(int type);
+
+// The ffmpeg CLI's reading of a display matrix (get_rotation): clockwise degrees in [0, 360).
+double displayRotation(const int32_t* matrix);
+// The filters the CLI inserts to apply it (autorotate), e.g. "transpose=clock"; "" for none.
+std::string orientationFilters(const int32_t* matrix);
+// Whether those filters swap width and height.
+bool orientationSwapsSize(const int32_t* matrix);
+
 class VideoIndex {
  public:
-  static constexpr uint32_t kFormatVersion = 1;
+  // 2: display matrix and packet side data after the row table (version 1 indexes, which have
+  // neither, are still read).
+  static constexpr uint32_t kFormatVersion = 2;
 
   CodecInfo codec;
   AVRational timeBase{1, 1};
@@ -60,12 +91,23 @@ class VideoIndex {
   bool ptsSynthesized = false; // the container had packets without pts: order came from a decode pass
   std::vector<PacketEntry> packets;  // decode order
   std::vector<int32_t> rowToPacket;  // presentation order
+  bool hasDisplayMatrix = false;     // the stream's display matrix (rotation), if any
+  std::array<int32_t, 9> displayMatrix{};
+  std::vector<SideData> sideData;    // ordered by packet
 
   // Derived by finalize(): inverse map and keyframe list.
   std::vector<int32_t> packetToRow;
   std::vector<int32_t> keyPackets;
 
   void finalize();
+  // Attaches packet `packet`'s side data to `pkt`; when `startOfRun`, also the latest sticky
+  // side data of earlier packets (of each type the packet does not carry itself).
+  void attachSideData(int packet, bool startOfRun, AVPacket* pkt) const;
+  // Sticky side data types sent before `packet` for which no item exists at or before it.
+  bool stickyStateMissingAt(int packet, const std::vector<int>& sentTypes) const;
+  const int32_t* displayMatrixOrNull() const { return hasDisplayMatrix ? displayMatrix.data() : nullptr; }
+  // Clockwise rotation the CLI applies, in degrees [0, 360); 0 without a display matrix.
+  double rotation() const { return displayRotation(displayMatrixOrNull()); }
   int rows() const { return static_cast<int>(rowToPacket.size()); }
   // One past the last byte any packet occupies in the data file.
   int64_t dataEnd() const;

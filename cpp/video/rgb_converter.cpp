@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "index.h"
+
 extern "C" {
 #include <libswscale/swscale.h>
 }
@@ -33,9 +35,25 @@ std::unique_ptr<RgbImage> allocImage(int width, int height) {
 }
 }  // namespace
 
+RgbConverter::RgbConverter(int maxWidth, int maxHeight, const int32_t* streamMatrix, bool autorotate)
+    : maxWidth_(maxWidth), maxHeight_(maxHeight), autorotate_(autorotate) {
+  if (streamMatrix) {
+    hasStreamMatrix_ = true;
+    std::memcpy(streamMatrix_.data(), streamMatrix, sizeof(int32_t) * 9);
+  }
+}
+
 RgbConverter::~RgbConverter() { sws_freeContext(sws_); }
 
-void RgbConverter::configure(const AVFrame* in) {
+// The CLI takes the frame's display matrix when it has one, else the stream's.
+std::string RgbConverter::orientationOf(const AVFrame* in) const {
+  if (!autorotate_) return "";
+  const AVFrameSideData* sd = av_frame_get_side_data(in, AV_FRAME_DATA_DISPLAYMATRIX);
+  if (sd && sd->size >= sizeof(int32_t) * 9) return orientationFilters(reinterpret_cast<const int32_t*>(sd->data));
+  return orientationFilters(hasStreamMatrix_ ? streamMatrix_.data() : nullptr);
+}
+
+void RgbConverter::configure(const AVFrame* in, const std::string& orientation) {
   sws_freeContext(sws_);
   sws_ = nullptr;
   path_ = Path::Unverified;
@@ -54,15 +72,20 @@ void RgbConverter::configure(const AVFrame* in) {
                                      graph_.get()),
         "buffer sink");
 
-  std::string chain;
-  outWidth_ = in->width;
-  outHeight_ = in->height;
-  if ((maxWidth_ > 0 && in->width > maxWidth_) || (maxHeight_ > 0 && in->height > maxHeight_)) {
-    const int w = maxWidth_ > 0 ? maxWidth_ : in->width;
-    const int h = maxHeight_ > 0 ? maxHeight_ : in->height;
+  // The CLI's autorotate filters come first, on the decoder's pixel format; its scaler then
+  // converts the turned picture.
+  std::string chain = orientation.empty() ? "" : orientation + ",";
+  const bool swapped = orientation.rfind("transpose", 0) == 0;
+  const int inWidth = swapped ? in->height : in->width;
+  const int inHeight = swapped ? in->width : in->height;
+  outWidth_ = inWidth;
+  outHeight_ = inHeight;
+  if ((maxWidth_ > 0 && inWidth > maxWidth_) || (maxHeight_ > 0 && inHeight > maxHeight_)) {
+    const int w = maxWidth_ > 0 ? maxWidth_ : inWidth;
+    const int h = maxHeight_ > 0 ? maxHeight_ : inHeight;
     // As the scale filter's force_original_aspect_ratio=decrease computes it.
-    outWidth_ = std::min<int>(static_cast<int>(av_rescale(h, in->width, in->height)), w);
-    outHeight_ = std::min<int>(static_cast<int>(av_rescale(w, in->height, in->width)), h);
+    outWidth_ = std::min<int>(static_cast<int>(av_rescale(h, inWidth, inHeight)), w);
+    outHeight_ = std::min<int>(static_cast<int>(av_rescale(w, inHeight, inWidth)), h);
     chain += "scale=w=" + std::to_string(w) + ":h=" + std::to_string(h) +
              ":force_original_aspect_ratio=decrease:flags=bicubic,";
   }
@@ -84,7 +107,9 @@ void RgbConverter::configure(const AVFrame* in) {
   avfilter_inout_free(&outputs);
   check(ret, "filter graph");
   check(avfilter_graph_config(graph_.get(), nullptr), "filter graph configuration");
-  config_ = Config{in->width, in->height, in->format, in->colorspace, in->color_range};
+  config_ = Config{in->width, in->height, in->format, in->colorspace, in->color_range, orientation};
+  // A turned picture always goes through the graph: swscale alone cannot turn it.
+  if (!orientation.empty()) path_ = Path::Graph;
 }
 
 std::unique_ptr<RgbImage> RgbConverter::viaGraph(const AVFrame* in) {
@@ -134,7 +159,9 @@ std::unique_ptr<RgbImage> RgbConverter::viaSws(const AVFrame* in) {
 }
 
 std::unique_ptr<RgbImage> RgbConverter::convert(const AVFrame* in) {
-  if (!graph_ || !(config_ == Config{in->width, in->height, in->format, in->colorspace, in->color_range})) configure(in);
+  std::string orientation = orientationOf(in);
+  if (!graph_ || !(config_ == Config{in->width, in->height, in->format, in->colorspace, in->color_range, orientation}))
+    configure(in, orientation);
   switch (path_) {
     case Path::Direct:
       return viaSws(in);

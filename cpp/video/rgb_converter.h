@@ -8,8 +8,10 @@
 // if the bytes are identical; otherwise this configuration stays on the reference graph.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "ffmpeg.h"
 #include "frame_memory.h"
@@ -29,7 +31,9 @@ struct RgbImage {
 class RgbConverter {
  public:
   // maxWidth/maxHeight > 0: shrink larger frames to fit, keeping the aspect ratio.
-  RgbConverter(int maxWidth, int maxHeight) : maxWidth_(maxWidth), maxHeight_(maxHeight) {}
+  // autorotate: turn pictures by their display matrix (a frame's own, else `streamMatrix`)
+  // with the filters the ffmpeg CLI inserts, before the conversion, as the CLI does.
+  RgbConverter(int maxWidth, int maxHeight, const int32_t* streamMatrix = nullptr, bool autorotate = false);
   ~RgbConverter();
   RgbConverter(const RgbConverter&) = delete;
   RgbConverter& operator=(const RgbConverter&) = delete;
@@ -42,16 +46,22 @@ class RgbConverter {
   enum class Path { Unverified, Direct, Graph };
   struct Config {
     int width = -1, height = -1, format = -1, colorspace = -1, range = -1;
+    std::string orientation;  // autorotate filters, "" for none
     bool operator==(const Config& o) const {
-      return width == o.width && height == o.height && format == o.format && colorspace == o.colorspace && range == o.range;
+      return width == o.width && height == o.height && format == o.format && colorspace == o.colorspace &&
+             range == o.range && orientation == o.orientation;
     }
   };
-  void configure(const AVFrame* in);
+  void configure(const AVFrame* in, const std::string& orientation);
+  std::string orientationOf(const AVFrame* in) const;
   std::unique_ptr<RgbImage> viaGraph(const AVFrame* in);
   std::unique_ptr<RgbImage> viaSws(const AVFrame* in);
   bool buildSws(const AVFrame* in);
 
   int maxWidth_, maxHeight_;
+  bool autorotate_ = false;
+  bool hasStreamMatrix_ = false;
+  std::array<int32_t, 9> streamMatrix_{};
   int outWidth_ = 0, outHeight_ = 0;
   Config config_;
   Path path_ = Path::Unverified;

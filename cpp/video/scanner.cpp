@@ -78,6 +78,31 @@ class CopyFile {
 
 struct InplaceRefused {};
 
+// The stream's own side data (display matrix, and what the CLI adds to the first packet).
+struct StreamSideData {
+  int type;
+  const uint8_t* data;
+  size_t size;
+};
+
+std::string sideDataName(int type) {
+  const char* name = av_packet_side_data_name(static_cast<AVPacketSideDataType>(type));
+  return name ? name : "side data";
+}
+
+std::vector<StreamSideData> streamSideData(const AVStream* stream) {
+  std::vector<StreamSideData> out;
+#if LIBAVFORMAT_VERSION_MAJOR >= 61
+  const AVCodecParameters* par = stream->codecpar;
+  for (int i = 0; i < par->nb_coded_side_data; i++)
+    out.push_back({par->coded_side_data[i].type, par->coded_side_data[i].data, par->coded_side_data[i].size});
+#else
+  for (int i = 0; i < stream->nb_side_data; i++)
+    out.push_back({stream->side_data[i].type, stream->side_data[i].data, stream->side_data[i].size});
+#endif
+  return out;
+}
+
 const AVStream* firstVideoStream(const AVFormatContext* fmt) {
   // Like the CLI's `-map 0:v:0`: the first video stream (cover art is not a video).
   for (unsigned i = 0; i < fmt->nb_streams; i++) {
@@ -123,6 +148,26 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   index->headerFrames = stream->nb_frames;
   index->container = fmt->iformat->name;
   index->inplace = inplace;
+  const std::vector<StreamSideData> streamSide = streamSideData(stream);
+  for (const StreamSideData& sd : streamSide) {
+    if (sd.type == AV_PKT_DATA_DISPLAYMATRIX && sd.size >= 9 * sizeof(int32_t) && !index->hasDisplayMatrix) {
+      index->hasDisplayMatrix = true;
+      std::memcpy(index->displayMatrix.data(), sd.data, 9 * sizeof(int32_t));
+    }
+  }
+  size_t sideBytes = 0;
+  // Keeps one packet's side data for the decoder, within bounds: a file asking for more is
+  // refused (decoding without it would give other pixels than the CLI).
+  auto keepSide = [&](int packet, int type, const uint8_t* data, size_t size) {
+    if (!keepsSideData(type)) return;
+    if (size > kMaxSideDataItemBytes || sideBytes + size > kMaxSideDataTotalBytes)
+      throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "': packet " + std::to_string(packet) + " carries " +
+                                             std::to_string(size) + " bytes of " + sideDataName(type) +
+                                             ", more than vidgraph stores (" + std::to_string(kMaxSideDataItemBytes) + " per packet, " +
+                                             std::to_string(kMaxSideDataTotalBytes) + " per video)");
+    sideBytes += size;
+    index->sideData.push_back(SideData{packet, type, std::string(reinterpret_cast<const char*>(data), size)});
+  };
 
   std::unique_ptr<PacketFile> source;
   std::unique_ptr<CopyFile> copy;
@@ -142,6 +187,16 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
     if (pkt->stream_index != stream->index || pkt->size <= 0) {
       av_packet_unref(pkt.get());
       continue;
+    }
+    const int packetNo = static_cast<int>(index->packets.size());
+    for (int i = 0; i < pkt->side_data_elems; i++)
+      keepSide(packetNo, pkt->side_data[i].type, pkt->side_data[i].data, pkt->side_data[i].size);
+    if (packetNo == 0) {
+      // The CLI hands the stream's side data (but its display matrix) to the decoder with the
+      // first packet, where the packet has none of that type (fftools/ffmpeg.c, process_input).
+      for (const StreamSideData& sd : streamSide)
+        if (sd.type != AV_PKT_DATA_DISPLAYMATRIX && !av_packet_get_side_data(pkt.get(), static_cast<AVPacketSideDataType>(sd.type), nullptr))
+          keepSide(0, sd.type, sd.data, sd.size);
     }
     PacketEntry e{};
     e.pts = pkt->pts;

@@ -30,8 +30,8 @@ function client(values: Record<string, unknown>): Client {
 const commands: Record<string, Command> = {
   ingest: {
     summary: 'index videos into the database (one stream per file, named after the file)',
-    usage: 'vidgraph ingest <video...> [--inplace] [--name NAME] [--db DIR]',
-    options: { ...dbOption, inplace: { type: 'boolean' }, name: { type: 'string' } },
+    usage: 'vidgraph ingest <video...> [--inplace] [--no-rotate] [--name NAME] [--db DIR]',
+    options: { ...dbOption, inplace: { type: 'boolean' }, 'no-rotate': { type: 'boolean' }, name: { type: 'string' } },
     async run(values, files) {
       if (files.length === 0) throw new UsageError('ingest needs at least one video file');
       if (values.name !== undefined && files.length > 1) throw new UsageError('--name works with a single video');
@@ -39,7 +39,7 @@ const commands: Record<string, Command> = {
       let failed = 0;
       for (const file of files) {
         const name = typeof values.name === 'string' ? values.name : path.parse(file).name;
-        const stream = new NamedVideoStream(sc, name, { path: file, inplace: values.inplace === true });
+        const stream = new NamedVideoStream(sc, name, { path: file, inplace: values.inplace === true, rotate: values['no-rotate'] !== true });
         const t0 = performance.now();
         try {
           if (await stream.exists()) {
@@ -91,7 +91,8 @@ const commands: Record<string, Command> = {
         return;
       }
       const rows: [string, string][] = [
-        ['stream', displayName(names[0]!)], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`], ['codec', m.codec],
+        ['stream', displayName(names[0]!)], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`],
+        ...(m.rotation ? [['rotation', `${m.rotation} degrees clockwise`] as [string, string]] : []), ['codec', m.codec],
         ['pixel format', m.pixFmt], ['fps', m.fps.toFixed(3)], ['duration', `${m.durationSec.toFixed(3)} s`],
         ['time base', `${m.timeBase[0]}/${m.timeBase[1]}`], ['keyframes', String(m.keyframes)],
       ];

@@ -11,7 +11,7 @@ import { EngineFrame, Frame, frameFromEngine } from '../frame';
 import { native, NativeKernel } from '../native';
 import { VideoReader } from '../reader';
 import { limitInputPixelsOption } from '../limits';
-import { describe } from '../validate';
+import { describe, optionalBoolean } from '../validate';
 
 /** keras-video-generators' default file pattern (API.md). */
 export const DEFAULT_GLOB_PATTERN = './videos/{classname}/*.avi';
@@ -34,6 +34,8 @@ export interface GeneratorOptions {
   seed?: number;
   /** Videos whose pictures have more pixels fail (ERR_INVALID_VIDEO) as in VideoReader.open. Default 8K UHD; false: no limit. */
   limitInputPixels?: number | false;
+  /** Turn frames by the video's display rotation, as the ffmpeg CLI does (default true); false: stored orientation. */
+  rotate?: boolean;
 }
 
 export interface Batch {
@@ -146,6 +148,7 @@ export abstract class FrameGeneratorBase {
     this.rescale = options.rescale ?? 1 / 255;
     this.shuffle = options.shuffle ?? true;
     limitInputPixelsOption('generator', options.limitInputPixels);
+    optionalBoolean('generator', 'rotate', options.rotate);
     if (options.split !== undefined && !(typeof options.split === 'number' && options.split >= 0 && options.split < 1)) throw new BadArgumentError(`generator: expected split in [0, 1), got ${describe(options.split)}`);
     // Phase 3: interpret: files per class, the validation split per class.
     if (files) {
@@ -281,7 +284,7 @@ export abstract class FrameGeneratorBase {
     const key = `${s.file}\0${s.start ?? -1}`;
     const hit = this.frameCache.get(key);
     if (hit) return hit;
-    const reader = await VideoReader.open(s.file, { cacheBytes: 0, limitInputPixels: this.options.limitInputPixels });
+    const reader = await VideoReader.open(s.file, { cacheBytes: 0, limitInputPixels: this.options.limitInputPixels, rotate: this.options.rotate ?? true });
     let frames: Frame[];
     try {
       frames = (await reader.frames(this.rowsFor(s, reader))).map((f) => f.image);

@@ -26,17 +26,23 @@ export type { VideoMetadata } from '../native';
 export class NamedVideoStream extends StoredStream<Frame> {
   private readonly sourcePath?: string;
   private readonly inplace: boolean;
+  private readonly rotate: boolean;
   private ingesting?: Promise<void>;
 
-  constructor(sc: Client, name: string, opts?: { path?: string; inplace?: boolean }) {
+  /**
+   * `rotate` (default true): frames are turned by the video's display rotation (phone videos)
+   * as the ffmpeg CLI turns them; false keeps the stored orientation. Fixed at ingest.
+   */
+  constructor(sc: Client, name: string, opts?: { path?: string; inplace?: boolean; rotate?: boolean }) {
     super(sc, name, 'NamedVideoStream');
     const o = plainObject('NamedVideoStream', 'options', opts);
-    knownKeys('NamedVideoStream', o, ['path', 'inplace']);
+    knownKeys('NamedVideoStream', o, ['path', 'inplace', 'rotate']);
     if (o.path !== undefined && (typeof o.path !== 'string' || o.path.length === 0)) {
       throw new BadArgumentError(`NamedVideoStream: expected a file path for path, got ${describe(o.path)}`);
     }
     this.sourcePath = o.path === undefined ? undefined : path.resolve(o.path as string);
     this.inplace = optionalBoolean('NamedVideoStream', 'inplace', o.inplace) ?? false;
+    this.rotate = optionalBoolean('NamedVideoStream', 'rotate', o.rotate) ?? true;
   }
 
   /**
@@ -59,7 +65,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
     try {
       let scan;
       try {
-        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, threads: this.sc.threads, maxPixels: this.sc.maxPixels });
+        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, threads: this.sc.threads, maxPixels: this.sc.maxPixels, rotate: this.rotate });
       } catch (err) {
         throw fromNative(err, `ingest of '${this.name()}'`);
       }
@@ -107,7 +113,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
     if (!meta.video) throw new BadArgumentError(`stream '${this.name()}' holds ${meta.type ?? 'non-video'} rows, not a video`);
     const v = meta.video as unknown as VideoMetadata;
     return {
-      width: v.width, height: v.height, frames: v.frames, fps: v.fps, timeBase: v.timeBase,
+      width: v.width, height: v.height, rotation: v.rotation ?? 0, frames: v.frames, fps: v.fps, timeBase: v.timeBase,
       codec: v.codec, pixFmt: v.pixFmt, durationSec: v.durationSec, keyframes: v.keyframes,
     };
   }

@@ -227,6 +227,71 @@ function prependEmptyEdit(buf, seconds) {
   return out;
 }
 
+/** FLV tags after the file header: { type, ts, start, end } (end includes PreviousTagSize). */
+function flvTags(buf) {
+  if (buf.toString('latin1', 0, 3) !== 'FLV') throw new Error('not an FLV');
+  const tags = [];
+  let pos = buf.readUInt32BE(5) + 4;
+  while (pos + 11 <= buf.length) {
+    const size = buf.readUIntBE(pos + 1, 3);
+    const ts = buf.readUIntBE(pos + 4, 3) | (buf[pos + 7] << 24);
+    const end = pos + 11 + size + 4;
+    if (end > buf.length) break;
+    tags.push({ type: buf[pos], ts, start: pos, end, body: pos + 11, size });
+    pos = end;
+  }
+  return tags;
+}
+
+/**
+ * `a` then the video tags of `b` (its AVC sequence header included), b's timestamps moved
+ * after a's last frame; a's end-of-sequence tag is dropped.  `pad` > 0 appends that many zero
+ * bytes to b's sequence header (an oversized in-band extradata).
+ */
+export function spliceFlv(a, b, pad = 0) {
+  const isEos = (buf, t) => t.type === 9 && buf[t.body + 1] === 2;
+  const aTags = flvTags(a).filter((t) => !isEos(a, t));
+  // FLV tag times are decode times; a frame shows at time + its composition offset (int24).
+  const shown = (buf, t) => t.ts + ((buf.readUIntBE(t.body + 2, 3) << 8) >> 8);
+  const last = Math.max(...aTags.filter((t) => t.type === 9 && a[t.body + 1] === 1).map((t) => shown(a, t)));
+  const parts = [a.subarray(0, a.readUInt32BE(5) + 4), ...aTags.map((t) => a.subarray(t.start, t.end))];
+  for (const t of flvTags(b)) {
+    if (t.type !== 9 || isEos(b, t)) continue;
+    const seqHeader = b[t.body + 1] === 0;
+    const extra = seqHeader ? pad : 0;
+    const tag = Buffer.concat([b.subarray(t.start, t.body + t.size), Buffer.alloc(extra), Buffer.alloc(4)]);
+    tag.writeUIntBE(t.size + extra, 1, 3);
+    const ts = t.ts + last + 42;
+    tag.writeUIntBE(ts & 0xffffff, 4, 3);
+    tag[7] = (ts >>> 24) & 0xff;
+    tag.writeUInt32BE(11 + t.size + extra, tag.length - 4);
+    parts.push(tag);
+  }
+  return Buffer.concat(parts);
+}
+
+let cliMajor;
+/** The ffmpeg CLI's major version (5 for 5.1). */
+export async function ffmpegMajor() {
+  cliMajor ??= run(FFMPEG, ['-version']).then(({ stdout }) => {
+    const m = /ffmpeg version n?(\d+)\./.exec(stdout);
+    return m ? Number(m[1]) : 7;
+  });
+  return cliMajor;
+}
+
+/**
+ * Input-side arguments that remux `input` with a display matrix turning it `degrees`
+ * clockwise on display.  FFmpeg 6+ has the -display_rotation input option (counter-clockwise
+ * degrees); 5.1 turns a `rotate` metadata tag on the output stream into the matrix.
+ * Either way ffprobe then shows `rotation` -degrees, as for a portrait phone video at 90.
+ */
+export async function rotationArgs(degrees, input) {
+  if ((await ffmpegMajor()) >= 6) return ['-display_rotation', String(-degrees), '-i', input];
+  // 5.1 writes a matrix whose counter-clockwise angle is the tag's value: the opposite tag.
+  return ['-i', input, '-metadata:s:v:0', `rotate=${(360 - degrees) % 360}`];
+}
+
 let av1Encoder;
 async function pickAv1Encoder() {
   if (!av1Encoder) {
@@ -261,6 +326,10 @@ function av1Args(enc, gop) {
 //   unaligned          (TS) size is not a multiple of 188
 //   full-range         yuvj / pc color range
 //   invalid            no decodable video stream (bad: 'ERR_INVALID_VIDEO')
+//   rotated            the stream has a display matrix turning it d.rotation degrees clockwise
+//   palette            pal8 video (the palette reaches the decoder as packet side data)
+//   palette-changes    more than one packet carries a palette
+//   new-extradata      a packet carries new extradata (in-band parameter sets)
 //   audio-only         only an audio stream
 
 const INPLACE = new Set(['mp4', 'mov', 'mkv', 'webm']);
@@ -370,6 +439,53 @@ const RECIPES = [
     ffmpeg([...src({ seconds: 2, post: 'scale=321:241' }), '-c:v', 'libvpx-vp9', '-deadline', 'realtime',
       '-cpu-used', '8', '-g', '30', '-b:v', '400k', '-pix_fmt', 'yuv420p', out]), { sourceFrames: 48 }),
 
+  // Trap: phone-style portrait video: an MP4 whose track carries a display matrix
+  // (rotation), which the CLI applies by default (transpose filters before the rgb24
+  // conversion) and so outputs 240x320 frames from a 320x240 stream.  Written as a -c copy
+  // remux of an x264 B-frame MP4 (see rotationArgs for the option per CLI version).
+  entry('rotated90.mp4', 'h264', ['bframes', 'multi-keyframe', 'rotated'], async (out, scratch) => {
+    const base = scratch('rotated90_src.mp4');
+    await ffmpeg([...src({ seconds: 2 }), ...X264, '-bf', '2', '-g', '24', base]);
+    await ffmpeg([...(await rotationArgs(90, base)), '-map', '0:v:0', '-c', 'copy', out]);
+  }, { sourceFrames: 48, rotation: 90 }),
+  entry('rotated270.mp4', 'h264', ['bframes', 'multi-keyframe', 'rotated'], async (out, scratch) => {
+    const base = scratch('rotated270_src.mp4');
+    await ffmpeg([...src({ seconds: 2, size: '176x144' }), ...X264, '-bf', '2', '-g', '24', base]);
+    await ffmpeg([...(await rotationArgs(270, base)), '-map', '0:v:0', '-c', 'copy', out]);
+  }, { sourceFrames: 48, rotation: 270 }),
+
+  // Trap: palette video in MOV: QuickTime Graphics (smc, pal8) with inter frames.  The
+  // palette lives in the sample description; the demuxer hands it to the decoder as side
+  // data of the FIRST packet only, so a decode starting at a later keyframe must be given
+  // it again (without it the frames are black).  One palette for the clip (palettegen).
+  entry('pal8_smc.mov', 'smc', ['palette', 'multi-keyframe'], (out) =>
+    ffmpeg([...src({ seconds: 2, size: '160x120', fps: 12 }),
+      '-vf', 'split[a][b];[a]palettegen[p];[b][p]paletteuse', '-c:v', 'smc', '-g', '6', out]), { sourceFrames: 24 }),
+
+  // Trap: palette video in AVI: raw pal8 whose palette changes every 6 frames (one palette
+  // per 4 fps source frame, each shown 6 times at 24 fps; 42 frames, the fps filter stops at
+  // the last source frame).  The AVI carries the first
+  // palette in its header and each change as an 'xxpc' chunk, which the demuxer attaches as
+  // side data to the next packet: a frame needs the latest change before it.  Every packet
+  // is a keyframe, so random access starts right there.
+  entry('pal8_changes.avi', 'rawvideo', ['palette', 'palette-changes'], (out) =>
+    ffmpeg([...src({ seconds: 2, size: '160x120', fps: 4 }),
+      '-vf', 'split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1,fps=24', '-c:v', 'rawvideo', '-pix_fmt', 'pal8', out]),
+  { sourceFrames: 48 }),
+
+  // Trap: in-band parameter change: an FLV whose H.264 parameter sets change mid-stream.
+  // Two x264 encodes (High: CABAC; Baseline: CAVLC) spliced tag by tag; the second AVC
+  // sequence header reaches the decoder as NEW_EXTRADATA side data on the packet after it.
+  // Without it, the second half decodes with the first half's PPS; a decode starting at a
+  // later keyframe of the second half must be given it again.
+  entry('extradata_change.flv', 'h264', ['multi-keyframe', 'new-extradata'], async (out, scratch) => {
+    const a = scratch('extradata_a.flv');
+    const b = scratch('extradata_b.flv');
+    await ffmpeg([...src({ seconds: 1 }), ...X264, '-profile:v', 'high', '-bf', '2', '-g', '12', a]);
+    await ffmpeg([...src({ seconds: 1, post: 'hflip' }), ...X264, '-profile:v', 'baseline', '-g', '12', b]);
+    await fsp.writeFile(out, spliceFlv(await fsp.readFile(a), await fsp.readFile(b)));
+  }, { sourceFrames: 48 }),
+
   // Trap: raw Annex-B H.264 elementary stream with B-frames: no container, no
   // timestamps.  Verified: every packet has pts=N/A (and dts=N/A) in ffprobe 5.1; no
   // header frame count, no duration.
@@ -461,29 +577,43 @@ export async function ffprobeFrameCount(file) {
   return n;
 }
 
-async function videoDims(file) {
+/** The display rotation the CLI applies (its get_rotation): clockwise degrees in [0, 360). */
+export async function displayRotation(file) {
+  const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0',
+    '-show_entries', 'stream_side_data=rotation', '-of', 'json', file]);
+  const sd = (JSON.parse(stdout).streams?.[0]?.side_data_list || []).find((x) => x.rotation !== undefined);
+  let theta = sd ? -Math.round(Number(sd.rotation)) : 0;
+  theta -= 360 * Math.floor(theta / 360 + 0.9 / 360);
+  return theta;
+}
+
+async function videoDims(file, autorotate = true) {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0',
     '-show_entries', 'stream=width,height', '-of', 'json', file]);
   const s = JSON.parse(stdout).streams?.[0];
   if (!s?.width || !s?.height) throw new Error(`no video stream in ${file}`);
+  const theta = autorotate ? await displayRotation(file) : 0;
+  // The CLI's autorotate transposes at 90 and 270 degrees.
+  if (Math.abs(theta - 90) < 1 || Math.abs(theta - 270) < 1) return { width: s.height, height: s.width };
   return { width: s.width, height: s.height };
 }
 
 /**
- * Oracle frames decoded by the ffmpeg CLI as packed rgb24:
+ * Oracle frames decoded by the ffmpeg CLI as packed rgb24 (autorotate: false adds
+ * -noautorotate: the stored orientation):
  *   { width, height, count, frameSize, rawPath, frame(i) -> Buffer(width*height*3) }
  * The raw decode is cached in CACHE_DIR/oracle (keyed by file name + size + mtime +
  * a hash of the absolute path); frame(i) reads just that frame from disk.
  */
-export async function oracle(file) {
+export async function oracle(file, { autorotate = true } = {}) {
   const abs = path.resolve(file);
   const st = await fsp.stat(abs);
-  const { width, height } = await videoDims(abs);
+  const { width, height } = await videoDims(abs, autorotate);
   const frameSize = width * height * 3;
   const key = `${path.basename(abs)}-${st.size}-${Math.floor(st.mtimeMs)}-` +
     createHash('sha1').update(abs).digest('hex').slice(0, 8);
-  const rawPath = path.join(CACHE_DIR, 'oracle', `${key}.t1.rgb`);
-  await once(`oracle:${rawPath}`, () => atomicBuild(rawPath, (out) => decodeRaw(abs, out)));
+  const rawPath = path.join(CACHE_DIR, 'oracle', `${key}.t1${autorotate ? '' : '.noautorotate'}.rgb`);
+  await once(`oracle:${rawPath}`, () => atomicBuild(rawPath, (out) => decodeRaw(abs, out, autorotate)));
   const bytes = (await fsp.stat(rawPath)).size;
   if (bytes % frameSize !== 0) throw new Error(`oracle for ${file}: ${bytes} bytes is not a multiple of ${width}x${height}x3`);
   const count = bytes / frameSize;
@@ -513,12 +643,12 @@ export async function oracle(file) {
 }
 
 /** ffmpeg ... -f rawvideo - , stdout streamed straight into `out` (never buffered in memory). */
-function decodeRaw(input, out) {
+function decodeRaw(input, out, autorotate = true) {
   return new Promise((resolve, reject) => {
     const fd = fs.openSync(out, 'w');
     // -threads 1: FFmpeg 5.1's Theora (vp3) decoder is not deterministic with frame threads
     // (the CLI's own output changes from run to run); one thread gives the reference pixels.
-    const args = ['-v', 'error', '-nostdin', '-threads', '1', '-i', input, '-map', '0:v:0', '-fps_mode', 'passthrough',
+    const args = ['-v', 'error', '-nostdin', '-threads', '1', ...(autorotate ? [] : ['-noautorotate']), '-i', input, '-map', '0:v:0', '-fps_mode', 'passthrough',
       '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'];
     let stderr = '';
     let p;
@@ -582,7 +712,7 @@ export async function makeClip(name, { width = 320, height = 240, seconds = 2, f
 export async function probe(file) {
   const { stdout } = await run(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-count_frames',
     '-show_packets', '-show_frames', '-show_entries',
-    'format=format_name,start_time:stream=codec_name,width,height,pix_fmt,color_range,nb_frames,nb_read_frames,start_time,r_frame_rate,avg_frame_rate:packet=pts,dts,flags:frame=pict_type,key_frame',
+    'format=format_name,start_time:stream=codec_name,width,height,pix_fmt,color_range,nb_frames,nb_read_frames,start_time,r_frame_rate,avg_frame_rate:packet=pts,dts,flags:packet_side_data=side_data_type:frame=pict_type,key_frame',
     '-of', 'json', file]);
   const j = JSON.parse(stdout);
   const stream = j.streams?.[0];
@@ -625,6 +755,10 @@ const TRAIT_CHECKS = {
   unaligned: (p, d, st) => st.size % 188 !== 0,
   'full-range': (p) => p.stream.pix_fmt?.startsWith('yuvj') || p.stream.color_range === 'pc',
   invalid: (p) => !p.video,
+  rotated: async (p, d) => (await displayRotation(d.path)) === d.rotation,
+  palette: (p) => p.stream.pix_fmt === 'pal8',
+  'new-extradata': (p) => p.packets.some((k) => (k.side_data_list || []).some((x) => /extradata/i.test(x.side_data_type))),
+  'palette-changes': (p) => p.packets.filter((k) => (k.side_data_list || []).some((x) => /palette/i.test(x.side_data_type))).length > 1,
   'audio-only': async (p, d) => {
     const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', d.path]);
     const types = stdout.split('\n').map((s) => s.trim()).filter(Boolean);
