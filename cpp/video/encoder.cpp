@@ -92,6 +92,9 @@ VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions&
     // An asked keyframe distance is exact (no extra keyframes at scene cuts).
     if (options.gop > 0) setPrivateOption(&opts, codec, "x264-params", "keyint=" + std::to_string(options.gop) + ":scenecut=0");
   } else if (name == "libopenh264") {
+    // One thread: with several, OpenH264 balances its slices by measured encoding time, so the
+    // same frames encode to different bytes from run to run (stored streams must not).
+    codec_->thread_count = 1;
     // FFmpeg 5.1's libopenh264enc: rc_mode, bitrate (b), qmin/qmax, gop (g → uiIntraPeriod; without
     // it OpenH264 writes a single keyframe), framerate; frame skipping stays off (allow_skip_frames).
     if (options.bitrate > 0) {
