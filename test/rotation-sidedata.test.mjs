@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
 import { fixture, makeClip, oracle, rotationArgs, spliceFlv } from './helpers/corpus.mjs';
+import { indexLayout } from './helpers/index-layout.mjs';
 import { bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
 
 function assertSameFrame(frame, expected, what) {
@@ -156,25 +157,9 @@ describe('rotation', () => {
 
 // ---- the index's trailer (format version 2): display matrix and side data table ----
 
-/** Offsets in a serialized index: where the packet table starts, the row table, the trailer. */
-function layout(b) {
-  let pos = 8 + 18 * 4;
-  pos += 4 + b.readUInt32LE(pos); // extradata
-  pos += 4 * 4 + 8; // time base, frame rate, header frames
-  pos += 4 + b.readUInt32LE(pos); // container name
-  pos += 2; // flags
-  const packets = Number(b.readBigUInt64LE(pos));
-  pos += 8 + packets * 40;
-  const rows = Number(b.readBigUInt64LE(pos));
-  pos += 8 + rows * 4;
-  const trailer = pos;
-  const sideCount = Number(b.readBigUInt64LE(trailer + 1 + 36));
-  return { packets, trailer, sideTable: trailer + 1 + 36 + 8, sideCount };
-}
-
 /** The side data items of an index: { packet, type, data }. */
 function sideItems(b) {
-  const { sideTable, sideCount } = layout(b);
+  const { sideTable, sideCount } = indexLayout(b);
   const items = [];
   let pos = sideTable;
   for (let i = 0; i < sideCount; i++) {
@@ -188,7 +173,7 @@ function sideItems(b) {
 }
 
 function withSideItems(b, items) {
-  const { sideTable } = layout(b);
+  const { sideTable } = indexLayout(b);
   const parts = [b.subarray(0, sideTable - 8)];
   const count = Buffer.alloc(8);
   count.writeBigUInt64LE(BigInt(items.length));
@@ -223,8 +208,8 @@ describe('packet side data in the stored index', () => {
   });
 
   const edits = [
-    ['a side data count larger than the file', (b) => { b.writeBigUInt64LE(1n << 40n, layout(b).sideTable - 8); return b; }, /side data count/],
-    ['an item naming a packet past the end', (b) => { const [it] = sideItems(b); b.writeInt32LE(layout(b).packets + 5, it.at); return b; }, /names packet/],
+    ['a side data count larger than the file', (b) => { b.writeBigUInt64LE(1n << 40n, indexLayout(b).sideTable - 8); return b; }, /side data count/],
+    ['an item naming a packet past the end', (b) => { const [it] = sideItems(b); b.writeInt32LE(indexLayout(b).packets + 5, it.at); return b; }, /names packet/],
     ['an item of an unknown type', (b) => { const [it] = sideItems(b); b.writeInt32LE(9999, it.at + 4); return b; }, /unknown type 9999/],
     ['an item whose size runs past the end', (b) => { const [it] = sideItems(b); b.writeUInt32LE(0x7fffffff, it.at + 8); return b; }, /truncated or corrupt/],
     ['the table cut short', (b) => b.subarray(0, b.length - 300), /truncated or corrupt/],
@@ -265,7 +250,7 @@ describe('packet side data in the stored index', () => {
     await stream.ingest();
     const idx = path.join((await sc.ready()).streamDir('old'), 'index.vgix');
     const b = fs.readFileSync(idx);
-    const v1 = Buffer.from(b.subarray(0, layout(b).trailer));
+    const v1 = Buffer.from(b.subarray(0, indexLayout(b).trailer));
     v1.writeUInt32LE(1, 4);
     fs.writeFileSync(idx, v1);
     const rows = [0, 13, 23];

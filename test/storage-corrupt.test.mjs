@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
 import { makeClip } from './helpers/corpus.mjs';
+import { indexLayout } from './helpers/index-layout.mjs';
 import { tempDir } from './helpers/util.mjs';
 
 const ROWS = 75;
@@ -56,15 +57,6 @@ function editTable(dir, edit) {
   fs.writeFileSync(file, Buffer.from(t.buffer));
 }
 
-/** Byte offset of the packet table's entries in a serialized index (format version 1). */
-function packetTableOffset(b) {
-  let pos = 8 + 18 * 4;
-  pos += 4 + b.readUInt32LE(pos); // extradata
-  pos += 4 * 4 + 8; // time base, frame rate, header frames
-  pos += 4 + b.readUInt32LE(pos); // container name
-  pos += 2; // flags
-  return pos + 8; // packet count
-}
 
 describe('element streams', () => {
   test('truncated rows.bin: rows before the cut load intact, every row after it is ERR_CORRUPT naming the row', async () => {
@@ -220,7 +212,7 @@ describe('stored videos', () => {
     const { stream, dir } = await videoStream();
     const file = path.join(dir, 'index.vgix');
     const good = fs.readFileSync(file);
-    const at = packetTableOffset(good) + 3 * 40; // packet 3
+    const at = indexLayout(good).packetTable + 3 * 40; // packet 3
     const bad = Buffer.from(good);
     bad.writeInt32LE(-5, at + 32); // size
     fs.writeFileSync(file, bad);
@@ -261,7 +253,7 @@ describe('reader index cache', () => {
       await first.close();
       const [entry] = fs.readdirSync(cache).filter((f) => f.endsWith('.vgix'));
       const b = fs.readFileSync(path.join(cache, entry));
-      edit(b, packetTableOffset(b) + 3 * 40, fs.statSync(file).size);
+      edit(b, indexLayout(b).packetTable + 3 * 40, fs.statSync(file).size);
       fs.writeFileSync(path.join(cache, entry), b);
       const again = await vg.VideoReader.open(file, { indexCache: cache });
       try {
