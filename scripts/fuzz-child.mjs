@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vg from 'vidgraph';
-import { sampleRows } from '../test/helpers/util.mjs';
+import { sampleRows, seededRandom } from '../test/helpers/util.mjs';
 
 const MAX_FRAMES = 100_000; // an iterator that yields more than this is reported, not followed forever
 
@@ -63,6 +63,54 @@ async function loadRows(steps, label, stream, rows) {
   }
 }
 
+/** One row read alone from `reader`: its pixels' hash, or the error code it failed with. */
+async function rowOutcome(reader, row) {
+  try {
+    return hashOf((await reader.frame(row)).image);
+  } catch (e) {
+    return e instanceof vg.VidgraphError ? e.code : `${e?.name ?? typeof e}: ${String(e?.message ?? e).slice(0, 80)}`;
+  }
+}
+
+const DETERMINISM_ROWS = 160; // every row of the seeds (36 frames) and of most damaged copies
+// VIDGRAPH_FUZZ_THREADS=0 measures the frame-threaded default instead (see determinism()).
+const DETERMINISM_THREADS = Number(process.env.VIDGRAPH_FUZZ_THREADS ?? 1);
+
+/**
+ * The rule for damaged input: a row is the same pixels however it is read, or ERR_DECODE every
+ * time. Three reads: in order on one reader (sequential decoding, continuing between requests),
+ * shuffled on a second reader, and each row alone on a fresh reader. With `threads: 1`: under
+ * frame threads FFmpeg 5.1's H.264/HEVC decoders can hand out a picture before its own decode
+ * has marked it damaged (README, "Damaged input"), so the rule is exact on one thread.
+ */
+async function determinism(file, n, rowSeed) {
+  const rows = Array.from({ length: Math.min(n, DETERMINISM_ROWS) }, (_, i) => i);
+  const inOrder = new Map();
+  const shuffled = new Map();
+  const alone = new Map();
+  let reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+  try { for (const r of rows) inOrder.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
+  const order = [...rows];
+  const rand = seededRandom(rowSeed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+  try { for (const r of order) shuffled.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
+  for (const r of rows) {
+    reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+    try { alone.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
+  }
+  const differing = [];
+  for (const r of rows) {
+    const got = [inOrder.get(r), shuffled.get(r), alone.get(r)];
+    if (new Set(got).size > 1) differing.push({ row: r, inOrder: got[0], shuffled: got[1], alone: got[2] });
+  }
+  const failed = rows.filter((r) => inOrder.get(r) === 'ERR_DECODE').length;
+  return { rows: rows.length, failed, differing };
+}
+
 async function videoCase(c) {
   const steps = [];
   let reader;
@@ -78,6 +126,7 @@ async function videoCase(c) {
       await step(steps, 'frames(10 rows)', async () => ({ got: (await reader.frames(rows)).length }));
     }
     await step(steps, 'close', () => reader.close());
+    if (Number.isInteger(n) && n > 0) await step(steps, 'determinism', () => determinism(c.file, n, c.rowSeed));
   }
   const db = fs.mkdtempSync(path.join(c.tmp ?? os.tmpdir(), 'db-'));
   try {

@@ -262,7 +262,7 @@ class Child {
   }
 }
 
-/** A case's outcome: 'ok' | 'crash' | 'hang' | 'memory' | 'undocumented' | 'silent', with details. */
+/** A case's outcome: 'ok' | 'crash' | 'hang' | 'memory' | 'undocumented' | 'nondeterministic' | 'silent', with details. */
 export function classify(c, run, baseline) {
   const base = { id: c.id, source: c.source, mutation: c.mutation, what: c.what, memMiB: run.memMiB };
   if (!run.report) {
@@ -277,6 +277,11 @@ export function classify(c, run, baseline) {
     const kinds = [...new Set(bad.map((s) => `${s.error.vidgraph ? 'VidgraphError' : s.error.name} ${s.error.code ?? ''} ${s.error.message}`))];
     const detail = `${bad.length} step(s) (${bad.slice(0, 4).map((s) => s.step).join(', ')}${bad.length > 4 ? ', ...' : ''}) threw ${kinds.slice(0, 3).join(' | ')}${kinds.length > 3 ? ` and ${kinds.length - 3} more` : ''}`;
     return { ...base, outcome: 'undocumented', detail, steps };
+  }
+  const split = steps.find((s) => s.step === 'determinism' && s.ok && s.differing.length > 0);
+  if (split) {
+    const shown = split.differing.slice(0, 3).map((d) => `row ${d.row}: in order ${d.inOrder}, shuffled ${d.shuffled}, alone ${d.alone}`);
+    return { ...base, outcome: 'nondeterministic', detail: `${split.differing.length} of ${split.rows} rows differ by how they are read (${shown.join('; ')})`, steps };
   }
   const silent = baseline && silentRows(c, steps, baseline);
   if (silent?.length) return { ...base, outcome: 'silent', detail: `rows of the damaged ${c.source} loaded without an error but not as stored: ${silent.join('; ')}`, steps };

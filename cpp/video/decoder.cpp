@@ -1,7 +1,10 @@
 #include "decoder.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <climits>
+#include <cstring>
+#include <cstdarg>
+#include <mutex>
 
 namespace vg {
 
@@ -9,17 +12,66 @@ namespace {
 // How many packets past a requested row's own packet we feed before concluding that the
 // codec will not return that row (reorder delays are at most 16 frames in H.264/HEVC).
 constexpr int kReorderSlack = 48;
+// How many keyframes before its own a row's decode may start: a decode from an intra-refresh
+// recovery point completes its pictures one refresh period later.
+constexpr int kMaxEarlierKeys = 3;
 
-// get_buffer2 under a pixel limit: the codec asks for every picture's memory here, after
-// parsing its headers and before allocating it, so an oversized picture is refused (and its
-// size recorded for the error) without ever being allocated.
-int limitedGetBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
+// Codec contexts of ours (by their PixelGuard, in AVCodecContext::opaque, which frame threads
+// copy): the log hook counts their errors and passes every line on to FFmpeg's own printer.
+std::mutex& guardsMutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_set<const VideoDecoder::PixelGuard*>& guards() {
+  static std::unordered_set<const VideoDecoder::PixelGuard*> set;
+  return set;
+}
+
+void logHook(void* avcl, int level, const char* fmt, va_list vl) {
+  if (level <= AV_LOG_ERROR && avcl) {
+    const AVClass* cls = *static_cast<const AVClass* const*>(avcl);
+    if (cls == avcodec_get_class()) {
+      const auto* ctx = static_cast<const AVCodecContext*>(avcl);
+      auto* guard = static_cast<VideoDecoder::PixelGuard*>(ctx->opaque);
+      std::lock_guard<std::mutex> lock(guardsMutex());
+      if (guard && guards().count(guard)) {
+        {
+          std::lock_guard<std::mutex> errorLock(guard->errorMutex);
+#if LIBAVCODEC_VERSION_MAJOR < 60
+          guard->errorPackets.push_back(ctx->reordered_opaque);
+#else
+          guard->errorPackets.push_back(-1);
+#endif
+        }
+        guard->errorLogs.fetch_add(1);
+      }
+    }
+  }
+  av_log_default_callback(avcl, level, fmt, vl);
+}
+
+void installLogHook() {
+  static std::once_flag once;
+  std::call_once(once, [] { av_log_set_callback(logHook); });
+}
+
+// get_buffer2: the codec asks for every picture's memory here, after parsing its headers and
+// before allocating it. Under a pixel limit an oversized picture is refused (and its size
+// recorded for the error) without ever being allocated. Every picture starts zeroed: a damaged
+// picture the codec leaves partly unwritten without a word (HEVC drops a broken slice silently)
+// would otherwise show whatever an earlier picture left in the recycled buffer, which depends
+// on the order rows were read in.
+int decoderGetBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
   auto* guard = static_cast<VideoDecoder::PixelGuard*>(ctx->opaque);
-  if (guard && pixelCount(frame->width, frame->height) > guard->limit) {
+  if (guard && guard->limit > 0 && pixelCount(frame->width, frame->height) > guard->limit) {
     guard->refuse(frame->width, frame->height);
     return AVERROR(EINVAL);
   }
-  return avcodec_default_get_buffer2(ctx, frame, flags);
+  const int ret = avcodec_default_get_buffer2(ctx, frame, flags);
+  if (ret < 0) return ret;
+  for (AVBufferRef* buf : frame->buf)
+    if (buf) std::memset(buf->data, 0, buf->size);
+  return 0;
 }
 
 CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::PixelGuard* guard) {
@@ -35,9 +87,10 @@ CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::
   if (ret < 0) throw VgError("ERR_DECODE", "cannot configure the decoder: " + avErrorString(ret));
   ctx->pkt_timebase = index.timeBase;
   ctx->thread_count = boundedThreads(threads);
-  if (guard && guard->limit > 0) {
+  if (guard) {
+    installLogHook();
     ctx->opaque = guard;
-    ctx->get_buffer2 = limitedGetBuffer;
+    ctx->get_buffer2 = decoderGetBuffer;
   }
   // FFmpeg's VP3/Theora decoder races under frame threading (its output, the CLI's included,
   // changes from run to run); slice threading keeps it exact.
@@ -58,119 +111,370 @@ int64_t frameKey(const AVFrame* f) {
 bool frameDamaged(const AVFrame* f) {
   return (f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags != 0;
 }
+
+const char* const kWhyPacket = "the packet holding the frame is damaged or cut short";
+const char* const kWhyFrame = "the frame decoded with errors (damaged data)";
+const char* const kWhyReference = "a frame decoded before it, which it may reference, is damaged";
+const char* const kWhyMissing = "the decoder returned no frame for it";
 }  // namespace
 
-struct VideoDecoder::Request {
-  std::set<int> pending;  // rows still wanted
-  DecodeResult result;
-  const std::atomic<bool>* cancel = nullptr;
-};
+VideoDecoder::PixelGuard::PixelGuard() {
+  std::lock_guard<std::mutex> lock(guardsMutex());
+  guards().insert(this);
+}
+
+VideoDecoder::PixelGuard::~PixelGuard() {
+  std::lock_guard<std::mutex> lock(guardsMutex());
+  guards().erase(this);
+}
 
 VideoDecoder::VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_ptr<const PacketFile> file,
                            DecoderOptions options)
     : index_(std::move(index)),
       file_(std::move(file)),
       options_(options),
-      guard_(std::make_unique<PixelGuard>()),
       converter_(options.maxWidth, options.maxHeight, options.rotate ? index_->displayMatrixOrNull() : nullptr,
                  options.rotate),
       packet_(allocPacket()),
       frame_(allocFrame()) {
-  guard_->limit = options_.maxPixels;
+  fast_.guard->limit = check_.guard->limit = options_.maxPixels;
   checkPixels(*index_, options_.maxPixels);
-  openCodec();
+  check_.canonical = true;
+  openRun(fast_);  // fails here, at open, for a stream no decoder can take
 }
-
-void VideoDecoder::openCodec() { codec_ = openContext(*index_, options_.threads, guard_.get()); }
 
 void VideoDecoder::checkPixels(const VideoIndex& index, int64_t maxPixels) {
   if (maxPixels > 0 && pixelCount(index.codec.width, index.codec.height) > maxPixels)
     throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("the video", index.codec.width, index.codec.height, maxPixels));
 }
 
-// A picture refused by limitedGetBuffer fails the whole request: the stream is not one this
-// decoder will read. The codec is reset so that a later request starts cleanly.
-void VideoDecoder::checkRefused(int packet) {
-  const int width = guard_->refusedWidth.load();
+// ---- runs ----
+
+void VideoDecoder::openRun(Run& run) {
+  run.ctx.reset();
+  run.ctx = openContext(*index_, run.canonical ? 1 : options_.threads, run.guard.get());
+  run.stickySent.clear();
+  run.next = -1;
+  run.drained = false;
+}
+
+void VideoDecoder::resetRun(Run& run, int packet) {
+  if (run.canonical || !run.ctx) {
+    // The canonical decode is a fresh codec: nothing carried over (parameter sets included).
+    openRun(run);
+  } else if (!run.stickySent.empty() && index_->stickyStateMissingAt(packet, run.stickySent)) {
+    // The codec holds a palette (or extradata) from later packets, which a flush keeps, and
+    // none was set before `packet`: only a fresh codec decodes as the CLI does from the top.
+    openRun(run);
+  } else {
+    avcodec_flush_buffers(run.ctx.get());
+  }
+  run.start = packet;
+  run.next = packet;
+  run.drained = false;
+  run.unattributed = false;
+  run.anyOutput = false;
+  run.firstPts = 0;
+  run.firstRow = -1;
+  run.maxRow = -1;
+  run.settledTo = packet;
+  run.damage.clear();
+  run.produced.clear();
+  run.held.clear();
+  run.flagged.clear();
+}
+
+// Errors from a frame-threaded codec come back with a later packet than the one that caused
+// them; a single-threaded or slice-threaded codec reports them with their own packet.
+static bool attributable(const AVCodecContext* ctx) { return ctx->active_thread_type != FF_THREAD_FRAME; }
+
+void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
+  const int idx = run.next++;
+  const PacketEntry& entry = index_->packets[static_cast<size_t>(idx)];
+  file_->read(entry, idx, packet_.get());
+  // The packet's side data, and at the start of a run the palette/extradata in force there.
+  index_->attachSideData(idx, idx == run.start, packet_.get());
+  for (int i = 0; i < packet_->side_data_elems; i++) {
+    const int type = packet_->side_data[i].type;
+    if (stickySideData(type) && std::find(run.stickySent.begin(), run.stickySent.end(), type) == run.stickySent.end())
+      run.stickySent.push_back(type);
+  }
+  result.packetsSent++;
+  if (entry.flags & kPacketCorrupt) run.damage.insert(idx);
+#if LIBAVCODEC_VERSION_MAJOR < 60
+  run.ctx->reordered_opaque = idx;  // handed to the frame thread that decodes this packet
+#endif
+  for (;;) {
+    const uint32_t logs = run.guard->errorLogs.load();
+    const int ret = avcodec_send_packet(run.ctx.get(), packet_.get());
+    noteErrorLogs(run, logs, idx);
+    if (ret == AVERROR(EAGAIN)) {
+      receive(run, result);
+      continue;
+    }
+    if (ret < 0) {
+      if (attributable(run.ctx.get())) run.damage.insert(idx);
+      else run.unattributed = true;
+    }
+    break;
+  }
+  av_packet_unref(packet_.get());
+  checkRefused(run, idx);
+  receive(run, result);
+  checkRefused(run, idx);
+}
+
+void VideoDecoder::receive(Run& run, DecodeResult& result) {
+  int errors = 0;
+  for (;;) {
+    const uint32_t logs = run.guard->errorLogs.load();
+    const int ret = avcodec_receive_frame(run.ctx.get(), frame_.get());
+    noteErrorLogs(run, logs, run.next - 1);
+    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
+    if (ret < 0) {
+      // A broken frame inside the codec: damage at the packet just sent when the codec says
+      // so at once, somewhere in the run otherwise. Later frames may still come out.
+      if (attributable(run.ctx.get()) && run.next > run.start) run.damage.insert(run.next - 1);
+      else run.unattributed = true;
+      if (++errors > kReorderSlack) break;
+      continue;
+    }
+    const int64_t key = frameKey(frame_.get());
+    if (run.guard->limit > 0 && pixelCount(frame_->width, frame_->height) > run.guard->limit) {
+      // A decoder that allocated the picture without asking get_buffer2: refused all the same.
+      run.guard->refuse(frame_->width, frame_->height);
+      av_frame_unref(frame_.get());
+      checkRefused(run, static_cast<int>(std::clamp<int64_t>(key, -1, INT32_MAX)));
+    }
+    result.framesDecoded++;
+    const bool known = key >= run.start && key < static_cast<int64_t>(index_->packets.size());
+    const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
+    if (row >= 0) {
+      const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
+      if (!run.anyOutput) {
+        // The run covers the rows from its first frame on: earlier ones (an open GOP's leading
+        // pictures, pictures before an intra refresh completes) need an earlier start.
+        run.anyOutput = true;
+        run.firstPts = entry.pts;
+        run.firstRow = row;
+      }
+      if (covered(run, row) && run.produced.insert(row).second) {
+        run.maxRow = std::max(run.maxRow, row);
+        const bool bad = frameDamaged(frame_.get());
+        if (bad) run.damage.insert(static_cast<int>(key));
+        run.flagged[row] = bad;
+        FramePtr ref = allocFrame();
+        if (av_frame_ref(ref.get(), frame_.get()) < 0) throw std::bad_alloc();
+        run.held.emplace(row, std::move(ref));
+      }
+    }
+    av_frame_unref(frame_.get());
+  }
+  settle(run);
+}
+
+void VideoDecoder::drain(Run& run, DecodeResult& result) {
+  avcodec_send_packet(run.ctx.get(), nullptr);
+  run.drained = true;
+  receive(run, result);
+  checkRefused(run, run.next - 1);
+}
+
+bool VideoDecoder::covered(const Run& run, int row) const {
+  return run.anyOutput && index_->packets[static_cast<size_t>(index_->rowToPacket[static_cast<size_t>(row)])].pts >= run.firstPts;
+}
+
+// Advances run.settledTo past every packet whose frame has come out or is known never to:
+// a row's packet is missing once a later row has come out (frames come out in row order).
+void VideoDecoder::settle(Run& run) {
+  if (run.next < 0) return;
+  while (run.settledTo < run.next) {
+    const int q = run.settledTo;
+    const int rq = index_->packetToRow[static_cast<size_t>(q)];
+    if (rq >= 0) {
+      if (!run.anyOutput && !run.drained) break;  // which rows the run covers is not known yet
+      if (covered(run, rq) && !run.produced.count(rq)) {
+        if (run.maxRow > rq || run.drained) run.damage.insert(q);
+        else break;
+      }
+    }
+    run.settledTo++;
+  }
+  // Settled frames nobody is waiting for are let go (the good ones kept as recent).
+  for (auto it = run.held.begin(); it != run.held.end();) {
+    const int row = it->first;
+    if (run.wanted && run.wanted->count(row)) {
+      ++it;
+      continue;
+    }
+    const Verdict v = verdict(run, row);
+    if (v == Verdict::Pending) {
+      ++it;
+      continue;
+    }
+    if (v == Verdict::Good) remember(row, it->second.get());
+    it = run.held.erase(it);
+  }
+}
+
+VideoDecoder::Verdict VideoDecoder::verdict(const Run& run, int row) const {
+  const int p = index_->rowToPacket[static_cast<size_t>(row)];
+  if (run.next < 0 || p < run.start) return Verdict::NotCovered;
+  if (!run.anyOutput) return run.drained ? Verdict::NotCovered : Verdict::Pending;
+  if (!covered(run, row)) return Verdict::NotCovered;
+  if (p >= run.settledTo) return Verdict::Pending;
+  if (run.unattributed) return Verdict::Bad;
+  if (countsDamage(run, p)) return Verdict::Bad;
+  return run.produced.count(row) ? Verdict::Good : Verdict::Bad;
+}
+
+// Damage anywhere from the run's start through `upTo`, but in packets the run does not cover
+// (an open GOP's leading pictures decoded without their references).
+bool VideoDecoder::countsDamage(const Run& run, int upTo) const {
+  for (auto it = run.damage.lower_bound(run.start); it != run.damage.end() && *it <= upTo; ++it)
+    if (!run.anyOutput || index_->packets[static_cast<size_t>(*it)].pts >= run.firstPts) return true;
+  return false;
+}
+
+VideoDecoder::Verdict VideoDecoder::feedUntilSettled(Run& run, int row, DecodeResult& result,
+                                                     const std::atomic<bool>* cancel) {
+  const int packetCount = static_cast<int>(index_->packets.size());
+  const int limit = index_->rowToPacket[static_cast<size_t>(row)] + kReorderSlack;
+  for (;;) {
+    const Verdict v = verdict(run, row);
+    if (v != Verdict::Pending) return v;
+    // Checked per packet, so close() waits for one packet's decode at most.
+    if (cancel && cancel->load()) throw VgError("ERR_CLOSED", "the decoder was closed");
+    if (run.next < packetCount && run.next <= limit) sendNext(run, result);
+    else if (!run.drained) drain(run, result);
+    else return Verdict::Bad;  // not reached: a drained run settles every packet
+  }
+}
+
+bool VideoDecoder::canContinue(const Run& run, int entry, int row) const {
+  // Continue only where the row's entry is already behind us: a keyframe ahead is a seek.
+  if (run.next < 0 || run.drained || run.start > entry || entry > run.next) return false;
+  if (index_->rowToPacket[static_cast<size_t>(row)] < run.start) return false;
+  if (run.anyOutput && !covered(run, row)) return false;
+  if (run.produced.count(row) && !run.held.count(row)) return false;  // passed and let go
+  if (!run.canonical && (run.unattributed || countsDamage(run, INT_MAX))) return false;  // spent: start afresh
+  return true;
+}
+
+int VideoDecoder::previousKey(int packet) const {
+  const std::vector<int32_t>& keys = index_->keyPackets;
+  const auto it = std::lower_bound(keys.begin(), keys.end(), packet);
+  return it == keys.begin() ? -1 : *(it - 1);
+}
+
+void VideoDecoder::noteErrorLogs(Run& run, uint32_t before, int packet) {
+  if (run.guard->errorLogs.load() == before) return;
+  std::vector<int64_t> from;
+  {
+    std::lock_guard<std::mutex> lock(run.guard->errorMutex);
+    from.swap(run.guard->errorPackets);
+  }
+  const bool inline_ = attributable(run.ctx.get());
+  for (int64_t q : from) {
+    // A frame thread names its own packet; a codec decoding inline, the one just sent.
+    if (q >= run.start && q < run.next) run.damage.insert(static_cast<int>(q));
+    else if (inline_ && packet >= run.start) run.damage.insert(packet);
+    else run.unattributed = true;
+  }
+}
+
+void VideoDecoder::checkRefused(Run& run, int packet) {
+  PixelGuard& guard = *run.guard;
+  const int width = guard.refusedWidth.load();
   if (width == 0) return;
-  const int height = guard_->refusedHeight.load();
-  guard_->refusedWidth.store(0);
-  nextPacket_ = -1;
-  drained_ = true;
+  const int height = guard.refusedHeight.load();
+  guard.refusedWidth.store(0);
+  // A picture refused by limitedGetBuffer fails the whole request: the stream is not one this
+  // decoder will read. The run ends so that a later request starts cleanly.
+  run.next = -1;
+  run.drained = true;
   const int row = packet >= 0 && packet < static_cast<int>(index_->packetToRow.size())
                       ? index_->packetToRow[static_cast<size_t>(packet)] : -1;
   throw VgError("ERR_INVALID_VIDEO",
                 pixelLimitMessage(row >= 0 ? "the picture near row " + std::to_string(row) : std::string("a picture"),
-                                  width, height, guard_->limit));
+                                  width, height, guard.limit));
 }
 
-void VideoDecoder::resetTo(int packet) {
-  if (!stickySent_.empty() && index_->stickyStateMissingAt(packet, stickySent_)) {
-    // The codec holds a palette (or extradata) from later packets, which a flush keeps, and
-    // none was set before `packet`: only a fresh codec decodes as the CLI does from the top.
-    openCodec();
-    stickySent_.clear();
-  } else if (nextPacket_ != -1 || drained_) {
-    avcodec_flush_buffers(codec_.get());
+// ---- answers ----
+
+void VideoDecoder::deliverGood(Run& run, int row, DecodeResult& result) {
+  auto it = run.held.find(row);
+  if (it == run.held.end()) throw VgError("ERR_INTERNAL", "decoder: a settled row lost its frame");
+  result.frames.push_back(DecodedRow{row, converter_.convert(it->second.get())});
+  remember(row, it->second.get());
+  run.held.erase(it);
+}
+
+void VideoDecoder::fail(int row, DecodeResult& result, const char* why) {
+  if (result.failedRows.empty()) result.failure = why;
+  result.failedRows.push_back(row);
+}
+
+VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const std::atomic<bool>* cancel) {
+  int entry = index_->startPacketFor(row);
+  // Where fresh decodes from this row's keyframe were seen to begin only after it, start earlier.
+  for (int back = 0; back < kMaxEarlierKeys; back++) {
+    const auto it = firstRowFrom_.find(entry);
+    const int earlier = previousKey(entry);
+    if (it == firstRowFrom_.end() || row >= it->second || earlier < 0) break;
+    entry = earlier;
   }
-  drained_ = false;
-  seekStart_ = packet;
-  nextPacket_ = packet;
-  lastOutputRow_ = -1;
-}
-
-bool VideoDecoder::canContinue(int startPacket, int row) const {
-  return nextPacket_ >= 0 && !drained_ && seekStart_ <= startPacket && startPacket <= nextPacket_ &&
-         row > lastOutputRow_;
-}
-
-void VideoDecoder::receive(Request& req) {
-  int errors = 0;
-  for (;;) {
-    const int ret = avcodec_receive_frame(codec_.get(), frame_.get());
-    if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
-    if (ret < 0) {
-      // A broken frame inside the codec (its rows never come out and are reported as
-      // failed); later frames may still be intact, so keep receiving.
-      if (++errors > kReorderSlack) return;
+  for (int attempt = 0; attempt <= kMaxEarlierKeys; attempt++) {
+    bool fresh = false;
+    if (!canContinue(fast_, entry, row)) {
+      resetRun(fast_, entry);
+      result.seeks++;
+      fresh = true;
+    }
+    const Verdict v = feedUntilSettled(fast_, row, result, cancel);
+    if (fresh && fast_.anyOutput) firstRowFrom_[entry] = fast_.firstRow;
+    if (v == Verdict::Good) {
+      deliverGood(fast_, row, result);
+      return v;
+    }
+    if (v == Verdict::NotCovered && fresh) {
+      entry = previousKey(entry);
+      if (entry < 0) return v;
       continue;
     }
-    const int64_t key = frameKey(frame_.get());
-    if (guard_->limit > 0 && pixelCount(frame_->width, frame_->height) > guard_->limit) {
-      // A decoder that allocated the picture without asking get_buffer2: refused all the same.
-      guard_->refuse(frame_->width, frame_->height);
-      av_frame_unref(frame_.get());
-      checkRefused(static_cast<int>(std::clamp<int64_t>(key, -1, INT32_MAX)));
-    }
-    req.result.framesDecoded++;
-    const bool known = key >= 0 && key < static_cast<int64_t>(index_->packets.size());
-    const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
-    if (row >= 0) {
-      lastOutputRow_ = std::max(lastOutputRow_, row);
-      const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
-      const bool packetDamaged = (entry.flags & kPacketCorrupt) || badPackets_.count(static_cast<int>(key));
-      const bool damaged = packetDamaged || frameDamaged(frame_.get());
-      if (req.pending.count(row))
-        deliver(req, row, frame_.get(), damaged,
-                packetDamaged ? "the packet holding the frame is damaged or cut short"
-                              : "the frame decoded with errors (damaged data)");
-      remember(row, frame_.get(), damaged);
-    }
-    av_frame_unref(frame_.get());
+    fast_.held.erase(row);
+    return v;
   }
+  return Verdict::NotCovered;
 }
 
-void VideoDecoder::deliver(Request& req, int row, const AVFrame* frame, bool damaged, const char* why) {
-  req.pending.erase(row);
-  if (damaged) {
-    if (req.result.failedRows.empty()) req.result.failure = why;
-    req.result.failedRows.push_back(row);
-  } else {
-    req.result.frames.push_back(DecodedRow{row, converter_.convert(frame)});
+void VideoDecoder::canonical(int row, DecodeResult& result, const std::atomic<bool>* cancel) {
+  int entry = index_->startPacketFor(row);
+  for (int attempt = 0; attempt <= kMaxEarlierKeys; attempt++) {
+    if (check_.start != entry || !canContinue(check_, entry, row)) {
+      resetRun(check_, entry);
+      result.seeks++;
+    }
+    const Verdict v = feedUntilSettled(check_, row, result, cancel);
+    if (v == Verdict::Good) return deliverGood(check_, row, result);
+    if (v == Verdict::NotCovered) {
+      entry = previousKey(entry);
+      if (entry < 0) break;
+      continue;
+    }
+    // Damaged: say what, for the first failed row.
+    const int p = index_->rowToPacket[static_cast<size_t>(row)];
+    const char* why = !check_.produced.count(row)                                    ? kWhyMissing
+                      : (index_->packets[static_cast<size_t>(p)].flags & kPacketCorrupt) ? kWhyPacket
+                      : check_.damage.count(p)                                         ? kWhyFrame
+                                                                                       : kWhyReference;
+    check_.held.erase(row);
+    return fail(row, result, why);
   }
+  fail(row, result, kWhyMissing);
 }
 
-void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
+void VideoDecoder::remember(int row, const AVFrame* frame) {
   if (!options_.keepRecent) return;
   if (recentLimit_ == 0) {
     // About 32 MiB of decoded pictures, at least 4 and at most 16: enough for a B-frame
@@ -183,7 +487,7 @@ void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
   if (recent_.count(row)) return;
   FramePtr ref = allocFrame();
   if (av_frame_ref(ref.get(), frame) < 0) return;
-  recent_.emplace(row, Recent{std::move(ref), damaged});
+  recent_.emplace(row, std::move(ref));
   recentOrder_.push_back(row);
   while (recentOrder_.size() > recentLimit_) {
     recent_.erase(recentOrder_.front());
@@ -191,88 +495,50 @@ void VideoDecoder::remember(int row, const AVFrame* frame, bool damaged) {
   }
 }
 
-void VideoDecoder::sendNext(Request& req) {
-  const int idx = nextPacket_++;
-  file_->read(index_->packets[static_cast<size_t>(idx)], idx, packet_.get());
-  // The packet's side data, and at the start of a run the palette/extradata in force there.
-  index_->attachSideData(idx, idx == seekStart_, packet_.get());
-  for (int i = 0; i < packet_->side_data_elems; i++) {
-    const int type = packet_->side_data[i].type;
-    if (stickySideData(type) && std::find(stickySent_.begin(), stickySent_.end(), type) == stickySent_.end())
-      stickySent_.push_back(type);
-  }
-  req.result.packetsSent++;
-  for (;;) {
-    const int ret = avcodec_send_packet(codec_.get(), packet_.get());
-    if (ret == AVERROR(EAGAIN)) {
-      receive(req);
-      continue;
-    }
-    if (ret < 0) badPackets_.insert(idx);
-    break;
-  }
-  av_packet_unref(packet_.get());
-  checkRefused(idx);
-  receive(req);
-  checkRefused(idx);
-}
-
-void VideoDecoder::drain(Request& req) {
-  avcodec_send_packet(codec_.get(), nullptr);
-  drained_ = true;
-  receive(req);
-  checkRefused(nextPacket_ - 1);
-}
-
 DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel) {
-  Request req;
-  req.cancel = cancel;
+  DecodeResult result;
   const int rows = index_->rows();
+  std::set<int> pending;
   for (int r : sortedRows) {
     if (r < 0 || r >= rows) throw VgError("ERR_BAD_ARGUMENT", "row " + std::to_string(r) + " is out of range");
-    req.pending.insert(r);
+    pending.insert(r);
   }
-  // Frames the codec returned recently need no decoding.
+  // Frames answered recently need no decoding.
   for (int r : sortedRows) {
     auto it = recent_.find(r);
-    if (it != recent_.end()) deliver(req, r, it->second.frame.get(), it->second.damaged, "the frame decoded with errors (damaged data)");
+    if (it == recent_.end()) continue;
+    result.frames.push_back(DecodedRow{r, converter_.convert(it->second.get())});
+    pending.erase(r);
   }
-  const int packetCount = static_cast<int>(index_->packets.size());
+  fast_.wanted = check_.wanted = &pending;
+  struct Unwant {
+    Run& a;
+    Run& b;
+    ~Unwant() { a.wanted = b.wanted = nullptr; }
+  } unwant{fast_, check_};
   for (int row : sortedRows) {
-    if (!req.pending.count(row)) continue;  // already returned while decoding an earlier row
-    const int start = index_->startPacketFor(row);
-    if (!canContinue(start, row)) {
-      resetTo(start);
-      req.result.seeks++;
-    }
-    const int limit = index_->rowToPacket[static_cast<size_t>(row)] + kReorderSlack;
-    while (req.pending.count(row)) {
-      // Checked per packet, so close() waits for one packet's decode at most.
-      if (cancel && cancel->load()) throw VgError("ERR_CLOSED", "the decoder was closed");
-      if (nextPacket_ < packetCount && nextPacket_ <= limit) {
-        sendNext(req);
-      } else if (!drained_) {
-        drain(req);
-      } else {
-        req.pending.erase(row);
-        if (req.result.failedRows.empty()) req.result.failure = "the decoder returned no frame for it";
-        req.result.failedRows.push_back(row);
-      }
-    }
+    if (!pending.count(row)) continue;
+    if (fast(row, result, cancel) != Verdict::Good) canonical(row, result, cancel);
+    pending.erase(row);
   }
-  std::sort(req.result.frames.begin(), req.result.frames.end(),
+  std::sort(result.frames.begin(), result.frames.end(),
             [](const DecodedRow& a, const DecodedRow& b) { return a.row < b.row; });
-  std::sort(req.result.failedRows.begin(), req.result.failedRows.end());
-  req.result.conversion = converter_.path();
-  return std::move(req.result);
+  std::sort(result.failedRows.begin(), result.failedRows.end());
+  result.conversion = converter_.path();
+  return result;
 }
+
+// ---- whole-stream passes (ingest) ----
 
 std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
                                                int64_t maxPixels) {
   checkPixels(index, maxPixels);
+  // Single-threaded: on damaged input, which frames a frame-threaded decode puts out varies from
+  // run to run, and the rows must not.
+  (void)threads;
   PixelGuard guard;
   guard.limit = maxPixels;
-  CodecContextPtr ctx = openContext(index, threads, &guard);
+  CodecContextPtr ctx = openContext(index, 1, &guard);
   PacketPtr pkt = allocPacket();
   FramePtr frame = allocFrame();
   std::vector<int32_t> order;
@@ -297,6 +563,35 @@ std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const Pa
   if (guard.refusedWidth.load() != 0)
     throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("a picture", guard.refusedWidth.load(), guard.refusedHeight.load(), maxPixels));
   return order;
+}
+
+int VideoDecoder::firstOutputPacket(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels) {
+  PixelGuard guard;
+  guard.limit = maxPixels;
+  CodecContextPtr ctx = openContext(index, 1, &guard);
+  PacketPtr pkt = allocPacket();
+  FramePtr frame = allocFrame();
+  int first = -1;
+  auto receiveAll = [&]() {
+    while (first < 0 && avcodec_receive_frame(ctx.get(), frame.get()) >= 0) {
+      const int64_t key = frameKey(frame.get());
+      if (key >= 0 && key < static_cast<int64_t>(index.packets.size())) first = static_cast<int>(key);
+      av_frame_unref(frame.get());
+    }
+  };
+  const int n = std::min<int>(maxPackets, static_cast<int>(index.packets.size()));
+  for (int i = 0; i < n && first < 0 && guard.refusedWidth.load() == 0; i++) {
+    file.read(index.packets[static_cast<size_t>(i)], i, pkt.get());
+    index.attachSideData(i, i == 0, pkt.get());
+    while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
+    av_packet_unref(pkt.get());
+    receiveAll();
+  }
+  if (first < 0 && guard.refusedWidth.load() == 0) {
+    avcodec_send_packet(ctx.get(), nullptr);
+    receiveAll();
+  }
+  return first;
 }
 
 }  // namespace vg

@@ -1,4 +1,4 @@
-// One decoder owns one stream's decode state (codec context, colour converter, position).
+// One decoder owns one stream's decode state (codec contexts, colour converter, position).
 //
 // Packets are fed with pts = their decode-order index in the VideoIndex, so every frame
 // the codec returns names the packet it came from, whatever reordering the codec does.
@@ -6,14 +6,30 @@
 // requested row, from that keyframe through the last requested row, and no other GOP.
 // A request that continues where the previous one stopped (sequential reading) does not
 // seek at all.
+//
+// The rule for damaged input (the same answer on every path: in order, shuffled, one by one):
+// a row's *canonical decode* is a fresh single-threaded codec fed from the row's entry packet
+// (its keyframe, one earlier for an open GOP's leading pictures; earlier still while a decode
+// from there does not reach the row, as for intra refresh). The row is its pixels when, in
+// that decode, its frame comes out and no packet from the entry through the row's own packet
+// (decode order) reported damage: a damaged or rejected packet, a frame flagged corrupt or
+// concealed, or a frame that should have come out and did not. Otherwise it is ERR_DECODE.
+// The fast path (frame threads, continuing across requests) answers a row itself only when
+// its whole run, from its start through the row, was free of damage; anything else is
+// answered by the canonical decode. Frames are handed out only once *settled*: every frame
+// decoded before the row (decode order) has come out or is known missing, so damage in a
+// reference that comes out after the row (B-frames) is seen first.
 #pragma once
 
 #include <atomic>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ffmpeg.h"
@@ -64,13 +80,30 @@ class VideoDecoder {
   static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
                                           int64_t maxPixels);
 
+  // The first packet whose frame comes out of a decode from the top of the stream (the ffmpeg
+  // CLI's decode): a stream cut mid-GOP starts with packets that yield no frame. Decodes at
+  // most up to `maxPackets` packets (single-threaded); -1 when none came out by then.
+  static int firstOutputPacket(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels);
+
   // Throws ERR_INVALID_VIDEO when the stream's declared size exceeds maxPixels (0: no limit).
   static void checkPixels(const VideoIndex& index, int64_t maxPixels);
 
   // Shared with the codec (AVCodecContext::opaque, copied to its frame threads): the limit
   // and the size of the first picture refused under it.
+  // Also counts the errors the codec logs (from any of its frame threads): with frame threads,
+  // FFmpeg's per-frame error flags can be lost (a picture is handed out before its decode ends),
+  // but its log lines are not.
   struct PixelGuard {
+    PixelGuard();
+    ~PixelGuard();
+    PixelGuard(const PixelGuard&) = delete;
+    PixelGuard& operator=(const PixelGuard&) = delete;
     int64_t limit = 0;
+    std::atomic<uint32_t> errorLogs{0};
+    // The packets (AVCodecContext::reordered_opaque, which each frame thread is handed with its
+    // packet) being decoded when an error was logged; -1: not known.
+    std::mutex errorMutex;
+    std::vector<int64_t> errorPackets;
     std::atomic<int> refusedWidth{0}, refusedHeight{0};
     // Records the first refused picture's size (for the error).
     void refuse(int width, int height) {
@@ -80,40 +113,70 @@ class VideoDecoder {
   };
 
  private:
-  struct Request;
-  void openCodec();
-  void resetTo(int packet);
-  void sendNext(Request& req);
-  void drain(Request& req);
-  void receive(Request& req);
-  bool canContinue(int startPacket, int row) const;
-  void remember(int row, const AVFrame* frame, bool damaged);
-  void deliver(Request& req, int row, const AVFrame* frame, bool damaged, const char* why);
-  void checkRefused(int packet);
+  // One decode run: a codec context fed packets in order from `start` since its last reset.
+  struct Run {
+    bool canonical = false;           // single-threaded, fresh from the row's entry packet
+    std::unique_ptr<PixelGuard> guard = std::make_unique<PixelGuard>();  // outlives ctx (declared before it)
+    CodecContextPtr ctx;
+    std::vector<int> stickySent;      // sticky side data types (palette, extradata) given to ctx
+    int start = -1;                   // packet the run started at
+    int next = -1;                    // next packet to send; -1: needs a reset
+    bool drained = false;             // end of stream signalled: the codec needs a flush
+    bool unattributed = false;        // an error the run cannot pin to a packet (frame threads)
+    int64_t firstPts = 0;             // pts of the first frame out: earlier packets are not covered
+    int firstRow = -1;                // its row
+    bool anyOutput = false;
+    int maxRow = -1;                  // highest row out
+    int settledTo = -1;               // packets [start, settledTo) are settled
+    std::set<int> damage;             // packets that reported damage (decode order)
+    std::unordered_set<int> produced; // rows that came out
+    std::map<int, FramePtr> held;     // frames out but not yet settled, by row
+    std::unordered_map<int, bool> flagged;  // row → its frame came out flagged
+    const std::set<int>* wanted = nullptr;  // rows the current request still waits for (held until answered)
+  };
+  enum class Verdict { Good, Bad, NotCovered, Pending };
+
+  void openRun(Run& run);
+  void resetRun(Run& run, int packet);
+  void sendNext(Run& run, DecodeResult& result);
+  void receive(Run& run, DecodeResult& result);
+  void drain(Run& run, DecodeResult& result);
+  void settle(Run& run);
+  bool covered(const Run& run, int row) const;
+  Verdict verdict(const Run& run, int row) const;
+  bool countsDamage(const Run& run, int upTo) const;
+  // Feeds `run` until `row` is settled (or the run ends); returns the row's verdict.
+  Verdict feedUntilSettled(Run& run, int row, DecodeResult& result, const std::atomic<bool>* cancel);
+  bool canContinue(const Run& run, int entry, int row) const;
+  int previousKey(int packet) const;  // the keyframe before `packet`'s own entry; -1: none
+  // The fast path's answer for `row`: Good (delivered), or anything else (ask canonical).
+  Verdict fast(int row, DecodeResult& result, const std::atomic<bool>* cancel);
+  // The canonical answer: delivers the row or records it failed.
+  void canonical(int row, DecodeResult& result, const std::atomic<bool>* cancel);
+  void deliverGood(Run& run, int row, DecodeResult& result);
+  void fail(int row, DecodeResult& result, const char* why);
+  void remember(int row, const AVFrame* frame);
+  void checkRefused(Run& run, int packet);
+  // Records the codec's error logs since `before` as damage at the packets they came from.
+  void noteErrorLogs(Run& run, uint32_t before, int packet);
 
   std::shared_ptr<const VideoIndex> index_;
   std::shared_ptr<const PacketFile> file_;
   DecoderOptions options_;
-  std::unique_ptr<PixelGuard> guard_;  // outlives codec_ (declared before it)
-  CodecContextPtr codec_;
+  Run fast_;                           // the frame-threaded run that sequential reading continues
+  Run check_;                          // the canonical run (single-threaded), opened when needed
   RgbConverter converter_;
   PacketPtr packet_;
   FramePtr frame_;
-  std::set<int> badPackets_;  // packets the codec rejected
-  int seekStart_ = -1;        // packet the current run started at
-  int nextPacket_ = -1;       // next packet to send; -1: needs a reset
-  int lastOutputRow_ = -1;    // highest row the codec returned since the reset
-  bool drained_ = false;      // end of stream signalled: the codec needs a flush
-  std::vector<int> stickySent_;  // sticky side data types (palette, extradata) the codec has been given
+  // A fresh fast run from a keyframe puts out its first frame at this row (intra refresh:
+  // pictures are complete only some frames after the recovery point): rows before it start
+  // at an earlier keyframe. Learned per keyframe; only where the fast path starts depends on it.
+  std::unordered_map<int, int> firstRowFrom_;
 
-  // The most recent frames the codec returned (still in its pixel format, shared with the
-  // codec by reference): a request for a frame just decoded, e.g. the next one after a
-  // B-frame burst or a slightly earlier one, is answered without decoding again.
-  struct Recent {
-    FramePtr frame;
-    bool damaged;
-  };
-  std::map<int, Recent> recent_;
+  // The most recent frames answered (still in the codec's pixel format, shared with it by
+  // reference): a request for a frame just decoded, e.g. the next one after a B-frame burst or
+  // a slightly earlier one, is answered without decoding again. Only rows that were good.
+  std::map<int, FramePtr> recent_;
   std::deque<int> recentOrder_;
   size_t recentLimit_ = 0;
 };

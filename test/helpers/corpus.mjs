@@ -331,6 +331,8 @@ function av1Args(enc, gop) {
 //   palette-changes    more than one packet carries a palette
 //   new-extradata      a packet carries new extradata (in-band parameter sets)
 //   audio-only         only an audio stream
+//   mid-gop-start      the first packet is not a keyframe: the stream was cut mid-GOP
+//   intra-refresh      keyframes after the first carry a recovery-point SEI, not an IDR
 
 const INPLACE = new Set(['mp4', 'mov', 'mkv', 'webm']);
 
@@ -485,6 +487,27 @@ const RECIPES = [
     await ffmpeg([...src({ seconds: 1, post: 'hflip' }), ...X264, '-profile:v', 'baseline', '-g', '12', b]);
     await fsp.writeFile(out, spliceFlv(await fsp.readFile(a), await fsp.readFile(b)));
   }, { sourceFrames: 48 }),
+
+  // Trap: a transport stream cut at an arbitrary byte mid-GOP (a live capture, a split
+  // recording): it starts with 30 packets of a GOP whose keyframe is gone. The CLI's decoder
+  // puts out no frame for them, so they are not rows: rows start at the first keyframe.
+  // Verified: 120 video packets, 90 decoded frames, first packet not a keyframe.
+  entry('midgop_cut.ts', 'h264', ['bframes', 'multi-keyframe', 'mid-gop-start'], async (out, scratch) => {
+    const full = scratch('midgop_src.ts');
+    await ffmpeg([...src({ seconds: 5, fps: 30 }), ...X264, '-bf', '3', '-g', '60', '-x264-params', 'scenecut=0', full]);
+    const buf = await fsp.readFile(full);
+    const at = Math.floor((buf.length / 188) * 0.2) * 188 + 61; // inside a TS packet, a fifth of the way in
+    await fsp.writeFile(out, buf.subarray(at));
+  }),
+
+  // Trap: x264 intra refresh: one IDR at the start, then a column of intra blocks sweeps the
+  // picture over each keyint; the keyframes after the first are recovery points (SEI) whose
+  // pictures are complete only a refresh period later. A decode starting at such a keyframe
+  // puts out no frame until then: random access must start one keyframe earlier.
+  // Verified: keyframe packets at 0 and every 30 frames, only the first an IDR.
+  entry('intra_refresh.mp4', 'h264', ['bframes', 'multi-keyframe', 'intra-refresh'], (out) =>
+    ffmpeg([...src({ seconds: 4, fps: 30 }), ...X264, '-bf', '2',
+      '-x264-params', 'intra-refresh=1:keyint=30', out]), { sourceFrames: 120 }),
 
   // Trap: raw Annex-B H.264 elementary stream with B-frames: no container, no
   // timestamps.  Verified: every packet has pts=N/A (and dts=N/A) in ffprobe 5.1; no
@@ -758,6 +781,8 @@ const TRAIT_CHECKS = {
   rotated: async (p, d) => (await displayRotation(d.path)) === d.rotation,
   palette: (p) => p.stream.pix_fmt === 'pal8',
   'new-extradata': (p) => p.packets.some((k) => (k.side_data_list || []).some((x) => /extradata/i.test(x.side_data_type))),
+  'mid-gop-start': (p) => !p.packets[0]?.flags.includes('K') && p.nbReadFrames < p.packets.length,
+  'intra-refresh': (p) => p.frames.filter((f) => f.pict_type === 'I').length === 1 && p.packets.filter((k) => k.flags.includes('K')).length > 1,
   'palette-changes': (p) => p.packets.filter((k) => (k.side_data_list || []).some((x) => /palette/i.test(x.side_data_type))).length > 1,
   'audio-only': async (p, d) => {
     const { stdout } = await run(FFPROBE, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0', d.path]);
