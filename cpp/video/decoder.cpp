@@ -300,10 +300,13 @@ void VideoDecoder::settle(Run& run) {
     }
     run.settledTo++;
   }
-  // Settled frames nobody is waiting for are let go (the good ones kept as recent).
+  // Settled frames the request has passed are let go (the good ones kept as recent). Frames
+  // beyond its rows stay: settling a row can bring out the next ones (a B-frame's forward
+  // reference), which the next request of a sequential read asks for.
+  const int lowestWanted = run.wanted && !run.wanted->empty() ? *run.wanted->begin() : INT_MAX;
   for (auto it = run.held.begin(); it != run.held.end();) {
     const int row = it->first;
-    if (run.wanted && run.wanted->count(row)) {
+    if (row > lowestWanted || (run.wanted && run.wanted->count(row))) {
       ++it;
       continue;
     }
@@ -353,7 +356,8 @@ VideoDecoder::Verdict VideoDecoder::feedUntilSettled(Run& run, int row, DecodeRe
 
 bool VideoDecoder::canContinue(const Run& run, int entry, int row) const {
   // Continue only where the row's entry is already behind us: a keyframe ahead is a seek.
-  if (run.next < 0 || run.drained || run.start > entry || entry > run.next) return false;
+  if (run.next < 0 || run.start > entry || entry > run.next) return false;
+  if (run.drained && !run.held.count(row)) return false;  // the end of the stream was signalled: only what came out
   if (index_->rowToPacket[static_cast<size_t>(row)] < run.start) return false;
   if (run.anyOutput && !covered(run, row)) return false;
   if (run.produced.count(row) && !run.held.count(row)) return false;  // passed and let go

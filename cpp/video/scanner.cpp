@@ -120,14 +120,22 @@ void dropLeadingRows(const ScanOptions& opt, bool inplace, VideoIndex& index, Sc
   const PacketEntry& first = index.packets[0];
   const bool cleanStart = (first.flags & kPacketKey) && index.packets[static_cast<size_t>(index.rowToPacket[0])].pts >= first.pts;
   if (cleanStart) return;
-  // Decoding up to the third keyframe (an intra refresh completes within a period) and a reorder
-  // window beyond it is enough to see the first frame come out.
-  const size_t keys = index.keyPackets.size();
-  const int limit = keys >= 3 ? index.keyPackets[2] + 48 : static_cast<int>(index.packets.size());
-  PacketFile data(inplace ? opt.path : opt.copyTo);
-  const int firstOut = VideoDecoder::firstOutputPacket(index, data, limit, opt.maxPixels);
-  if (firstOut < 0) return;  // nothing comes out early on: those rows will fail to load, as damaged
-  const int64_t firstPts = index.packets[static_cast<size_t>(firstOut)].pts;
+  int64_t firstPts;
+  if (opt.indexOnly) {
+    // No packets to decode (a count only): the frames before the first keyframe, and those shown
+    // before it, are what H.264/HEVC decoders leave out.
+    if (index.keyPackets.empty()) return;
+    firstPts = index.packets[static_cast<size_t>(index.keyPackets[0])].pts;
+  } else {
+    // Decoding up to the third keyframe (an intra refresh completes within a period) and a
+    // reorder window beyond it is enough to see the first frame come out.
+    const size_t keys = index.keyPackets.size();
+    const int limit = keys >= 3 ? index.keyPackets[2] + 48 : static_cast<int>(index.packets.size());
+    PacketFile data(inplace ? opt.path : opt.copyTo);
+    const int firstOut = VideoDecoder::firstOutputPacket(index, data, limit, opt.maxPixels);
+    if (firstOut < 0) return;  // nothing comes out early on: those rows will fail to load, as damaged
+    firstPts = index.packets[static_cast<size_t>(firstOut)].pts;
+  }
   const size_t before = index.rowToPacket.size();
   index.rowToPacket.erase(std::remove_if(index.rowToPacket.begin(), index.rowToPacket.end(),
                                          [&](int32_t p) { return index.packets[static_cast<size_t>(p)].pts < firstPts; }),
@@ -280,7 +288,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
     result.warnings.push_back("'" + opt.path + "': the container has packets without timestamps; frame order comes from a decode pass");
   }
   index->finalize();
-  if (!opt.indexOnly && !index->ptsSynthesized) dropLeadingRows(opt, inplace, *index, result);
+  if (!index->ptsSynthesized) dropLeadingRows(opt, inplace, *index, result);
   if (index->rows() == 0) throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' has a video stream with no frames");
   result.index = std::move(index);
   return result;
