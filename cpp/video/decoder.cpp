@@ -141,6 +141,12 @@ VideoDecoder::VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_
   checkPixels(*index_, options_.maxPixels);
   check_.canonical = true;
   openRun(fast_);  // fails here, at open, for a stream no decoder can take
+  // Every packet a keyframe and no frame threads (MJPEG, raw video): each row is decoded from a
+  // fresh codec. Such decoders keep state between frames (MJPEG reuses the last Huffman tables
+  // when a damaged frame lost its own), so continuing would answer a damaged row otherwise
+  // than reading it alone; a fresh codec costs next to nothing here.
+  independentFrames_ = index_->keyPackets.size() == index_->packets.size() &&
+                       fast_.ctx->active_thread_type != FF_THREAD_FRAME;
 }
 
 void VideoDecoder::checkPixels(const VideoIndex& index, int64_t maxPixels) {
@@ -430,7 +436,8 @@ VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const st
   }
   for (int attempt = 0; attempt <= kMaxEarlierKeys; attempt++) {
     bool fresh = false;
-    if (!canContinue(fast_, entry, row)) {
+    if (independentFrames_ || !canContinue(fast_, entry, row)) {
+      if (independentFrames_) fast_.ctx.reset();  // a fresh codec, exactly as the canonical decode
       resetRun(fast_, entry);
       result.seeks++;
       fresh = true;

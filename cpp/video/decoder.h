@@ -172,6 +172,7 @@ class VideoDecoder {
   // pictures are complete only some frames after the recovery point): rows before it start
   // at an earlier keyframe. Learned per keyframe; only where the fast path starts depends on it.
   std::unordered_map<int, int> firstRowFrom_;
+  bool independentFrames_ = false;  // all-intra, no frame threads: every row from a fresh codec
 
   // The most recent frames answered (still in the codec's pixel format, shared with it by
   // reference): a request for a frame just decoded, e.g. the next one after a B-frame burst or
