@@ -127,7 +127,7 @@ export interface NativeBinding {
   loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
-  scan(path: string, opts: { copyTo?: string; inplace?: boolean; threads?: number; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
+  scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
   /** Index-only scan on an engine thread: counts and times frames, copies no packet. */
   scanInfo(path: string): Promise<NativeIndexInfo>;

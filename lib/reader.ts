@@ -176,7 +176,7 @@ export class VideoReader {
       tempDir = await makeTempDir();
       let scan: NativeScanResult;
       try {
-        scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), threads, maxPixels });
+        scan = await native().scan(abs, { inplace: true, copyTo: path.join(tempDir, 'packets.bin'), maxPixels });
       } catch (err) {
         await removeTempDir(tempDir);
         throw fromNative(err, `VideoReader.open('${abs}')`);

@@ -1,4 +1,4 @@
-// scan(path, { copyTo?, inplace?, threads?, maxPixels? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+// scan(path, { copyTo?, inplace?, maxPixels?, rotate? }) → Promise<{ index: Buffer, info, warnings, seconds }>
 // scanInfo(path) → Promise<info>, scanInfoSync(path) → info: index-only scans (no packets copied)
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 #include <napi.h>
@@ -22,7 +22,6 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
       Napi::Object o = info[1].As<Napi::Object>();
       if (o.Get("copyTo").IsString()) opt.copyTo = o.Get("copyTo").As<Napi::String>().Utf8Value();
       opt.inplace = o.Get("inplace").ToBoolean().Value();
-      if (o.Get("threads").IsNumber()) opt.threads = o.Get("threads").As<Napi::Number>().Int32Value();
       if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
       if (o.Get("rotate").IsBoolean()) rotate = o.Get("rotate").As<Napi::Boolean>().Value();
     }

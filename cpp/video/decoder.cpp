@@ -187,7 +187,6 @@ void VideoDecoder::resetRun(Run& run, int packet) {
   run.damage.clear();
   run.produced.clear();
   run.held.clear();
-  run.flagged.clear();
 }
 
 // Errors from a frame-threaded codec come back with a later packet than the one that caused
@@ -211,9 +210,8 @@ void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
   run.ctx->reordered_opaque = idx;  // handed to the frame thread that decodes this packet
 #endif
   for (;;) {
-    const uint32_t logs = run.guard->errorLogs.load();
     const int ret = avcodec_send_packet(run.ctx.get(), packet_.get());
-    noteErrorLogs(run, logs, idx);
+    noteErrorLogs(run, idx);
     if (ret == AVERROR(EAGAIN)) {
       receive(run, result);
       continue;
@@ -233,9 +231,8 @@ void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
 void VideoDecoder::receive(Run& run, DecodeResult& result) {
   int errors = 0;
   for (;;) {
-    const uint32_t logs = run.guard->errorLogs.load();
     const int ret = avcodec_receive_frame(run.ctx.get(), frame_.get());
-    noteErrorLogs(run, logs, run.next - 1);
+    noteErrorLogs(run, run.next - 1);
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
     if (ret < 0) {
       // A broken frame inside the codec: damage at the packet just sent when the codec says
@@ -268,7 +265,6 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
         run.maxRow = std::max(run.maxRow, row);
         const bool bad = frameDamaged(frame_.get());
         if (bad) run.damage.insert(static_cast<int>(key));
-        run.flagged[row] = bad;
         FramePtr ref = allocFrame();
         if (av_frame_ref(ref.get(), frame_.get()) < 0) throw std::bad_alloc();
         run.held.emplace(row, std::move(ref));
@@ -377,8 +373,8 @@ int VideoDecoder::previousKey(int packet) const {
   return it == keys.begin() ? -1 : *(it - 1);
 }
 
-void VideoDecoder::noteErrorLogs(Run& run, uint32_t before, int packet) {
-  if (run.guard->errorLogs.load() == before) return;
+void VideoDecoder::noteErrorLogs(Run& run, int packet) {
+  if (run.guard->errorLogs.exchange(0) == 0) return;
   std::vector<int64_t> from;
   {
     std::lock_guard<std::mutex> lock(run.guard->errorMutex);
@@ -541,67 +537,60 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
 
 // ---- whole-stream passes (ingest) ----
 
-std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
-                                               int64_t maxPixels) {
-  checkPixels(index, maxPixels);
-  // Single-threaded: on damaged input, which frames a frame-threaded decode puts out varies from
-  // run to run, and the rows must not.
-  (void)threads;
-  PixelGuard guard;
+namespace {
+// Feeds packets [0, maxPackets) from the top on a fresh single-threaded codec (then drains it)
+// and hands each frame's packet to `onFrame` until it returns false. Returns the size of a
+// picture refused under the pixel limit (0x0: none).
+template <typename OnFrame>
+std::pair<int, int> decodeFromTop(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels,
+                                  OnFrame onFrame) {
+  VideoDecoder::PixelGuard guard;
   guard.limit = maxPixels;
   CodecContextPtr ctx = openContext(index, 1, &guard);
   PacketPtr pkt = allocPacket();
   FramePtr frame = allocFrame();
-  std::vector<int32_t> order;
-  std::unordered_set<int64_t> seen;
+  bool more = true;
   auto receiveAll = [&]() {
-    while (avcodec_receive_frame(ctx.get(), frame.get()) >= 0) {
+    while (more && avcodec_receive_frame(ctx.get(), frame.get()) >= 0) {
       const int64_t key = frameKey(frame.get());
-      if (key >= 0 && key < static_cast<int64_t>(index.packets.size()) && seen.insert(key).second)
-        order.push_back(static_cast<int32_t>(key));
-      av_frame_unref(frame.get());
-    }
-  };
-  for (size_t i = 0; i < index.packets.size() && guard.refusedWidth.load() == 0; i++) {
-    file.read(index.packets[i], static_cast<int64_t>(i), pkt.get());
-    index.attachSideData(static_cast<int>(i), i == 0, pkt.get());
-    while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
-    av_packet_unref(pkt.get());
-    receiveAll();
-  }
-  avcodec_send_packet(ctx.get(), nullptr);
-  receiveAll();
-  if (guard.refusedWidth.load() != 0)
-    throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("a picture", guard.refusedWidth.load(), guard.refusedHeight.load(), maxPixels));
-  return order;
-}
-
-int VideoDecoder::firstOutputPacket(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels) {
-  PixelGuard guard;
-  guard.limit = maxPixels;
-  CodecContextPtr ctx = openContext(index, 1, &guard);
-  PacketPtr pkt = allocPacket();
-  FramePtr frame = allocFrame();
-  int first = -1;
-  auto receiveAll = [&]() {
-    while (first < 0 && avcodec_receive_frame(ctx.get(), frame.get()) >= 0) {
-      const int64_t key = frameKey(frame.get());
-      if (key >= 0 && key < static_cast<int64_t>(index.packets.size())) first = static_cast<int>(key);
+      if (key >= 0 && key < static_cast<int64_t>(index.packets.size())) more = onFrame(static_cast<int32_t>(key));
       av_frame_unref(frame.get());
     }
   };
   const int n = std::min<int>(maxPackets, static_cast<int>(index.packets.size()));
-  for (int i = 0; i < n && first < 0 && guard.refusedWidth.load() == 0; i++) {
+  for (int i = 0; i < n && more && guard.refusedWidth.load() == 0; i++) {
     file.read(index.packets[static_cast<size_t>(i)], i, pkt.get());
     index.attachSideData(i, i == 0, pkt.get());
     while (avcodec_send_packet(ctx.get(), pkt.get()) == AVERROR(EAGAIN)) receiveAll();
     av_packet_unref(pkt.get());
     receiveAll();
   }
-  if (first < 0 && guard.refusedWidth.load() == 0) {
+  if (more && guard.refusedWidth.load() == 0) {
     avcodec_send_packet(ctx.get(), nullptr);
     receiveAll();
   }
+  return {guard.refusedWidth.load(), guard.refusedHeight.load()};
+}
+}  // namespace
+
+std::vector<int32_t> VideoDecoder::outputOrder(const VideoIndex& index, const PacketFile& file, int64_t maxPixels) {
+  checkPixels(index, maxPixels);
+  std::vector<int32_t> order;
+  std::unordered_set<int32_t> seen;
+  const auto [width, height] = decodeFromTop(index, file, INT_MAX, maxPixels, [&](int32_t packet) {
+    if (seen.insert(packet).second) order.push_back(packet);
+    return true;
+  });
+  if (width != 0) throw VgError("ERR_INVALID_VIDEO", pixelLimitMessage("a picture", width, height, maxPixels));
+  return order;
+}
+
+int VideoDecoder::firstOutputPacket(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels) {
+  int first = -1;
+  decodeFromTop(index, file, maxPackets, maxPixels, [&](int32_t packet) {
+    first = packet;
+    return false;
+  });
   return first;
 }
 

@@ -75,14 +75,14 @@ class VideoDecoder {
   DecodeResult decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel = nullptr);
   const VideoIndex& index() const { return *index_; }
 
-  // Decodes every packet in order without converting and returns the packets whose frames
-  // came out, in output order: presentation order for containers without pts.
-  static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int threads,
-                                          int64_t maxPixels);
-
-  // The first packet whose frame comes out of a decode from the top of the stream (the ffmpeg
-  // CLI's decode): a stream cut mid-GOP starts with packets that yield no frame. Decodes at
-  // most up to `maxPackets` packets (single-threaded); -1 when none came out by then.
+  // Both decode from the top of the stream, single-threaded without converting: on damaged
+  // input, which frames a frame-threaded decode puts out varies from run to run, and rows must not.
+  // The packets whose frames came out, in output order (presentation order for containers
+  // without pts).
+  static std::vector<int32_t> outputOrder(const VideoIndex& index, const PacketFile& file, int64_t maxPixels);
+  // The first packet whose frame comes out (the ffmpeg CLI's decode): a stream cut mid-GOP
+  // starts with packets that yield no frame. Feeds at most `maxPackets` packets; -1 when none
+  // came out by then.
   static int firstOutputPacket(const VideoIndex& index, const PacketFile& file, int maxPackets, int64_t maxPixels);
 
   // Throws ERR_INVALID_VIDEO when the stream's declared size exceeds maxPixels (0: no limit).
@@ -99,7 +99,7 @@ class VideoDecoder {
     PixelGuard(const PixelGuard&) = delete;
     PixelGuard& operator=(const PixelGuard&) = delete;
     int64_t limit = 0;
-    std::atomic<uint32_t> errorLogs{0};
+    std::atomic<uint32_t> errorLogs{0};  // logged and not yet taken by noteErrorLogs
     // The packets (AVCodecContext::reordered_opaque, which each frame thread is handed with its
     // packet) being decoded when an error was logged; -1: not known.
     std::mutex errorMutex;
@@ -131,7 +131,6 @@ class VideoDecoder {
     std::set<int> damage;             // packets that reported damage (decode order)
     std::unordered_set<int> produced; // rows that came out
     std::map<int, FramePtr> held;     // frames out but not yet settled, by row
-    std::unordered_map<int, bool> flagged;  // row → its frame came out flagged
     const std::set<int>* wanted = nullptr;  // rows the current request still waits for (held until answered)
   };
   enum class Verdict { Good, Bad, NotCovered, Pending };
@@ -157,8 +156,9 @@ class VideoDecoder {
   void fail(int row, DecodeResult& result, const char* why);
   void remember(int row, const AVFrame* frame);
   void checkRefused(Run& run, int packet);
-  // Records the codec's error logs since `before` as damage at the packets they came from.
-  void noteErrorLogs(Run& run, uint32_t before, int packet);
+  // Records the codec's error logs not yet seen as damage at the packets they came from
+  // (`packet`: the one just sent, for a codec that decodes inline).
+  void noteErrorLogs(Run& run, int packet);
 
   std::shared_ptr<const VideoIndex> index_;
   std::shared_ptr<const PacketFile> file_;

@@ -275,7 +275,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   } else {
     index->ptsSynthesized = true;
     PacketFile data(inplace ? opt.path : opt.copyTo);
-    index->rowToPacket = VideoDecoder::outputOrder(*index, data, opt.threads, opt.maxPixels);
+    index->rowToPacket = VideoDecoder::outputOrder(*index, data, opt.maxPixels);
     // Timestamps for rows, from the frame rate (or 25 fps when even that is unknown).
     const AVRational rate = index->frameRate.num > 0 ? index->frameRate : AVRational{25, 1};
     const AVRational tb = av_inv_q(rate);

@@ -22,7 +22,6 @@ struct ScanOptions {
   // offsets are -1), so the index cannot be decoded from. Frame order comes from the packets'
   // timestamps; without them, rows are the shown packets in decode order (no decode pass).
   bool indexOnly = false;
-  int threads = 0;  // clamped to threadCap()
   // Streams whose pictures have more pixels are refused with ERR_INVALID_VIDEO
   // (limitInputPixels); 0: no limit of ours.
   int64_t maxPixels = kDefaultMaxPixels;

@@ -65,7 +65,7 @@ export class NamedVideoStream extends StoredStream<Frame> {
     try {
       let scan;
       try {
-        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, threads: this.sc.threads, maxPixels: this.sc.maxPixels, rotate: this.rotate });
+        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, maxPixels: this.sc.maxPixels, rotate: this.rotate });
       } catch (err) {
         throw fromNative(err, `ingest of '${this.name()}'`);
       }
