@@ -2,27 +2,18 @@
 // frame counts equal ffprobe -count_frames and pixels are byte-identical to
 // `ffmpeg -i IN -map 0:v:0 -fps_mode passthrough -pix_fmt rgb24 -f rawvideo -`.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { allFixtures, ffprobeFrameCount, makeClip, oracle } from './helpers/corpus.mjs';
-import { bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
+import { allFixtures, ffprobeFrameCount, makeClip, oracle, scaledOracle } from './helpers/corpus.mjs';
+import { assertSameFrame, sampleRows, tempDir } from './helpers/util.mjs';
 
 const fixtures = await allFixtures();
 const videos = fixtures.filter((f) => !f.bad && !f.name.startsWith('truncated'));
 const dbDir = tempDir();
 const sc = new vg.Client({ db: dbDir });
 const storedPackets = (name) => path.join(dbDir, 'streams', encodeURIComponent(name).replace(/\./g, '%2E'), 'packets.bin');
-
-function assertSameFrame(frame, expected, what) {
-  assert.equal(frame.channels, 3, `${what}: channels`);
-  assert.equal(frame.dtype, 'uint8', `${what}: dtype`);
-  const got = bytesOf(frame);
-  const at = firstDifference(got, expected);
-  assert.equal(at, -1, `${what}: differs from the ffmpeg oracle at byte ${at}`);
-}
 
 describe('frame counts come from the scan and equal ffprobe -count_frames', () => {
   for (const f of videos) {
@@ -186,10 +177,7 @@ describe('other pixel formats and scaled output are exact too', () => {
 
   test('maxSize output equals ffmpeg scale with force_original_aspect_ratio=decrease', async () => {
     const f = fixtures.find((x) => x.file === 'hevc.mp4');
-    const scaled = path.join(tempDir(), 'scaled.rgb');
-    execFileSync('ffmpeg', ['-v', 'error', '-threads', '1', '-i', f.path, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf',
-      'scale=w=160:h=100:force_original_aspect_ratio=decrease:flags=bicubic', '-pix_fmt', 'rgb24', '-f', 'rawvideo', scaled]);
-    const raw = fs.readFileSync(scaled);
+    const raw = await scaledOracle(f.path, [160, 100]);
     const reader = await vg.VideoReader.open(f.path, { maxSize: [160, 100] });
     try {
       assert.deepEqual([reader.width, reader.height], [133, 100]);

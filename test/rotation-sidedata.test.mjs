@@ -8,14 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { fixture, makeClip, oracle, rotationArgs, spliceFlv } from './helpers/corpus.mjs';
+import { fixture, makeClip, oracle, rotationArgs, scaledOracle, spliceFlv } from './helpers/corpus.mjs';
 import { indexLayout } from './helpers/index-layout.mjs';
-import { bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
-
-function assertSameFrame(frame, expected, what) {
-  const at = firstDifference(bytesOf(frame), expected);
-  assert.equal(at, -1, `${what}: differs from the ffmpeg oracle at byte ${at}`);
-}
+import { assertSameFrame, bytesOf, firstDifference, sampleRows, tempDir } from './helpers/util.mjs';
 
 async function loadAll(stream, rows) {
   const out = [];
@@ -102,10 +97,7 @@ describe('rotation', () => {
 
   test('maxSize on a turned video equals the CLI: autorotate, then scale with force_original_aspect_ratio=decrease', async () => {
     const file = await fixture('rotated90.mp4');
-    const scaled = path.join(tempDir(), 'scaled.rgb');
-    execFileSync('ffmpeg', ['-v', 'error', '-threads', '1', '-i', file, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf',
-      'scale=w=100:h=100:force_original_aspect_ratio=decrease:flags=bicubic', '-pix_fmt', 'rgb24', '-f', 'rawvideo', scaled]);
-    const raw = fs.readFileSync(scaled);
+    const raw = await scaledOracle(file, [100, 100]);
     const reader = await vg.VideoReader.open(file, { maxSize: [100, 100] });
     try {
       assert.deepEqual([reader.width, reader.height], [75, 100]);

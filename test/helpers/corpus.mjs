@@ -715,6 +715,20 @@ const CODEC_DEFAULTS = {
  * gop (keyint), extraArgs (appended after the defaults, so they win),
  * noise (default true; set false for fast encodes of big clips), pixFmt.
  */
+/**
+ * The oracle for `maxSize: [w, h]`: every frame as `ffmpeg -threads 1` outputs it through
+ * `scale=w=W:h=H:force_original_aspect_ratio=decrease:flags=bicubic` (after its autorotate), raw rgb24.
+ */
+export async function scaledOracle(file, [w, h]) {
+  const abs = path.resolve(file);
+  const st = await fsp.stat(abs);
+  const key = createHash('sha1').update(`${abs}:${st.size}:${Math.floor(st.mtimeMs)}:${w}x${h}`).digest('hex').slice(0, 12);
+  const out = path.join(CACHE_DIR, 'oracle', `scaled-${key}.rgb`);
+  await once(`scaled:${out}`, () => atomicBuild(out, (tmp) => ffmpeg(['-threads', '1', '-i', abs, '-map', '0:v:0', '-fps_mode', 'passthrough',
+    '-vf', `scale=w=${w}:h=${h}:force_original_aspect_ratio=decrease:flags=bicubic`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', tmp])));
+  return fsp.readFile(out);
+}
+
 export async function makeClip(name, { width = 320, height = 240, seconds = 2, fps = 24, codec = 'libx264', gop,
   extraArgs = [], noise = true, pixFmt } = {}) {
   const ext = path.extname(name);

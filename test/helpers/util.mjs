@@ -1,4 +1,5 @@
-// Shared test helpers: temporary databases and a seeded random generator.
+// Shared test helpers: temporary databases, a seeded random generator, frame comparison.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,4 +36,12 @@ export function firstDifference(a, b) {
   if (a.length !== b.length) return Math.min(a.length, b.length);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
   return -1;
+}
+
+/** A vg.Frame is packed 8-bit RGB equal to the oracle's bytes, or the assertion names the first byte that differs. */
+export function assertSameFrame(frame, expected, what) {
+  assert.equal(frame.channels, 3, `${what}: channels`);
+  assert.equal(frame.dtype, 'uint8', `${what}: dtype`);
+  const at = firstDifference(bytesOf(frame), expected);
+  assert.equal(at, -1, `${what}: differs from the ffmpeg oracle at byte ${at}`);
 }
