@@ -179,8 +179,6 @@ void VideoDecoder::resetRun(Run& run, int packet) {
   run.next = packet;
   run.drained = false;
   run.unattributed = false;
-  run.anyOutput = false;
-  run.firstPts = 0;
   run.firstRow = -1;
   run.maxRow = -1;
   run.settledTo = packet;
@@ -253,14 +251,9 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
     const bool known = key >= run.start && key < static_cast<int64_t>(index_->packets.size());
     const int row = known ? index_->packetToRow[static_cast<size_t>(key)] : -1;
     if (row >= 0) {
-      const PacketEntry& entry = index_->packets[static_cast<size_t>(key)];
-      if (!run.anyOutput) {
-        // The run covers the rows from its first frame on: earlier ones (an open GOP's leading
-        // pictures, pictures before an intra refresh completes) need an earlier start.
-        run.anyOutput = true;
-        run.firstPts = entry.pts;
-        run.firstRow = row;
-      }
+      // The run covers the rows from its first frame on: earlier ones (an open GOP's leading
+      // pictures, pictures before an intra refresh completes) need an earlier start.
+      if (!run.anyOutput()) run.firstRow = row;
       if (covered(run, row) && run.produced.insert(row).second) {
         run.maxRow = std::max(run.maxRow, row);
         const bool bad = frameDamaged(frame_.get());
@@ -282,8 +275,12 @@ void VideoDecoder::drain(Run& run, DecodeResult& result) {
   checkRefused(run, run.next - 1);
 }
 
+int64_t VideoDecoder::rowPts(int row) const {
+  return index_->packets[static_cast<size_t>(index_->rowToPacket[static_cast<size_t>(row)])].pts;
+}
+
 bool VideoDecoder::covered(const Run& run, int row) const {
-  return run.anyOutput && index_->packets[static_cast<size_t>(index_->rowToPacket[static_cast<size_t>(row)])].pts >= run.firstPts;
+  return run.anyOutput() && rowPts(row) >= rowPts(run.firstRow);
 }
 
 // Advances run.settledTo past every packet whose frame has come out or is known never to:
@@ -294,7 +291,7 @@ void VideoDecoder::settle(Run& run) {
     const int q = run.settledTo;
     const int rq = index_->packetToRow[static_cast<size_t>(q)];
     if (rq >= 0) {
-      if (!run.anyOutput && !run.drained) break;  // which rows the run covers is not known yet
+      if (!run.anyOutput() && !run.drained) break;  // which rows the run covers is not known yet
       if (covered(run, rq) && !run.produced.count(rq)) {
         if (run.maxRow > rq || run.drained) run.damage.insert(q);
         else break;
@@ -325,7 +322,7 @@ void VideoDecoder::settle(Run& run) {
 VideoDecoder::Verdict VideoDecoder::verdict(const Run& run, int row) const {
   const int p = index_->rowToPacket[static_cast<size_t>(row)];
   if (run.next < 0 || p < run.start) return Verdict::NotCovered;
-  if (!run.anyOutput) return run.drained ? Verdict::NotCovered : Verdict::Pending;
+  if (!run.anyOutput()) return run.drained ? Verdict::NotCovered : Verdict::Pending;
   if (!covered(run, row)) return Verdict::NotCovered;
   if (p >= run.settledTo) return Verdict::Pending;
   if (run.unattributed) return Verdict::Bad;
@@ -337,7 +334,7 @@ VideoDecoder::Verdict VideoDecoder::verdict(const Run& run, int row) const {
 // (an open GOP's leading pictures decoded without their references).
 bool VideoDecoder::countsDamage(const Run& run, int upTo) const {
   for (auto it = run.damage.lower_bound(run.start); it != run.damage.end() && *it <= upTo; ++it)
-    if (!run.anyOutput || index_->packets[static_cast<size_t>(*it)].pts >= run.firstPts) return true;
+    if (!run.anyOutput() || index_->packets[static_cast<size_t>(*it)].pts >= rowPts(run.firstRow)) return true;
   return false;
 }
 
@@ -361,7 +358,7 @@ bool VideoDecoder::canContinue(const Run& run, int entry, int row) const {
   if (run.next < 0 || run.start > entry || entry > run.next) return false;
   if (run.drained && !run.held.count(row)) return false;  // the end of the stream was signalled: only what came out
   if (index_->rowToPacket[static_cast<size_t>(row)] < run.start) return false;
-  if (run.anyOutput && !covered(run, row)) return false;
+  if (run.anyOutput() && !covered(run, row)) return false;
   if (run.produced.count(row) && !run.held.count(row)) return false;  // passed and let go
   if (!run.canonical && (run.unattributed || countsDamage(run, INT_MAX))) return false;  // spent: start afresh
   return true;
@@ -439,7 +436,7 @@ VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const st
       fresh = true;
     }
     const Verdict v = feedUntilSettled(fast_, row, result, cancel);
-    if (fresh && fast_.anyOutput) firstRowFrom_[entry] = fast_.firstRow;
+    if (fresh && fast_.anyOutput()) firstRowFrom_[entry] = fast_.firstRow;
     if (v == Verdict::Good) {
       deliverGood(fast_, row, result);
       return v;

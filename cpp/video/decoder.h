@@ -123,9 +123,8 @@ class VideoDecoder {
     int next = -1;                    // next packet to send; -1: needs a reset
     bool drained = false;             // end of stream signalled: the codec needs a flush
     bool unattributed = false;        // an error the run cannot pin to a packet (frame threads)
-    int64_t firstPts = 0;             // pts of the first frame out: earlier packets are not covered
-    int firstRow = -1;                // its row
-    bool anyOutput = false;
+    int firstRow = -1;                // row of the first frame out (-1: none yet); earlier rows are not covered
+    bool anyOutput() const { return firstRow >= 0; }
     int maxRow = -1;                  // highest row out
     int settledTo = -1;               // packets [start, settledTo) are settled
     std::set<int> damage;             // packets that reported damage (decode order)
@@ -142,6 +141,7 @@ class VideoDecoder {
   void drain(Run& run, DecodeResult& result);
   void settle(Run& run);
   bool covered(const Run& run, int row) const;
+  int64_t rowPts(int row) const;
   Verdict verdict(const Run& run, int row) const;
   bool countsDamage(const Run& run, int upTo) const;
   // Feeds `run` until `row` is settled (or the run ends); returns the row's verdict.
