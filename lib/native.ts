@@ -74,6 +74,8 @@ export interface NativeDecoder {
   rowTimes(): Float64Array;
   keyframeRows(): Int32Array;
   decode(rows: Int32Array): Promise<NativeDecodeResult>;
+  /** The decode schedule for the requests that follow: rows in the order they will be asked for. */
+  plan(rows: Int32Array, budgetBytes: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@
  * Requests are sorted and deduplicated before they reach the engine, which decodes each
  * keyframe interval holding a requested row once; results come back in the order asked.
  */
+import * as os from 'node:os';
 import { ClosedError, DecodeError, fromNative } from './errors';
 import { Frame } from './frame';
 import { native, NativeDecoder, NativeIndexInfo } from './native';
@@ -16,6 +17,12 @@ export interface DecodeStats {
   /** RGB conversion path of the last request: 'direct' (swscale, verified byte-identical to the CLI's filter graph on the first frame) or 'graph' (that filter graph). */
   conversion: 'direct' | 'graph' | 'none';
 }
+
+/**
+ * Decoded frames a decode schedule may keep ahead of their request: 1/16 of the machine's
+ * memory, at most 1 GiB. Beyond it, the frames asked for latest are decoded again when asked.
+ */
+export const DEFAULT_PLAN_BYTES = Math.min(2 ** 30, Math.floor(os.totalmem() / 16));
 
 export class VideoSource {
   readonly info: NativeIndexInfo;
@@ -90,6 +97,23 @@ export class VideoSource {
     }
     this.stats.framesReturned += result.frames.length;
     return out;
+  }
+
+  /**
+   * Tells the decoder which rows the requests that follow will ask for, in the order they will
+   * ask (repeats allowed; see VideoDecoder::plan): each request then also decodes the planned
+   * rows of the keyframe intervals it opens, and their frames are kept (in the codec's pixel
+   * format, at most `budgetBytes`) until asked for, so each interval is decoded once. Rows past
+   * the end are refused (ERR_BAD_ARGUMENT). An empty list ends the schedule.
+   */
+  async plan(rows: readonly number[], budgetBytes = DEFAULT_PLAN_BYTES): Promise<void> {
+    if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
+    try {
+      await this.decoder.plan(Int32Array.from(rows), budgetBytes);
+    } catch (err) {
+      if (this.closed) throw new ClosedError(`${this.label}: the video was closed while planning`, { cause: err });
+      throw fromNative(err, this.label);
+    }
   }
 
   /** Cancels decoding at the next packet and frees the decoder on its own thread (never blocks the event loop). */

@@ -40,16 +40,26 @@ async function evaluate(n, build, packets, opts = {}) {
   const col = build(sc, input);
   const opNode = col.node;
   const plan = new JobPlan(0, 1, new Map([[input.node.id, n]]));
-  const source = { read: async (rows) => new Map(rows.map((r) => [r, values[r]])), close: async () => {} };
+  const reads = packets.map(() => new Set());
+  let packetNo = 0;
+  const source = { read: async (rows) => { rows.forEach((r) => reads[packetNo].add(r)); return new Map(rows.map((r) => [r, values[r]])); }, close: async () => {} };
   const kernel = recorder();
   const ops = new Map([[opNode.id, { kernel, lastRow: -2, lastGroup: -1, turn: Promise.resolve() }]]);
   const ev = new JobEvaluator(plan, new Map([[input.node.id, source]]), ops, opts.work ?? 100);
   const results = [];
-  for (const rows of packets) {
+  for (const [k, rows] of packets.entries()) {
+    packetNo = k;
     const m = await ev.packet(col, rows);
     results.push(rows.map((r) => [...m.get(r)]));
   }
-  return { log: kernel.log, results };
+  // What the evaluator read, packet by packet (each packet's rows sorted), next to the decode
+  // schedule the planner makes for the same packets.
+  const read = reads.map((set) => [...set].sort((a, b) => a - b));
+  const fresh = new JobPlan(0, 1, new Map([[input.node.id, n]]));
+  const size = packets[0].length;
+  const consecutive = packets.every((rows, k) => rows.join() === Array.from({ length: rows.length }, (_, i) => k * size + i).join());
+  const schedule = consecutive ? fresh.inputSchedule([col], size).get(input.node.id) ?? [] : undefined;
+  return { log: kernel.log, results, read, schedule };
 }
 
 describe('op state semantics', () => {
@@ -82,6 +92,25 @@ describe('op state semantics', () => {
   test('slice groups reset state and bound warm-up at the group start', async () => {
     const { log } = await evaluate(8, (sc, c) => sc.ops.Pass({ input: sc.streams.Slice(c, { partitions: [sc.partitioner.all(4)] }), boundedState: 2 }), [[0, 1, 2, 3, 4, 5, 6, 7]]);
     assert.deepEqual(log, ['reset', '0', '1', '2', '3', 'reset', '4', '5', '6', '7']);
+  });
+
+  test('the decode schedule lists exactly the input rows the evaluator reads, in the order it reads them', async () => {
+    const shuffled = [17, 3, 3, 40, 0, 22, 39, 8, 8, 31, 12, 5];
+    const cases = [
+      ['Gather shuffled with repeats, stencil [-1, 1]', 45, (sc, c) => sc.ops.OpticalFlow({ frame: sc.streams.Gather(c, [shuffled]), stencil: [-1, 1] }), shuffled.length, 4],
+      ['Stride then boundedState 3 across packets', 60, (sc, c) => sc.ops.Pass({ input: sc.streams.Stride(c, [2]), boundedState: 3 }), 30, 7],
+      ['Slice groups, boundedState 2', 40, (sc, c) => sc.ops.Pass({ input: sc.streams.Slice(c, { partitions: [sc.partitioner.strided(5, 3)] }), boundedState: 2 }), null, 5],
+      ['Ranges with a gap, unbounded state', 50, (sc, c) => sc.ops.Pass({ input: sc.streams.Ranges(c, [[[2, 9], [30, 36]]]), unboundedState: true }), 13, 4],
+    ];
+    for (const [name, n, build, lengthOrNull, size] of cases) {
+      const probe = new vg.Client({ db: tempDir() });
+      const probeInput = probe.io.Input([new vg.ArrayStream(Array.from({ length: n }, () => new Uint8Array(1)))]);
+      const length = lengthOrNull ?? new JobPlan(0, 1, new Map([[probeInput.node.id, n]])).column(build(probe, probeInput)).length;
+      const packets = [];
+      for (let a = 0; a < length; a += size) packets.push(Array.from({ length: Math.min(size, length - a) }, (_, i) => a + i));
+      const { read, schedule } = await evaluate(n, build, packets);
+      assert.deepEqual(schedule, read.flat(), `${name}: schedule ${schedule} versus reads ${read.map((r) => `[${r}]`).join(' ')}`);
+    }
   });
 
   test('batches of `batch` rows per kernel call, split at resets', async () => {

@@ -10,6 +10,7 @@ void DecoderWrap::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("rowTimes", &DecoderWrap::RowTimes),
                                     InstanceMethod("keyframeRows", &DecoderWrap::KeyframeRows),
                                     InstanceMethod("decode", &DecoderWrap::Decode),
+                                    InstanceMethod("plan", &DecoderWrap::Plan),
                                     InstanceMethod("close", &DecoderWrap::Close)});
   exports.Set("NativeDecoder", cls);
 }
@@ -134,6 +135,35 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
         o.Set("conversion", result->conversion == 1 ? "direct" : result->conversion == 2 ? "graph" : "none");
         return o;
       };
+    });
+  });
+}
+
+// plan(rows: Int32Array in the order they will be asked for, budgetBytes) → Promise<void>:
+// the decode schedule of the requests that follow (VideoDecoder::plan); an empty array ends it.
+// Queued on the decoder's thread like decode(), so it applies to the decodes submitted after it.
+Napi::Value DecoderWrap::Plan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    checkOpen(env, "plan");
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throwCoded(env, "ERR_BAD_ARGUMENT", "NativeDecoder.plan: expected an Int32Array of rows");
+    const double budget = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(budget >= 0 && budget <= 9007199254740991.0))
+      throwCoded(env, "ERR_BAD_ARGUMENT", "NativeDecoder.plan: expected budgetBytes >= 0");
+    Napi::Int32Array arr = info[0].As<Napi::Int32Array>();
+    std::vector<int> rows(arr.Data(), arr.Data() + arr.ElementLength());
+    auto index = index_;
+    auto file = file_;
+    auto options = options_;
+    auto holder = decoder_;
+    auto cancel = cancel_;
+    return thread_->submit(env, [index, file, options, holder, cancel, rows = std::move(rows),
+                                 budget = static_cast<int64_t>(budget)]() -> Settle {
+      if (cancel->load()) throw VgError("ERR_CLOSED", "the decoder was closed");
+      if (!*holder) *holder = std::make_unique<VideoDecoder>(index, file, options);
+      (*holder)->plan(rows, budget);
+      return [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
     });
   });
 }

@@ -22,6 +22,7 @@ class DecoderWrap : public Napi::ObjectWrap<DecoderWrap> {
   Napi::Value RowTimes(const Napi::CallbackInfo& info);
   Napi::Value KeyframeRows(const Napi::CallbackInfo& info);
   Napi::Value Decode(const Napi::CallbackInfo& info);
+  Napi::Value Plan(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   // Throws ERR_CLOSED after close().
   void checkOpen(Napi::Env env, const char* method) const;

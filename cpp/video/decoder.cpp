@@ -165,6 +165,11 @@ void VideoDecoder::openRun(Run& run) {
 }
 
 void VideoDecoder::resetRun(Run& run, int packet) {
+  // Settled good frames still held (settling brought them out ahead of a request) are kept
+  // when the plan asks for them later: the run that decoded them is about to be reset.
+  if (!planNext_.empty())
+    for (const auto& [row, frame] : run.held)
+      if (verdict(run, row) == Verdict::Good) stash(row, frame.get());
   if (run.canonical || !run.ctx) {
     // The canonical decode is a fresh codec: nothing carried over (parameter sets included).
     openRun(run);
@@ -314,7 +319,10 @@ void VideoDecoder::settle(Run& run) {
       ++it;
       continue;
     }
-    if (v == Verdict::Good) remember(row, it->second.get());
+    if (v == Verdict::Good) {
+      remember(row, it->second.get());
+      stash(row, it->second.get());  // a planned row passed on the way: kept for its request
+    }
     it = run.held.erase(it);
   }
 }
@@ -410,15 +418,18 @@ void VideoDecoder::deliverGood(Run& run, int row, DecodeResult& result) {
   if (it == run.held.end()) throw VgError("ERR_INTERNAL", "decoder: a settled row lost its frame");
   result.frames.push_back(DecodedRow{row, converter_.convert(it->second.get())});
   remember(row, it->second.get());
+  consumePlanned(row);
+  stash(row, it->second.get());  // asked for again later in the plan
   run.held.erase(it);
 }
 
 void VideoDecoder::fail(int row, DecodeResult& result, const char* why) {
   if (result.failedRows.empty()) result.failure = why;
   result.failedRows.push_back(row);
+  consumePlanned(row);
 }
 
-VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const std::atomic<bool>* cancel) {
+VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const std::atomic<bool>* cancel, bool keep) {
   int entry = index_->startPacketFor(row);
   // Where fresh decodes from this row's keyframe were seen to begin only after it, start earlier.
   for (int back = 0; back < kMaxEarlierKeys; back++) {
@@ -438,7 +449,15 @@ VideoDecoder::Verdict VideoDecoder::fast(int row, DecodeResult& result, const st
     const Verdict v = feedUntilSettled(fast_, row, result, cancel);
     if (fresh && fast_.anyOutput()) firstRowFrom_[entry] = fast_.firstRow;
     if (v == Verdict::Good) {
-      deliverGood(fast_, row, result);
+      if (!keep) {
+        deliverGood(fast_, row, result);
+      } else {
+        const auto it = fast_.held.find(row);
+        if (it != fast_.held.end()) {
+          stash(row, it->second.get());
+          fast_.held.erase(it);
+        }
+      }
       return v;
     }
     if (v == Verdict::NotCovered && fresh) {
@@ -499,6 +518,69 @@ void VideoDecoder::remember(int row, const AVFrame* frame) {
   }
 }
 
+void VideoDecoder::plan(const std::vector<int>& rows, int64_t budgetBytes) {
+  stash_.clear();
+  stashByUse_.clear();
+  stashBytes_ = 0;
+  planPos_.clear();
+  planOffset_.clear();
+  planNext_.clear();
+  stashBudget_ = std::max<int64_t>(0, budgetBytes);
+  if (rows.empty()) return;
+  const int n = index_->rows();
+  if (rows.size() >= static_cast<size_t>(INT32_MAX)) throw VgError("ERR_BAD_ARGUMENT", "decode plan: too many rows");
+  std::vector<int32_t> offset(static_cast<size_t>(n) + 1, 0);
+  for (int r : rows) {
+    if (r < 0 || r >= n) throw VgError("ERR_BAD_ARGUMENT", "decode plan: row " + std::to_string(r) + " is out of range");
+    offset[static_cast<size_t>(r) + 1]++;
+  }
+  for (size_t i = 0; i < static_cast<size_t>(n); i++) offset[i + 1] += offset[i];
+  std::vector<int32_t> fill(offset.begin(), offset.end() - 1);
+  planPos_.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); i++) planPos_[static_cast<size_t>(fill[static_cast<size_t>(rows[i])]++)] = static_cast<int64_t>(i);
+  planNext_.assign(offset.begin(), offset.end() - 1);
+  planOffset_ = std::move(offset);
+}
+
+void VideoDecoder::stash(int row, const AVFrame* frame) {
+  if (!planned(row) || stash_.count(row)) return;
+  int64_t bytes = 0;
+  for (const AVBufferRef* buf : frame->buf)
+    if (buf) bytes += static_cast<int64_t>(buf->size);
+  const int64_t use = nextUse(row);
+  // Room is made by dropping rows asked for later than this one, never sooner.
+  while (stashBytes_ + bytes > stashBudget_ && !stashByUse_.empty() && stashByUse_.rbegin()->first > use)
+    unstash(stashByUse_.rbegin()->second);
+  if (stashBytes_ + bytes > stashBudget_) return;
+  FramePtr ref = allocFrame();
+  if (av_frame_ref(ref.get(), frame) < 0) return;
+  stash_.emplace(row, Stashed{std::move(ref), bytes});
+  stashByUse_.emplace(use, row);
+  stashBytes_ += bytes;
+}
+
+void VideoDecoder::unstash(int row) {
+  const auto it = stash_.find(row);
+  if (it == stash_.end()) return;
+  stashByUse_.erase(nextUse(row));
+  stashBytes_ -= it->second.bytes;
+  stash_.erase(it);
+}
+
+void VideoDecoder::consumePlanned(int row) {
+  if (!planned(row)) return;
+  const auto it = stash_.find(row);
+  if (it != stash_.end()) stashByUse_.erase(nextUse(row));
+  planNext_[static_cast<size_t>(row)]++;
+  if (it == stash_.end()) return;
+  if (planned(row)) {
+    stashByUse_.emplace(nextUse(row), row);
+  } else {
+    stashBytes_ -= it->second.bytes;
+    stash_.erase(it);
+  }
+}
+
 DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel) {
   DecodeResult result;
   const int rows = index_->rows();
@@ -507,12 +589,36 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
     if (r < 0 || r >= rows) throw VgError("ERR_BAD_ARGUMENT", "row " + std::to_string(r) + " is out of range");
     pending.insert(r);
   }
-  // Frames answered recently need no decoding.
+  // Frames kept for the plan, or answered recently, need no decoding.
   for (int r : sortedRows) {
+    if (const auto s = stash_.find(r); s != stash_.end()) {
+      result.frames.push_back(DecodedRow{r, converter_.convert(s->second.frame.get())});
+      consumePlanned(r);
+      pending.erase(r);
+      continue;
+    }
     auto it = recent_.find(r);
     if (it == recent_.end()) continue;
     result.frames.push_back(DecodedRow{r, converter_.convert(it->second.get())});
+    consumePlanned(r);
     pending.erase(r);
+  }
+  // Planned rows in the keyframe intervals this request opens are decoded with it and kept,
+  // so that no later request opens those intervals again.
+  std::set<int> ahead;
+  if (!planNext_.empty() && !independentFrames_) {
+    std::set<int> entries;
+    for (int r : pending) entries.insert(index_->startPacketFor(r));
+    const std::vector<int32_t>& keys = index_->keyPackets;
+    const int packetCount = static_cast<int>(index_->packets.size());
+    for (int entry : entries) {
+      const auto nextKey = std::upper_bound(keys.begin(), keys.end(), entry);
+      const int end = std::min(packetCount, (nextKey == keys.end() ? packetCount : static_cast<int>(*nextKey)) + kReorderSlack);
+      for (int p = entry; p < end; p++) {
+        const int r = index_->packetToRow[static_cast<size_t>(p)];
+        if (r >= 0 && planned(r) && !pending.count(r) && !stash_.count(r) && index_->startPacketFor(r) == entry) ahead.insert(r);
+      }
+    }
   }
   fast_.wanted = check_.wanted = &pending;
   struct Unwant {
@@ -520,7 +626,14 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
     Run& b;
     ~Unwant() { a.wanted = b.wanted = nullptr; }
   } unwant{fast_, check_};
-  for (int row : sortedRows) {
+  std::set<int> work(pending);
+  work.insert(ahead.begin(), ahead.end());
+  for (int row : work) {
+    if (ahead.count(row)) {
+      // Kept if it decodes cleanly on the fast path; anything else is left to its own request.
+      if (!stash_.count(row)) fast(row, result, cancel, /*keep=*/true);
+      continue;
+    }
     if (!pending.count(row)) continue;
     if (fast(row, result, cancel) != Verdict::Good) canonical(row, result, cancel);
     pending.erase(row);

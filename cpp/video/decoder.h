@@ -73,6 +73,14 @@ class VideoDecoder {
   VideoDecoder(std::shared_ptr<const VideoIndex> index, std::shared_ptr<const PacketFile> file,
                DecoderOptions options);
   DecodeResult decode(const std::vector<int>& sortedRows, const std::atomic<bool>* cancel = nullptr);
+  // A decode schedule: the rows a job will ask for, in the order it will ask (one entry per
+  // request that asks; repeats allowed). A request then also decodes the planned rows that share
+  // a keyframe interval with its own, and frames of planned rows are kept (in the codec's pixel
+  // format) until asked for, within `budgetBytes`: each interval is decoded once per plan however
+  // the rows are ordered or split into requests. When the budget is full, the rows asked for
+  // latest are dropped first (decoded again when asked). An empty plan ends the schedule.
+  void plan(const std::vector<int>& rows, int64_t budgetBytes);
+  int64_t stashedBytes() const { return stashBytes_; }
   const VideoIndex& index() const { return *index_; }
 
   // Both decode from the top of the stream, single-threaded without converting: on damaged
@@ -149,12 +157,17 @@ class VideoDecoder {
   bool canContinue(const Run& run, int entry, int row) const;
   int previousKey(int packet) const;  // the keyframe before `packet`'s own entry; -1: none
   // The fast path's answer for `row`: Good (delivered), or anything else (ask canonical).
-  Verdict fast(int row, DecodeResult& result, const std::atomic<bool>* cancel);
+  // `keep`: a planned row decoded ahead of its request, stashed instead of delivered.
+  Verdict fast(int row, DecodeResult& result, const std::atomic<bool>* cancel, bool keep = false);
   // The canonical answer: delivers the row or records it failed.
   void canonical(int row, DecodeResult& result, const std::atomic<bool>* cancel);
   void deliverGood(Run& run, int row, DecodeResult& result);
   void fail(int row, DecodeResult& result, const char* why);
   void remember(int row, const AVFrame* frame);
+  // Keeps a good frame of a planned row (uses left) for its request, within the budget.
+  void stash(int row, const AVFrame* frame);
+  // One use of a planned row's frame by a request; the frame is let go after its last use.
+  void consumePlanned(int row);
   void checkRefused(Run& run, int packet);
   // Records the codec's error logs not yet seen as damage at the packets they came from
   // (`packet`: the one just sent, for a codec that decodes inline).
@@ -177,6 +190,24 @@ class VideoDecoder {
   // The most recent frames answered (still in the codec's pixel format, shared with it by
   // reference): a request for a frame just decoded, e.g. the next one after a B-frame burst or
   // a slightly earlier one, is answered without decoding again. Only rows that were good.
+  // The decode schedule (plan()): the positions in the plan where each row is asked for,
+  // grouped by row (row r's uses not yet made: planPos_[planNext_[r] .. planOffset_[r + 1])),
+  // and the frames kept for planned rows until asked for, with their sizes.
+  std::vector<int64_t> planPos_;
+  std::vector<int32_t> planOffset_, planNext_;
+  bool planned(int row) const {
+    return !planNext_.empty() && planNext_[static_cast<size_t>(row)] < planOffset_[static_cast<size_t>(row) + 1];
+  }
+  int64_t nextUse(int row) const { return planPos_[static_cast<size_t>(planNext_[static_cast<size_t>(row)])]; }
+  struct Stashed {
+    FramePtr frame;
+    int64_t bytes;
+  };
+  std::map<int, Stashed> stash_;
+  std::map<int64_t, int> stashByUse_;  // next use → row: the row asked for latest is dropped first
+  int64_t stashBytes_ = 0, stashBudget_ = 0;
+  void unstash(int row);
+
   std::map<int, FramePtr> recent_;
   std::deque<int> recentOrder_;
   size_t recentLimit_ = 0;

@@ -12,7 +12,7 @@ import { AbortedError, TimeoutError } from '../errors';
 import { Frame, frameFromEngine } from '../frame';
 import { Column, GraphNode, InputNode, OpNode, SampleNode, SliceNode, UnsliceNode } from '../graph/graph';
 import type { NativeElement } from '../native';
-import { JobPlan } from './plan';
+import { executionRows, JobPlan, sortedUnique, stencilRow, stencilRows } from './plan';
 
 export type Value = Frame | Uint8Array | null;
 
@@ -22,6 +22,10 @@ export interface RowSource {
   close(): Promise<void>;
   /** Frames decoded so far (video inputs). */
   framesDecoded?(): number;
+  /** Keyframe intervals opened so far (video inputs: seeks). */
+  gopsOpened?(): number;
+  /** The decode schedule: the rows the job will read, in the order it will read them (video inputs). */
+  plan?(rows: number[]): Promise<void>;
 }
 
 /** What the evaluator needs of a kernel: the engine's NativeKernel, or a TypeScript kernel. */
@@ -85,10 +89,6 @@ function toValue(e: NativeElement | Value): Value {
   return frameFromEngine(e);
 }
 
-function sortedUnique(rows: Iterable<number>): number[] {
-  return Array.from(new Set(rows)).sort((a, b) => a - b);
-}
-
 /** Takes the op's turn (FIFO in call order); resolves to the release function. */
 function takeTurn(state: OpState): Promise<() => void> {
   let release!: () => void;
@@ -143,44 +143,15 @@ export class JobEvaluator {
   private async computeOp(p: Packet, node: OpNode, rows: number[]): Promise<Map<number, Value[]>> {
     const plan = this.plan.node(node);
     const state = this.ops.get(node.id)!;
-    const bounds = (r: number): [number, number, number] => {
-      if (!plan.group) return [0, plan.length, 0];
-      const g = plan.group.of(r);
-      return [plan.group.start[g]!, plan.group.end[g]!, g];
-    };
     const stencil = node.options.stencil;
-    const at = (x: number, o: number) => {
-      const [gs, ge] = bounds(x);
-      return Math.min(Math.max(x + o, gs), ge - 1);
-    };
-    const inputsFor = (execRows: number[]) => {
-      const needed = sortedUnique(execRows.flatMap((x) => stencil.map((o) => at(x, o))));
-      return Promise.all(node.inputs.map((c) => p.values(c, needed)));
-    };
+    const at = (x: number, o: number) => stencilRow(plan, x, o);
+    const inputsFor = (execRows: number[]) => Promise.all(node.inputs.map((c) => p.values(c, stencilRows(plan, stencil, execRows))));
     // Ask for the inputs first: upstream work (decoding) proceeds while earlier packets hold the op.
     const prefetched = inputsFor(rows);
     prefetched.catch(() => undefined);
     const release = await takeTurn(state);
     try {
-      // The rows the kernel must execute, in order: warm-up rows before a discontinuity (their
-      // outputs are dropped), and reset() wherever the stream of rows is not continuous.
-      const warm = node.options.unboundedState ? Number.MAX_SAFE_INTEGER : node.options.boundedState;
-      const exec: { row: number; reset: boolean; emit: boolean }[] = [];
-      let prev = state.lastRow;
-      let prevGroup = state.lastGroup;
-      for (const r of rows) {
-        const [gs, , g] = bounds(r);
-        if (g === prevGroup && r > prev && r - prev - 1 <= warm) {
-          for (let x = prev + 1; x < r; x++) exec.push({ row: x, reset: false, emit: false });
-          exec.push({ row: r, reset: false, emit: true });
-        } else {
-          const start = Math.max(gs, r - warm);
-          for (let x = start; x < r; x++) exec.push({ row: x, reset: x === start, emit: false });
-          exec.push({ row: r, reset: start === r, emit: true });
-        }
-        prev = r;
-        prevGroup = g;
-      }
+      const exec = executionRows(plan, node, rows, state);
       const warmRows = exec.filter((e) => !e.emit).map((e) => e.row);
       const [main, extra] = await Promise.all([prefetched, warmRows.length ? inputsFor(warmRows) : Promise.resolve([])]);
       const inputs = main.map((m, i) => (extra[i] ? new Map([...extra[i]!, ...m]) : m));
@@ -202,9 +173,6 @@ export class JobEvaluator {
         this.opRows += batch.length;
         i = j;
       }
-      const last = exec[exec.length - 1]!;
-      state.lastRow = last.row;
-      state.lastGroup = bounds(last.row)[2];
       return out;
     } finally {
       release();

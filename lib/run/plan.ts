@@ -14,6 +14,66 @@ export interface NodePlan {
   group?: { of: (row: number) => number; start: number[]; end: number[] };
 }
 
+export function sortedUnique(rows: Iterable<number>): number[] {
+  return Array.from(new Set(rows)).sort((a, b) => a - b);
+}
+
+/** Row `r`'s group inside a Slice (start, end, group index); the whole node outside one. */
+export function groupBounds(plan: NodePlan, r: number): [number, number, number] {
+  if (!plan.group) return [0, plan.length, 0];
+  const g = plan.group.of(r);
+  return [plan.group.start[g]!, plan.group.end[g]!, g];
+}
+
+/** The input row a stencil offset `o` of row `x` reads: clamped to the row's group. */
+export function stencilRow(plan: NodePlan, x: number, o: number): number {
+  const [gs, ge] = groupBounds(plan, x);
+  return Math.min(Math.max(x + o, gs), ge - 1);
+}
+
+/** Every input row the stencil reads for `rows`, sorted. */
+export function stencilRows(plan: NodePlan, stencil: readonly number[], rows: readonly number[]): number[] {
+  return sortedUnique(rows.flatMap((x) => stencil.map((o) => stencilRow(plan, x, o))));
+}
+
+export interface ExecRow {
+  row: number;
+  /** reset() before this row. */
+  reset: boolean;
+  /** Its output is wanted (false: a warm-up row). */
+  emit: boolean;
+}
+
+/**
+ * The rows an op's kernel executes for `rows` (sorted), in order: warm-up rows before a
+ * discontinuity (their outputs are dropped), and reset() wherever the stream of rows is not
+ * continuous. `last` is the op's position (the last row it executed), advanced past `rows`.
+ */
+export function executionRows(plan: NodePlan, op: OpNode, rows: readonly number[], last: { lastRow: number; lastGroup: number }): ExecRow[] {
+  const warm = op.options.unboundedState ? Number.MAX_SAFE_INTEGER : op.options.boundedState;
+  const exec: ExecRow[] = [];
+  let prev = last.lastRow;
+  let prevGroup = last.lastGroup;
+  for (const r of rows) {
+    const [gs, , g] = groupBounds(plan, r);
+    if (g === prevGroup && r > prev && r - prev - 1 <= warm) {
+      for (let x = prev + 1; x < r; x++) exec.push({ row: x, reset: false, emit: false });
+      exec.push({ row: r, reset: false, emit: true });
+    } else {
+      const start = Math.max(gs, r - warm);
+      for (let x = start; x < r; x++) exec.push({ row: x, reset: x === start, emit: false });
+      exec.push({ row: r, reset: start === r, emit: true });
+    }
+    prev = r;
+    prevGroup = g;
+  }
+  if (exec.length > 0) {
+    last.lastRow = exec[exec.length - 1]!.row;
+    last.lastGroup = groupBounds(plan, last.lastRow)[2];
+  }
+  return exec;
+}
+
 export class JobPlan {
   private readonly plans = new Map<number, NodePlan>();
 
@@ -30,6 +90,49 @@ export class JobPlan {
       this.plans.set(node.id, p);
     }
     return p;
+  }
+
+  /**
+   * The decode schedule: for each input node, the rows the evaluator will ask it for, in the
+   * order it asks (per output, packet by packet of `packetSize` output rows; within a packet
+   * each row once). It follows the evaluator's own steps (sampling, slicing, stencils, op
+   * warm-up), so that the decoder can decode each keyframe interval once for the whole job.
+   */
+  inputSchedule(outputs: readonly Column[], packetSize: number): Map<number, number[]> {
+    const schedule = new Map<number, number[]>();
+    const opPosition = new Map<number, { lastRow: number; lastGroup: number }>();
+    for (const col of outputs) {
+      const length = this.column(col).length;
+      for (let a = 0; a < length; a += packetSize) {
+        const seen = new Map<number, Set<number>>();  // one packet's memo, as the evaluator's
+        const visit = (node: GraphNode, rows: number[]): void => {
+          let memo = seen.get(node.id);
+          if (!memo) seen.set(node.id, (memo = new Set()));
+          const missing = sortedUnique(rows.filter((r) => !memo!.has(r)));
+          if (missing.length === 0) return;
+          for (const r of missing) memo.add(r);
+          if (node instanceof InputNode) {
+            let list = schedule.get(node.id);
+            if (!list) schedule.set(node.id, (list = []));
+            for (const r of missing) list.push(r);
+          } else if (node instanceof SampleNode || node instanceof SliceNode) {
+            const plan = this.node(node);
+            visit(node.input.node, missing.map((k) => plan.source!(k)).filter((s): s is number => s !== null));
+          } else if (node instanceof UnsliceNode) {
+            visit(node.input.node, missing);
+          } else if (node instanceof OpNode) {
+            let position = opPosition.get(node.id);
+            if (!position) opPosition.set(node.id, (position = { lastRow: -2, lastGroup: -1 }));
+            const plan = this.node(node);
+            const exec = executionRows(plan, node, missing, position);
+            const needed = stencilRows(plan, node.options.stencil, exec.map((e) => e.row));
+            for (const c of node.inputs) visit(c.node, needed);
+          }
+        };
+        visit(col.node, Array.from({ length: Math.min(packetSize, length - a) }, (_, i) => a + i));
+      }
+    }
+    return schedule;
   }
 
   private build(node: GraphNode): NodePlan {

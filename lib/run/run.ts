@@ -59,6 +59,12 @@ export interface RunStats {
   rowsWritten: number;
   /** Frames the decoders produced (fewer than the input has when sampling is pushed down). */
   framesDecoded: number;
+  /**
+   * Keyframe intervals the decoders opened (seeks). The job's input rows are planned as one
+   * decode schedule, so each interval holding a needed row is opened once per job however the
+   * rows are ordered (unless the decoded frames kept ahead exceed their memory budget).
+   */
+  gopsOpened: number;
   /** Rows the op kernels executed (warm-up rows included). */
   opRows: number;
   seconds: number;
@@ -151,7 +157,11 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
     // Packets (an ingested video or an encoded frame output), whichever class names the stream.
     const video = await stream.openSource();
     return {
-      source: { read: (rows) => video.decodeRows(rows), close: () => video.close(), framesDecoded: () => video.stats.framesDecoded },
+      source: {
+        read: (rows) => video.decodeRows(rows), close: () => video.close(),
+        framesDecoded: () => video.stats.framesDecoded, gopsOpened: () => video.stats.seeks,
+        plan: (rows) => video.plan(rows),
+      },
       fps: video.info.fps,
       frameBytes: video.info.width * video.info.height * 3,
     };
@@ -240,7 +250,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
-  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, opRows: 0, seconds: 0, errors: [] };
+  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors: [] };
   const failedJobs: string[] = [];
   const trace = opts.profiling ? new Trace() : undefined;
   const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
@@ -325,6 +335,9 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
             : kernel;
           ops.set(n.id, { kernel: traced, lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }
+        // One decode schedule per input for the whole job (every output, every packet).
+        const schedule = plans[j]!.inputSchedule(outputs.map((o) => o.column), perf.ioPacketSize);
+        for (const [id, source] of sources) await source.plan?.(schedule.get(id) ?? []);
         const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal, kernelTimeout);
         for (const o of outputs) {
           const stream = o.streams[j] as OutputStream;
@@ -361,7 +374,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           entry.info = await writer.finish();
         }
         stats.opRows += evaluator.opRows;
-        for (const s of sources.values()) stats.framesDecoded += s.framesDecoded?.() ?? 0;
+        for (const s of sources.values()) {
+          stats.framesDecoded += s.framesDecoded?.() ?? 0;
+          stats.gopsOpened += s.gopsOpened?.() ?? 0;
+        }
         // Commit every output of the job.
         for (const s of staged) {
           const isVideo = s.stream instanceof NamedVideoStream;
