@@ -64,6 +64,8 @@ export interface NativeDecodeResult {
   failure: string;
   framesDecoded: number;
   packetsSent: number;
+  /** Disposable packets (no frame references them) left out because their rows were not asked for. */
+  packetsSkipped: number;
   seeks: number;
   /** How frames were converted to RGB: swscale directly (verified against the CLI's graph) or through that graph. */
   conversion: 'direct' | 'graph' | 'none';
@@ -140,7 +142,7 @@ export interface NativeBinding {
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;
-  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean }) => NativeDecoder;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipDisposable?: boolean }) => NativeDecoder;
 }
 
 let binding: NativeBinding | undefined;

@@ -13,6 +13,8 @@ import { native, NativeDecoder, NativeIndexInfo } from './native';
 export interface DecodeStats {
   framesDecoded: number;
   framesReturned: number;
+  /** Frames left undecoded: no other frame references them and they were not asked for. */
+  framesSkipped: number;
   seeks: number;
   /** RGB conversion path of the last request: 'direct' (swscale, verified byte-identical to the CLI's filter graph on the first frame) or 'graph' (that filter graph). */
   conversion: 'direct' | 'graph' | 'none';
@@ -31,7 +33,7 @@ export class VideoSource {
   private times?: Float64Array;
   private closed = false;
   /** Totals since open: frames the codec produced versus frames handed out. */
-  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, seeks: 0, conversion: 'none' };
+  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, conversion: 'none' };
 
   constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean } = {}) {
     this.label = label;
@@ -42,6 +44,8 @@ export class VideoSource {
         maxHeight: opts.maxSize?.[1] ?? 0,
         keepRecent: opts.keepRecent ?? true,
         rotate: opts.rotate ?? true,
+        // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (for benchmarks' no-skipping baselines).
+        skipDisposable: process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
         ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
       });
     } catch (err) {
@@ -86,6 +90,7 @@ export class VideoSource {
       throw fromNative(err, this.label);
     }
     this.stats.framesDecoded += result.framesDecoded;
+    this.stats.framesSkipped += result.packetsSkipped;
     this.stats.seeks += result.seeks;
     if (result.conversion !== 'none') this.stats.conversion = result.conversion;
     if (result.failedRows.length > 0) {

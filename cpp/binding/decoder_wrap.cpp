@@ -43,6 +43,7 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
       options_.maxHeight = intOption(o, "maxHeight", 0, 0, kMaxFrameSide);
       if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
       if (o.Get("rotate").IsBoolean()) options_.rotate = o.Get("rotate").As<Napi::Boolean>().Value();
+      if (o.Get("skipDisposable").IsBoolean()) options_.skipDisposable = o.Get("skipDisposable").As<Napi::Boolean>().Value();
       Napi::Value mp = o.Get("maxPixels");
       if (!mp.IsUndefined()) {
         const double d = mp.IsNumber() ? mp.As<Napi::Number>().DoubleValue() : -1;
@@ -131,6 +132,7 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
         o.Set("failure", result->failure);
         o.Set("framesDecoded", static_cast<double>(result->framesDecoded));
         o.Set("packetsSent", static_cast<double>(result->packetsSent));
+        o.Set("packetsSkipped", static_cast<double>(result->packetsSkipped));
         o.Set("seeks", result->seeks);
         o.Set("conversion", result->conversion == 1 ? "direct" : result->conversion == 2 ? "graph" : "none");
         return o;

@@ -182,6 +182,8 @@ void VideoDecoder::resetRun(Run& run, int packet) {
   }
   run.start = packet;
   run.next = packet;
+  run.lastSent = -1;
+  run.skipped.clear();
   run.drained = false;
   run.unattributed = false;
   run.firstRow = -1;
@@ -196,8 +198,26 @@ void VideoDecoder::resetRun(Run& run, int packet) {
 // them; a single-threaded or slice-threaded codec reports them with their own packet.
 static bool attributable(const AVCodecContext* ctx) { return ctx->active_thread_type != FF_THREAD_FRAME; }
 
+bool VideoDecoder::skippable(int packet) const {
+  if (!options_.skipDisposable || !(index_->packets[static_cast<size_t>(packet)].flags & kPacketDisposable)) return false;
+  const int row = index_->packetToRow[static_cast<size_t>(packet)];
+  if (row < 0 || needed_.count(row)) return false;
+  if (!planNext_.empty() ? planned(row) : row > lastNeeded_) return false;
+  const std::vector<SideData>& sd = index_->sideData;
+  const auto it = std::lower_bound(sd.begin(), sd.end(), packet, [](const SideData& d, int p) { return d.packet < p; });
+  return it == sd.end() || it->packet != packet;
+}
+
 void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
   const int idx = run.next++;
+  if (idx != run.start && skippable(idx)) {
+    // Nothing references it and nobody asked for it: its frame never comes out, as if cut.
+    run.skipped.insert(idx);
+    result.packetsSkipped++;
+    settle(run);
+    return;
+  }
+  run.lastSent = idx;
   const PacketEntry& entry = index_->packets[static_cast<size_t>(idx)];
   file_->read(entry, idx, packet_.get());
   // The packet's side data, and at the start of a run the palette/extradata in force there.
@@ -235,12 +255,12 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
   int errors = 0;
   for (;;) {
     const int ret = avcodec_receive_frame(run.ctx.get(), frame_.get());
-    noteErrorLogs(run, run.next - 1);
+    noteErrorLogs(run, run.lastSent);
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
     if (ret < 0) {
       // A broken frame inside the codec: damage at the packet just sent when the codec says
       // so at once, somewhere in the run otherwise. Later frames may still come out.
-      if (attributable(run.ctx.get()) && run.next > run.start) run.damage.insert(run.next - 1);
+      if (attributable(run.ctx.get()) && run.lastSent >= run.start) run.damage.insert(run.lastSent);
       else run.unattributed = true;
       if (++errors > kReorderSlack) break;
       continue;
@@ -277,7 +297,7 @@ void VideoDecoder::drain(Run& run, DecodeResult& result) {
   avcodec_send_packet(run.ctx.get(), nullptr);
   run.drained = true;
   receive(run, result);
-  checkRefused(run, run.next - 1);
+  checkRefused(run, run.lastSent);
 }
 
 int64_t VideoDecoder::rowPts(int row) const {
@@ -295,7 +315,7 @@ void VideoDecoder::settle(Run& run) {
   while (run.settledTo < run.next) {
     const int q = run.settledTo;
     const int rq = index_->packetToRow[static_cast<size_t>(q)];
-    if (rq >= 0) {
+    if (rq >= 0 && !run.skipped.count(q)) {
       if (!run.anyOutput() && !run.drained) break;  // which rows the run covers is not known yet
       if (covered(run, rq) && !run.produced.count(rq)) {
         if (run.maxRow > rq || run.drained) run.damage.insert(q);
@@ -329,7 +349,7 @@ void VideoDecoder::settle(Run& run) {
 
 VideoDecoder::Verdict VideoDecoder::verdict(const Run& run, int row) const {
   const int p = index_->rowToPacket[static_cast<size_t>(row)];
-  if (run.next < 0 || p < run.start) return Verdict::NotCovered;
+  if (run.next < 0 || p < run.start || run.skipped.count(p)) return Verdict::NotCovered;
   if (!run.anyOutput()) return run.drained ? Verdict::NotCovered : Verdict::Pending;
   if (!covered(run, row)) return Verdict::NotCovered;
   if (p >= run.settledTo) return Verdict::Pending;
@@ -339,10 +359,13 @@ VideoDecoder::Verdict VideoDecoder::verdict(const Run& run, int row) const {
 }
 
 // Damage anywhere from the run's start through `upTo`, but in packets the run does not cover
-// (an open GOP's leading pictures decoded without their references).
+// (an open GOP's leading pictures decoded without their references) and in disposable packets
+// before `upTo` (nothing references them, and a decode may leave them out).
 bool VideoDecoder::countsDamage(const Run& run, int upTo) const {
-  for (auto it = run.damage.lower_bound(run.start); it != run.damage.end() && *it <= upTo; ++it)
+  for (auto it = run.damage.lower_bound(run.start); it != run.damage.end() && *it <= upTo; ++it) {
+    if (*it != upTo && (index_->packets[static_cast<size_t>(*it)].flags & kPacketDisposable)) continue;
     if (!run.anyOutput() || index_->packets[static_cast<size_t>(*it)].pts >= rowPts(run.firstRow)) return true;
+  }
   return false;
 }
 
@@ -366,6 +389,7 @@ bool VideoDecoder::canContinue(const Run& run, int entry, int row) const {
   if (run.next < 0 || run.start > entry || entry > run.next) return false;
   if (run.drained && !run.held.count(row)) return false;  // the end of the stream was signalled: only what came out
   if (index_->rowToPacket[static_cast<size_t>(row)] < run.start) return false;
+  if (run.skipped.count(index_->rowToPacket[static_cast<size_t>(row)])) return false;  // left out: decode again
   if (run.anyOutput() && !covered(run, row)) return false;
   if (run.produced.count(row) && !run.held.count(row)) return false;  // passed and let go
   if (!run.canonical && (run.unattributed || countsDamage(run, INT_MAX))) return false;  // spent: start afresh
@@ -621,13 +645,17 @@ DecodeResult VideoDecoder::decode(const std::vector<int>& sortedRows, const std:
     }
   }
   fast_.wanted = check_.wanted = &pending;
+  needed_ = pending;
+  needed_.insert(ahead.begin(), ahead.end());
+  lastNeeded_ = sortedRows.empty() ? -1 : *std::max_element(sortedRows.begin(), sortedRows.end());
   struct Unwant {
-    Run& a;
-    Run& b;
-    ~Unwant() { a.wanted = b.wanted = nullptr; }
-  } unwant{fast_, check_};
-  std::set<int> work(pending);
-  work.insert(ahead.begin(), ahead.end());
+    VideoDecoder& d;
+    ~Unwant() {
+      d.fast_.wanted = d.check_.wanted = nullptr;
+      d.needed_.clear();
+    }
+  } unwant{*this};
+  const std::set<int> work(needed_);
   for (int row : work) {
     if (ahead.count(row)) {
       // Kept if it decodes cleanly on the fast path; anything else is left to its own request.

@@ -13,7 +13,9 @@
 // from there does not reach the row, as for intra refresh). The row is its pixels when, in
 // that decode, its frame comes out and no packet from the entry through the row's own packet
 // (decode order) reported damage: a damaged or rejected packet, a frame flagged corrupt or
-// concealed, or a frame that should have come out and did not. Otherwise it is ERR_DECODE.
+// concealed, or a frame that should have come out and did not. Disposable packets (no frame
+// references them) count only for their own row, and are left out when their row is not
+// asked for. Otherwise it is ERR_DECODE.
 // The fast path (frame threads, continuing across requests) answers a row itself only when
 // its whole run, from its start through the row, was free of damage; anything else is
 // answered by the canonical decode. Frames are handed out only once *settled*: every frame
@@ -51,6 +53,9 @@ struct DecoderOptions {
   // Turn pictures by their display matrix as the ffmpeg CLI does by default (autorotate);
   // false: the stored orientation (the CLI's -noautorotate).
   bool rotate = true;
+  // Packets no other frame references (kPacketDisposable) are not sent to the codec when their
+  // row is not asked for; the rows asked for decode byte for byte the same.
+  bool skipDisposable = true;
 };
 
 struct DecodedRow {
@@ -64,6 +69,7 @@ struct DecodeResult {
   std::string failure;             // why, for the first failed row
   int64_t framesDecoded = 0;       // frames the codec produced for this request
   int64_t packetsSent = 0;
+  int64_t packetsSkipped = 0;      // disposable packets left out (their rows were not asked for)
   int seeks = 0;
   int conversion = 0;  // RgbConverter::path(): 1 direct swscale (verified), 2 reference graph
 };
@@ -129,6 +135,8 @@ class VideoDecoder {
     std::vector<int> stickySent;      // sticky side data types (palette, extradata) given to ctx
     int start = -1;                   // packet the run started at
     int next = -1;                    // next packet to send; -1: needs a reset
+    int lastSent = -1;                // the last packet given to the codec (not skipped)
+    std::unordered_set<int> skipped;  // disposable packets left out: their rows never come out
     bool drained = false;             // end of stream signalled: the codec needs a flush
     bool unattributed = false;        // an error the run cannot pin to a packet (frame threads)
     int firstRow = -1;                // row of the first frame out (-1: none yet); earlier rows are not covered
@@ -145,6 +153,10 @@ class VideoDecoder {
   void openRun(Run& run);
   void resetRun(Run& run, int packet);
   void sendNext(Run& run, DecodeResult& result);
+  // Whether packet `packet` may be left out: disposable, carrying no side data, and its row
+  // neither asked for by this request nor planned (nor, without a plan, past the request's rows,
+  // which a sequential read asks for next).
+  bool skippable(int packet) const;
   void receive(Run& run, DecodeResult& result);
   void drain(Run& run, DecodeResult& result);
   void settle(Run& run);
@@ -186,6 +198,9 @@ class VideoDecoder {
   // at an earlier keyframe. Learned per keyframe; only where the fast path starts depends on it.
   std::unordered_map<int, int> firstRowFrom_;
   bool independentFrames_ = false;  // all-intra, no frame threads: every row from a fresh codec
+  // The rows the current request decodes (asked for, and planned rows kept ahead), and its last.
+  std::set<int> needed_;
+  int lastNeeded_ = -1;
 
   // The most recent frames answered (still in the codec's pixel format, shared with it by
   // reference): a request for a frame just decoded, e.g. the next one after a B-frame burst or

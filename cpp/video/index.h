@@ -19,6 +19,7 @@ enum PacketFlag : uint32_t {
   kPacketKey = 1,      // a keyframe: decoding may start here
   kPacketDiscard = 2,  // the demuxer asked the decoder to drop its frame (edit lists)
   kPacketCorrupt = 4,  // the demuxer reported the packet damaged or short (truncated files)
+  kPacketDisposable = 8,  // no other frame references its picture: a decode may leave it out
 };
 
 struct PacketEntry {
