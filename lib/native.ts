@@ -38,6 +38,13 @@ export interface NativeIndexInfo extends VideoMetadata {
   inplace: boolean;
   ptsSynthesized: boolean;
   damagedPackets: number;
+  /**
+   * Whether the index records which packets no other frame references (index format 3); an
+   * older index is classified by the decoder when it opens.
+   */
+  classified: boolean;
+  /** Packets no other frame references (kPacketDisposable): a decode may leave them out. */
+  disposablePackets: number;
   /** Whether width and height are those after the display rotation. */
   rotate: boolean;
   /** Packet side data items kept for the decoder (palettes, new extradata, ...). */

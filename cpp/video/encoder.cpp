@@ -15,6 +15,7 @@ extern "C" {
 
 #include "limits.h"
 #include "packet_file.h"
+#include "reference.h"
 
 namespace vg {
 
@@ -192,6 +193,7 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   avcodec_parameters_from_context(par, codec_.get());
   index_->codec.fromParameters(par);
   avcodec_parameters_free(&par);
+  classifyPackets(*index_, PacketFile(path_));  // with the extradata now known; the bytes were just written
   // An encoder that skips frames to meet a bitrate (OpenH264 can) would leave rows without packets.
   if (static_cast<int64_t>(index_->packets.size()) != nextPts_)
     throw VgError("ERR_INTERNAL", std::string("the H.264 encoder ") + encoderName() + " returned " + std::to_string(index_->packets.size()) +

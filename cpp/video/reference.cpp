@@ -1,0 +1,495 @@
+#include "reference.h"
+
+#include <algorithm>
+
+#include "ffmpeg.h"
+#include "index.h"
+#include "packet_file.h"
+
+namespace vg {
+
+namespace {
+
+// MSB-first bit reader that never reads past its buffer: a read beyond it returns 0 and sets bad().
+class Bits {
+ public:
+  Bits(const uint8_t* d, size_t n) : d_(d), bits_(n * 8) {}
+  uint32_t u(int count) {
+    uint32_t v = 0;
+    for (int i = 0; i < count; i++) {
+      if (pos_ >= bits_) {
+        bad_ = true;
+        return 0;
+      }
+      v = (v << 1) | ((d_[pos_ >> 3] >> (7 - (pos_ & 7))) & 1u);
+      pos_++;
+    }
+    return v;
+  }
+  bool bad() const { return bad_; }
+
+ private:
+  const uint8_t* d_;
+  size_t bits_;
+  size_t pos_ = 0;
+  bool bad_ = false;
+};
+
+struct Span {
+  const uint8_t* p;
+  size_t n;
+};
+
+// Most NAL units one packet may hold before it counts as damage (a frame has a few slices).
+constexpr size_t kMaxNals = 4096;
+
+// Length-prefixed NAL units (avcC/hvcC): the lengths must tile the packet exactly.
+bool splitLengthPrefixed(const uint8_t* d, size_t n, int lengthSize, std::vector<Span>& out) {
+  size_t pos = 0;
+  while (pos < n) {
+    if (n - pos < static_cast<size_t>(lengthSize)) return false;
+    size_t len = 0;
+    for (int k = 0; k < lengthSize; k++) len = (len << 8) | d[pos + static_cast<size_t>(k)];
+    pos += static_cast<size_t>(lengthSize);
+    if (len > n - pos) return false;
+    if (len > 0) out.push_back({d + pos, len});
+    if (out.size() > kMaxNals) return false;
+    pos += len;
+  }
+  return true;
+}
+
+// Annex-B start codes (00 00 01): only zero bytes may precede the first.
+bool splitAnnexB(const uint8_t* d, size_t n, std::vector<Span>& out) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i + 3 <= n;) {
+    if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1) {
+      starts.push_back(i + 3);
+      if (starts.size() > kMaxNals) return false;
+      i += 3;
+    } else {
+      i++;
+    }
+  }
+  if (starts.empty()) return false;
+  for (size_t k = 0; k + 3 < starts[0]; k++)
+    if (d[k] != 0) return false;
+  for (size_t s = 0; s < starts.size(); s++) {
+    size_t end = s + 1 < starts.size() ? starts[s + 1] - 3 : n;
+    while (end > starts[s] && d[end - 1] == 0) end--;  // trailing zeros belong to the next start code
+    if (end > starts[s]) out.push_back({d + starts[s], end - starts[s]});
+  }
+  return true;
+}
+
+// The length-prefix size from avcC (H.264) or hvcC (HEVC) extradata; 0 when the stream is Annex-B.
+int nalLengthSize(int codecId, const std::string& extradata) {
+  const auto* e = reinterpret_cast<const uint8_t*>(extradata.data());
+  const size_t n = extradata.size();
+  if (codecId == AV_CODEC_ID_H264) {
+    if (n >= 7 && e[0] == 1) return (e[4] & 3) + 1;
+    return 0;
+  }
+  // As libavcodec's HEVC decoder tells hvcC from Annex-B extradata.
+  if (n > 3 && (e[0] || e[1] || e[2] > 1)) return n >= 23 ? (e[21] & 3) + 1 : -1;
+  return 0;
+}
+
+bool splitNals(int lengthSize, const uint8_t* d, size_t n, std::vector<Span>& out) {
+  if (lengthSize < 0) return false;
+  return lengthSize > 0 ? splitLengthPrefixed(d, n, lengthSize, out) : splitAnnexB(d, n, out);
+}
+
+// Whether an SEI NAL unit carries only messages that set nothing beyond their own picture.
+// Others (user data, which libavcodec reads the encoder's build from; recovery points; active
+// parameter sets; anything unknown) make the packet a reference.
+bool seiOnlyPerPicture(const Span& nal, size_t headerBytes, bool hevc) {
+  // The RBSP: emulation prevention bytes (00 00 03) removed.
+  std::vector<uint8_t> rbsp;
+  rbsp.reserve(nal.n);
+  int zeros = 0;
+  for (size_t i = headerBytes; i < nal.n; i++) {
+    const uint8_t b = nal.p[i];
+    if (zeros >= 2 && b == 3) {
+      zeros = 0;
+      continue;
+    }
+    zeros = b == 0 ? zeros + 1 : 0;
+    rbsp.push_back(b);
+  }
+  size_t pos = 0;
+  const size_t n = rbsp.size();
+  while (pos < n && !(pos == n - 1 && rbsp[pos] == 0x80)) {
+    uint32_t type = 0, size = 0;
+    while (pos < n && rbsp[pos] == 0xFF) {
+      type += 255;
+      pos++;
+      if (type > 1u << 16) return false;
+    }
+    if (pos >= n) return false;
+    type += rbsp[pos++];
+    while (pos < n && rbsp[pos] == 0xFF) {
+      size += 255;
+      pos++;
+      if (size > n) return false;
+    }
+    if (pos >= n) return false;
+    size += rbsp[pos++];
+    if (size > n - pos) return false;
+    pos += size;
+    // 0 buffering period, 1 picture timing, 3 filler, 4 registered user data (captions), and
+    // for HEVC 132 decoded picture hash: about this picture (or its timing) only.
+    const bool perPicture = type == 0 || type == 1 || type == 3 || type == 4 || (hevc && type == 132);
+    if (!perPicture) return false;
+  }
+  return true;
+}
+
+PacketReference readH264(int lengthSize, const uint8_t* d, size_t n) {
+  PacketReference r;
+  std::vector<Span> nals;
+  if (!splitNals(lengthSize, d, n, nals)) return r;
+  bool slice = false;
+  for (const Span& nal : nals) {
+    const uint8_t h = nal.p[0];
+    if (h & 0x80) return r;  // forbidden_zero_bit: damage
+    const int type = h & 31;
+    const int refIdc = (h >> 5) & 3;
+    switch (type) {
+      case 1: case 2: case 3: case 4:  // slices (and data partitions) of a non-IDR picture
+      case 20: case 21:                // slices of other views / depth
+        if (refIdc != 0) return r;
+        slice = slice || type <= 4;
+        break;
+      case 5:  // IDR: always a reference
+        return r;
+      case 6:
+        if (!seiOnlyPerPicture(nal, 1, false)) return r;
+        break;
+      case 9: case 12:  // access unit delimiter, filler
+        break;
+      case 14:  // prefix NAL unit: as the slice it precedes
+        if (refIdc != 0) return r;
+        break;
+      default:  // parameter sets, end of sequence/stream, unknown types: state for what follows
+        return r;
+    }
+  }
+  r.candidate = slice;
+  return r;
+}
+
+PacketReference readHevc(int lengthSize, const uint8_t* d, size_t n) {
+  PacketReference r;
+  std::vector<Span> nals;
+  if (!splitNals(lengthSize, d, n, nals)) {
+    r.maxTid = 6;  // unknown: could hold a picture of any sub-layer
+    return r;
+  }
+  bool candidate = true, slice = false;
+  int tid = -1;
+  for (const Span& nal : nals) {
+    if (nal.n < 2 || (nal.p[0] & 0x80)) {
+      r.maxTid = 6;
+      return r;
+    }
+    const int type = (nal.p[0] >> 1) & 63;
+    const int layer = ((nal.p[0] & 1) << 5) | (nal.p[1] >> 3);
+    const int tidPlus1 = nal.p[1] & 7;
+    if (tidPlus1 == 0) {
+      r.maxTid = 6;
+      return r;
+    }
+    const int t = tidPlus1 - 1;
+    if (type <= 31) {
+      r.maxTid = std::max(r.maxTid, t);
+      slice = true;
+      // TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N and the reserved RSV_VCL_N10/12/14.
+      const bool subLayerNonRef = type <= 14 && type % 2 == 0;
+      if (!subLayerNonRef || layer != 0 || (tid >= 0 && t != tid)) candidate = false;
+      tid = t;
+    } else if (type == 35 || type == 38) {  // access unit delimiter, filler
+    } else if (type == 39 || type == 40) {
+      if (!seiOnlyPerPicture(nal, 2, true)) candidate = false;
+    } else {
+      candidate = false;  // parameter sets, end of sequence/bitstream, unknown types
+    }
+  }
+  if (candidate && slice) {
+    r.candidate = true;
+    r.subLayerTid = tid;
+  }
+  return r;
+}
+
+// MPEG-4 Part 2 Visual Object Layer header: the width of vop_time_increment (-1: unknown).
+int mpeg4TimeIncrementBits(const uint8_t* d, size_t n) {
+  Bits b(d, n);
+  b.u(1);  // random_accessible_vol
+  b.u(8);  // video_object_type_indication
+  int verid = 1;
+  if (b.u(1)) {  // is_object_layer_identifier
+    verid = static_cast<int>(b.u(4));
+    b.u(3);
+  }
+  if (b.u(4) == 15) b.u(16);  // extended PAR
+  if (b.u(1)) {               // vol_control_parameters
+    b.u(3);                   // chroma_format, low_delay
+    if (b.u(1)) {             // vbv_parameters: 79 bits
+      b.u(32);
+      b.u(32);
+      b.u(15);
+    }
+  }
+  const uint32_t shape = b.u(2);
+  if (shape == 3 && verid != 1) b.u(4);
+  b.u(1);  // marker
+  const uint32_t resolution = b.u(16);
+  if (b.bad() || shape != 0 || resolution == 0) return -1;  // only rectangular VOLs are decoded
+  int bits = 0;
+  for (uint32_t v = resolution - 1; v > 0; v >>= 1) bits++;
+  return std::max(bits, 1);
+}
+
+// Start codes 00 00 01 xx in an MPEG-4 Part 2 buffer: calls f(code, payload after it) for each.
+template <typename F>
+bool forEachStartCode(const uint8_t* d, size_t n, F&& f) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i + 4 <= n; i++)
+    if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1) {
+      starts.push_back(i);
+      i += 3;
+    }
+  if (starts.empty()) return false;
+  for (size_t k = 0; k < starts[0]; k++)
+    if (d[k] != 0) return false;  // bytes before the first start code: not a plain bitstream
+  for (size_t s = 0; s < starts.size(); s++) {
+    const size_t at = starts[s] + 4;
+    const size_t end = s + 1 < starts.size() ? starts[s + 1] : n;
+    if (!f(d[starts[s] + 3], Span{d + at, end - at})) return false;
+  }
+  return true;
+}
+
+void readMpeg4Headers(ClassifierState& state, const uint8_t* d, size_t n) {
+  forEachStartCode(d, n, [&](uint8_t code, Span s) {
+    if (code >= 0x20 && code <= 0x2F) state.vopTimeIncrementBits = mpeg4TimeIncrementBits(s.p, s.n);
+    return true;
+  });
+}
+
+PacketReference readMpeg4(ClassifierState& state, const uint8_t* d, size_t n) {
+  PacketReference r;
+  bool allB = true, vop = false;
+  const bool plain = forEachStartCode(d, n, [&](uint8_t code, Span s) {
+    if (code >= 0x20 && code <= 0x2F) {
+      state.vopTimeIncrementBits = mpeg4TimeIncrementBits(s.p, s.n);
+      allB = false;
+      return true;
+    }
+    if (code != 0xB6) {  // user data, GOV, VOS/VO headers, anything else: state for what follows
+      allB = false;
+      return true;
+    }
+    vop = true;
+    Bits b(s.p, s.n);
+    if (b.u(2) != 2) {  // vop_coding_type: 0 I, 1 P, 2 B, 3 S(GMC)
+      allB = false;
+      return true;
+    }
+    // An N-VOP (vop_coded 0) stands in for a frame (packed bitstreams): kept.
+    const int bits = state.vopTimeIncrementBits;
+    if (bits < 0) {
+      allB = false;
+      return true;
+    }
+    for (int k = 0; b.u(1) == 1; k++)  // modulo_time_base
+      if (k > 64 || b.bad()) {
+        allB = false;
+        return true;
+      }
+    b.u(1);  // marker
+    b.u(bits);
+    b.u(1);  // marker
+    if (b.u(1) != 1 || b.bad()) allB = false;  // vop_coded
+    return true;
+  });
+  r.candidate = plain && vop && allB;
+  return r;
+}
+
+// VP9 uncompressed header, as far as refresh_frame_flags.
+struct Vp9Frame {
+  bool ok = false;
+  bool keyOrErrorResilient = false;
+  bool refreshesNothing = false;
+};
+
+Vp9Frame readVp9Frame(const uint8_t* d, size_t n) {
+  Vp9Frame f;
+  Bits b(d, n);
+  if (b.u(2) != 2) return f;  // frame_marker
+  const uint32_t low = b.u(1);
+  const uint32_t profile = (b.u(1) << 1) | low;
+  if (profile == 3) b.u(1);
+  if (b.u(1)) {  // show_existing_frame: shows a stored frame; kept
+    f.ok = !b.bad();
+    return f;
+  }
+  const uint32_t frameType = b.u(1);
+  const uint32_t showFrame = b.u(1);
+  const uint32_t errorResilient = b.u(1);
+  if (b.bad()) return f;
+  f.ok = true;
+  if (frameType == 0) {  // key frame: refreshes every slot
+    f.keyOrErrorResilient = true;
+    return f;
+  }
+  f.keyOrErrorResilient = errorResilient != 0;
+  const uint32_t intraOnly = showFrame ? 0 : b.u(1);
+  if (!errorResilient) b.u(2);  // reset_frame_context
+  if (intraOnly) {
+    if (b.u(24) != 0x498342) {  // frame_sync_code
+      f.ok = false;
+      return f;
+    }
+    if (profile > 0) {  // color_config
+      if (profile >= 2) b.u(1);
+      const uint32_t colorSpace = b.u(3);
+      if (colorSpace != 7) {
+        b.u(1);
+        if (profile == 1 || profile == 3) b.u(3);
+      } else if (profile == 1 || profile == 3) {
+        b.u(1);
+      }
+    }
+  }
+  const uint32_t refresh = b.u(8);
+  if (b.bad()) {
+    f.ok = false;
+    return f;
+  }
+  f.refreshesNothing = refresh == 0;
+  return f;
+}
+
+PacketReference readVp9(const uint8_t* d, size_t n) {
+  PacketReference r;
+  if (n == 0) return r;
+  std::vector<Span> frames;
+  const uint8_t last = d[n - 1];
+  if ((last & 0xE0) == 0xC0) {  // superframe index
+    const size_t count = (last & 7) + 1;
+    const size_t mag = ((last >> 3) & 3) + 1;
+    const size_t indexSize = 2 + mag * count;
+    if (n >= indexSize && d[n - indexSize] == last) {
+      const uint8_t* p = d + n - indexSize + 1;
+      size_t at = 0;
+      for (size_t i = 0; i < count; i++) {
+        size_t size = 0;
+        for (size_t k = 0; k < mag; k++) size |= static_cast<size_t>(p[i * mag + k]) << (8 * k);
+        if (size == 0 || size > n - indexSize - at) return r;
+        frames.push_back({d + at, size});
+        at += size;
+      }
+    }
+  }
+  if (frames.empty()) frames.push_back({d, n});
+  bool all = true;
+  for (size_t i = 0; i < frames.size(); i++) {
+    const Vp9Frame f = readVp9Frame(frames[i].p, frames[i].n);
+    if (i == 0) r.resetsState = f.ok && f.keyOrErrorResilient;
+    if (!f.ok || !f.refreshesNothing) all = false;
+  }
+  r.candidate = all;
+  return r;
+}
+
+}  // namespace
+
+bool classifiesCodec(int codecId) {
+  return codecId == AV_CODEC_ID_H264 || codecId == AV_CODEC_ID_HEVC || codecId == AV_CODEC_ID_MPEG4 ||
+         codecId == AV_CODEC_ID_VP9;
+}
+
+PacketReference readPacketReference(int codecId, const std::string& extradata, ClassifierState& state,
+                                    const uint8_t* data, size_t size) {
+  if (!data || size == 0) return {};
+  switch (codecId) {
+    case AV_CODEC_ID_H264:
+      return readH264(nalLengthSize(codecId, extradata), data, size);
+    case AV_CODEC_ID_HEVC:
+      return readHevc(nalLengthSize(codecId, extradata), data, size);
+    case AV_CODEC_ID_MPEG4:
+      return readMpeg4(state, data, size);
+    case AV_CODEC_ID_VP9:
+      return readVp9(data, size);
+    default:
+      return {};
+  }
+}
+
+ReferenceClassifier::ReferenceClassifier(int codecId, std::string extradata)
+    : codecId_(codecId), extradata_(std::move(extradata)) {
+  if (codecId_ == AV_CODEC_ID_MPEG4)
+    readMpeg4Headers(state_, reinterpret_cast<const uint8_t*>(extradata_.data()), extradata_.size());
+}
+
+void ReferenceClassifier::add(const uint8_t* data, size_t size) {
+  if (!classifiesCodec(codecId_)) {
+    packets_.emplace_back();
+    return;
+  }
+  packets_.push_back(readPacketReference(codecId_, extradata_, state_, data, size));
+}
+
+std::vector<bool> ReferenceClassifier::finish() const {
+  std::vector<bool> out(packets_.size(), false);
+  if (codecId_ == AV_CODEC_ID_HEVC) {
+    // A sub-layer non-reference picture may still be referenced from a higher sub-layer: only
+    // those of the highest sub-layer the stream has are disposable.
+    int top = -1;
+    for (const PacketReference& p : packets_) top = std::max(top, p.maxTid);
+    for (size_t i = 0; i < packets_.size(); i++)
+      out[i] = packets_[i].candidate && packets_[i].subLayerTid == top;
+  } else if (codecId_ == AV_CODEC_ID_VP9) {
+    // A frame that refreshes no slot still leaves its motion vectors (the next frame predicts
+    // from them), probability contexts, loop filter deltas and segmentation behind: disposable
+    // only when the next packet starts from a reset (or nothing follows).
+    for (size_t i = 0; i < packets_.size(); i++)
+      out[i] = packets_[i].candidate && (i + 1 == packets_.size() || packets_[i + 1].resetsState);
+  } else {
+    for (size_t i = 0; i < packets_.size(); i++) out[i] = packets_[i].candidate;
+  }
+  return out;
+}
+
+void applyDisposable(VideoIndex& index, const std::vector<bool>& disposable) {
+  for (size_t i = 0; i < index.packets.size(); i++) {
+    PacketEntry& e = index.packets[i];
+    e.flags &= ~static_cast<uint32_t>(kPacketDisposable);
+    // A decode starts at key packets, and a damaged packet's bytes are not to be trusted.
+    if (i < disposable.size() && disposable[i] && !(e.flags & (kPacketKey | kPacketCorrupt)))
+      e.flags |= kPacketDisposable;
+  }
+  index.classified = true;
+}
+
+void classifyPackets(VideoIndex& index, const PacketFile& file) {
+  ReferenceClassifier classifier(index.codec.codecId, index.codec.extradata);
+  if (classifiesCodec(index.codec.codecId)) {
+    std::vector<uint8_t> buf;
+    for (const PacketEntry& e : index.packets) {
+      if (e.offset < 0 || e.size <= 0) {
+        classifier.add(nullptr, 0);
+        continue;
+      }
+      buf.resize(static_cast<size_t>(e.size));
+      const size_t got = file.readAt(e.offset, buf.data(), buf.size());
+      classifier.add(got == buf.size() ? buf.data() : nullptr, got == buf.size() ? got : 0);
+    }
+  }
+  applyDisposable(index, classifier.finish());
+}
+
+}  // namespace vg
