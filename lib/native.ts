@@ -136,6 +136,8 @@ export interface NativeBinding {
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
+  /** @internal The index with its packets classified from the data file (index format 3), whatever format it had. */
+  classifyIndex(index: Uint8Array, dataPath: string): Promise<Uint8Array>;
   /** Index-only scan on an engine thread: counts and times frames, copies no packet. */
   scanInfo(path: string): Promise<NativeIndexInfo>;
   /** The same on the calling thread (a generator's synchronous `length` before `ready()`). */
