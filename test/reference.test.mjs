@@ -143,11 +143,11 @@ function elementaryStream(t, codec, extradata, keep) {
   const fd = fs.openSync(t.data, 'r');
   const parts = [];
   try {
-    if (codec === 'vp9') {
+    if (codec === 'vp9' || codec === 'vp8') {
       const header = Buffer.alloc(32);
       header.write('DKIF', 0);
       header.writeUInt16LE(32, 6);
-      header.write('VP90', 8);
+      header.write(codec === 'vp9' ? 'VP90' : 'VP80', 8);
       header.writeUInt32LE(24, 16); // time base 1/24
       header.writeUInt32LE(1, 20);
       parts.push(header);
@@ -158,7 +158,7 @@ function elementaryStream(t, codec, extradata, keep) {
       if (!keep(i)) return;
       const bytes = Buffer.alloc(p.size);
       fs.readSync(fd, bytes, 0, p.size, p.offset);
-      if (codec === 'vp9') {
+      if (codec === 'vp9' || codec === 'vp8') {
         const frameHeader = Buffer.alloc(12);
         frameHeader.writeUInt32LE(p.size, 0);
         frameHeader.writeBigUInt64LE(BigInt(i), 4);
@@ -274,6 +274,18 @@ describe('disposable packets', () => {
     for (const i of kept) assert.ok(i === plain.packets.length - 1 || plain.packets[i + 1].flags & KEY, `packet ${i}`);
     const er = await scanned(await makeClip('ref-vp9-layers-er.webm', { ...SIZE, codec: 'libvpx-vp9', extraArgs: [...layers, '-error-resilient', 'default'] }));
     await assertDisposableDropsCleanly(er, 'vp9', 'ivf');
+  });
+
+  test('VP8: frames refreshing and copying into no slot and keeping no probability update are disposable when the next frame does not build on their other state', async () => {
+    // No trace_headers for VP8 in the CLI: the oracle is its decode without those packets.
+    const layers = ['-ts-parameters', 'ts_number_layers=2:ts_target_bitrate=150,300:ts_rate_decimator=2,1:ts_periodicity=2:ts_layering_mode=2'];
+    const er = await scanned(await makeClip('ref-vp8-layers-er.webm', { ...SIZE, codec: 'libvpx', extraArgs: [...layers, '-error-resilient', 'default'] }));
+    // The top layer: every other frame after the key frame.
+    assert.deepEqual(disposableOf(er).map((d, i) => (d ? i : -1)).filter((i) => i >= 0), Array.from({ length: 24 }, (_, k) => 2 * k + 1));
+    await assertDisposableDropsCleanly(er, 'vp8', 'ivf');
+    // Without error resilience the top layer's frames keep their probability updates: references.
+    const plain = await scanned(await makeClip('ref-vp8-layers.webm', { ...SIZE, codec: 'libvpx', extraArgs: layers }));
+    assert.equal(plain.info.disposablePackets, 0);
   });
 
   test('MPEG-4 Part 2: B-VOPs (ffprobe pict_type B) are disposable, I- and P-VOPs are not', async () => {

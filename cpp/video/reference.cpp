@@ -373,6 +373,123 @@ Vp9Frame readVp9Frame(const uint8_t* d, size_t n) {
   return f;
 }
 
+// VP8's boolean entropy decoder (RFC 6386, 7.3), bounded: past its bytes it reads zeros and
+// sets bad().
+class BoolDecoder {
+ public:
+  BoolDecoder(const uint8_t* d, size_t n) : d_(d), n_(n) {
+    value_ = (next() << 8) | next();
+  }
+  uint32_t bit(uint32_t prob) {
+    const uint32_t split = 1 + (((range_ - 1) * prob) >> 8);
+    const uint32_t bigSplit = split << 8;
+    uint32_t b;
+    if (value_ >= bigSplit) {
+      b = 1;
+      range_ -= split;
+      value_ -= bigSplit;
+    } else {
+      b = 0;
+      range_ = split;
+    }
+    while (range_ < 128) {
+      value_ <<= 1;
+      range_ <<= 1;
+      if (++bitCount_ == 8) {
+        bitCount_ = 0;
+        value_ |= next();
+      }
+    }
+    return b;
+  }
+  uint32_t literal(int bits) {
+    uint32_t v = 0;
+    for (int i = 0; i < bits; i++) v = (v << 1) | bit(128);
+    return v;
+  }
+  // A flag, then (when set) a value of `bits` bits and a sign: the header's optional fields.
+  bool optional(int bits) {
+    if (!bit(128)) return false;
+    literal(bits + 1);
+    return true;
+  }
+  bool bad() const { return bad_; }
+
+ private:
+  uint32_t next() {
+    if (pos_ < n_) return d_[pos_++];
+    // The decoder reads up to two bytes ahead of the bits it uses: only reads further past
+    // the end are damage.
+    if (++over_ > 2) bad_ = true;
+    return 0;
+  }
+  const uint8_t* d_;
+  size_t n_;
+  size_t pos_ = 0;
+  int over_ = 0;
+  uint32_t value_ = 0, range_ = 255;
+  int bitCount_ = 0;
+  bool bad_ = false;
+};
+
+// VP8 frame header (RFC 6386, 9.2-9.7 and 19.2), as far as refresh_last.
+PacketReference readVp8(const uint8_t* d, size_t n) {
+  PacketReference r;
+  if (n < 3) return r;
+  const uint32_t tag = d[0] | (d[1] << 8) | (d[2] << 16);
+  const bool key = !(tag & 1);
+  const size_t firstPartition = tag >> 5;
+  const size_t start = key ? 10 : 3;  // a key frame's start code and dimensions come first
+  if (n < start || firstPartition == 0 || firstPartition > n - start) return r;
+  BoolDecoder b(d + start, firstPartition);
+  if (key) b.literal(2);  // color_space, clamping_type
+  bool changesSegmentation = false;
+  const bool segmentation = b.bit(128);
+  bool updateMap = false;
+  if (segmentation) {
+    updateMap = b.bit(128);
+    const bool updateData = b.bit(128);
+    if (updateData) {  // segment quantizers and filter levels: kept for later frames
+      changesSegmentation = true;
+      b.bit(128);
+      for (int i = 0; i < 4; i++) b.optional(7);
+      for (int i = 0; i < 4; i++) b.optional(6);
+    }
+    if (updateMap) {  // the map itself is kept for later frames
+      changesSegmentation = true;
+      for (int i = 0; i < 3; i++)
+        if (b.bit(128)) b.literal(8);
+    }
+  }
+  b.literal(1 + 6 + 3);  // filter_type, loop_filter_level, sharpness_level
+  int deltasSet = 0;
+  bool deltaUpdate = false;
+  if (b.bit(128) && b.bit(128)) {  // loop filter deltas updated: kept for later frames
+    deltaUpdate = true;
+    for (int i = 0; i < 8; i++) deltasSet += b.optional(6) ? 1 : 0;
+  }
+  b.literal(2);  // log2_nbr_of_dct_partitions
+  b.literal(7);  // y_ac_qi
+  for (int i = 0; i < 5; i++) b.optional(4);
+  if (b.bad()) return r;
+  r.readsPreviousMap = segmentation && !updateMap;
+  // A key frame resets the deltas; a frame setting all eight leaves nothing of earlier ones.
+  r.resetsState = key || deltasSet == 8;
+  if (key) return r;  // refreshes every slot
+  const uint32_t refreshGolden = b.bit(128);
+  const uint32_t refreshAltref = b.bit(128);
+  const uint32_t copyToGolden = refreshGolden ? 0 : b.literal(2);
+  const uint32_t copyToAltref = refreshAltref ? 0 : b.literal(2);
+  b.literal(2);  // sign_bias_golden, sign_bias_alternate
+  const uint32_t refreshEntropy = b.bit(128);
+  const uint32_t refreshLast = b.bit(128);
+  if (b.bad()) return r;
+  r.candidate = !changesSegmentation && !refreshGolden && !refreshAltref && !copyToGolden && !copyToAltref &&
+                !refreshEntropy && !refreshLast;
+  r.updatesLoopFilterDeltas = deltaUpdate && deltasSet > 0;
+  return r;
+}
+
 PacketReference readVp9(const uint8_t* d, size_t n) {
   PacketReference r;
   if (n == 0) return r;
@@ -409,7 +526,7 @@ PacketReference readVp9(const uint8_t* d, size_t n) {
 
 bool classifiesCodec(int codecId) {
   return codecId == AV_CODEC_ID_H264 || codecId == AV_CODEC_ID_HEVC || codecId == AV_CODEC_ID_MPEG4 ||
-         codecId == AV_CODEC_ID_VP9;
+         codecId == AV_CODEC_ID_VP9 || codecId == AV_CODEC_ID_VP8;
 }
 
 PacketReference readPacketReference(int codecId, const std::string& extradata, ClassifierState& state,
@@ -424,6 +541,8 @@ PacketReference readPacketReference(int codecId, const std::string& extradata, C
       return readMpeg4(state, data, size);
     case AV_CODEC_ID_VP9:
       return readVp9(data, size);
+    case AV_CODEC_ID_VP8:
+      return readVp8(data, size);
     default:
       return {};
   }
@@ -458,6 +577,16 @@ std::vector<bool> ReferenceClassifier::finish() const {
     // only when the next packet starts from a reset (or nothing follows).
     for (size_t i = 0; i < packets_.size(); i++)
       out[i] = packets_[i].candidate && (i + 1 == packets_.size() || packets_[i + 1].resetsState);
+  } else if (codecId_ == AV_CODEC_ID_VP8) {
+    // A frame with segmentation on and no map update takes the previous frame's map: left
+    // out, the one before it would stand in, unless this one took its map the same way. Loop
+    // filter deltas it sets stay in force unless the next frame sets them all (or is a key frame).
+    for (size_t i = 0; i < packets_.size(); i++) {
+      const PacketReference& p = packets_[i];
+      const PacketReference* next = i + 1 < packets_.size() ? &packets_[i + 1] : nullptr;
+      out[i] = p.candidate && (!next || ((!next->readsPreviousMap || p.readsPreviousMap) &&
+                                         (!p.updatesLoopFilterDeltas || next->resetsState)));
+    }
   } else {
     for (size_t i = 0; i < packets_.size(); i++) out[i] = packets_[i].candidate;
   }

@@ -6,7 +6,9 @@
 // unparsed, unknown or damaged is a reference. Classified: H.264 (every slice has nal_ref_idc 0),
 // HEVC (every slice a sub-layer non-reference picture at the stream's highest TemporalId),
 // MPEG-4 Part 2 (every VOP a coded B-VOP), VP9 (every frame refreshes no reference slot and the
-// next packet resets the state such a frame leaves behind). Every other codec: reference.
+// next packet resets the state such a frame leaves behind), VP8 (refreshes and copies into no
+// slot, keeps no probability or segmentation update, the next frame sets over any loop filter
+// delta it set and does not take its segment map). Every other codec (AV1 included): reference.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +34,10 @@ struct PacketReference {
   // frame leaves in the decoder besides its reference slots (probability contexts, loop filter
   // deltas, segmentation, the previous frame's motion vectors).
   bool resetsState = false;
+  // VP8: segmentation is on and the frame keeps the previous frame's segment map; the frame
+  // changes loop filter deltas (resetsState: it is a key frame or sets all eight deltas).
+  bool readsPreviousMap = false;
+  bool updatesLoopFilterDeltas = false;
 };
 
 // Whether classification can ever call a packet of this codec disposable.
