@@ -119,6 +119,26 @@ function vp9Oracle(packets) {
   return candidate.map((c, i) => c && !packets[i].key && (i + 1 === packets.length || resets[i + 1]));
 }
 
+/**
+ * AV1: every frame header of the temporal unit reads refresh_frame_flags 0 (a shown key frame,
+ * whose flags are implied, and show_existing_frame are not); no OBU but temporal delimiters,
+ * frame headers, tile groups and padding.
+ */
+function av1Oracle(packets) {
+  return packets.map((p) => {
+    const obus = [];
+    for (const l of p.lines) {
+      const m = /^\d+\s+(\w+)\s+[01]+ = (\d+)$/.exec(l);
+      if (!m) continue;
+      if (m[1] === 'obu_type') obus.push({ type: +m[2] });
+      else if (obus.length && !(m[1] in obus.at(-1))) obus.at(-1)[m[1]] = +m[2];
+    }
+    const frames = obus.filter((o) => o.type === 3 || o.type === 6);
+    return !p.key && frames.length > 0 && frames.every((f) => f.show_existing_frame === 0 && f.refresh_frame_flags === 0) &&
+      obus.every((o) => [2, 3, 4, 6, 7, 15].includes(o.type));
+  });
+}
+
 /** MPEG-4 Part 2: packets whose frame ffprobe reports as a B picture. */
 async function mpeg4Oracle(file) {
   const probe = async (what, entries) => JSON.parse((await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', what, '-show_entries', entries, '-of', 'json', file],
@@ -138,16 +158,18 @@ function assertSamePackets(got, expected, what) {
 // ---------------------------------------------------------------------------
 // decoding without the disposable packets, by the ffmpeg CLI
 
+const IVF = { vp8: 'VP80', vp9: 'VP90', av1: 'AV01' };
+
 /** The stream's packets (all, or those not disposable) as an elementary stream the CLI reads. */
 function elementaryStream(t, codec, extradata, keep) {
   const fd = fs.openSync(t.data, 'r');
   const parts = [];
   try {
-    if (codec === 'vp9' || codec === 'vp8') {
+    if (IVF[codec]) {
       const header = Buffer.alloc(32);
       header.write('DKIF', 0);
       header.writeUInt16LE(32, 6);
-      header.write(codec === 'vp9' ? 'VP90' : 'VP80', 8);
+      header.write(IVF[codec], 8);
       header.writeUInt32LE(24, 16); // time base 1/24
       header.writeUInt32LE(1, 20);
       parts.push(header);
@@ -158,7 +180,7 @@ function elementaryStream(t, codec, extradata, keep) {
       if (!keep(i)) return;
       const bytes = Buffer.alloc(p.size);
       fs.readSync(fd, bytes, 0, p.size, p.offset);
-      if (codec === 'vp9' || codec === 'vp8') {
+      if (IVF[codec]) {
         const frameHeader = Buffer.alloc(12);
         frameHeader.writeUInt32LE(p.size, 0);
         frameHeader.writeBigUInt64LE(BigInt(i), 4);
@@ -288,6 +310,21 @@ describe('disposable packets', () => {
     assert.equal(plain.info.disposablePackets, 0);
   });
 
+  test('AV1: temporal units whose frames all refresh no reference slot are disposable; hidden frames and shown existing frames are not', async () => {
+    const cases = [
+      ['ref-av1-svt.mkv', { codec: 'libsvtav1', extraArgs: ['-preset', '12'] }, 8],
+      ['ref-av1-aom.mp4', { codec: 'libaom-av1', extraArgs: ['-lag-in-frames', '16', '-b:v', '200k'] }, 0],
+    ];
+    for (const [name, opts, min] of cases) {
+      const file = await makeClip(name, { ...SIZE, ...opts });
+      const t = await scanned(file);
+      const expected = av1Oracle(await tracePackets(file));
+      assertSamePackets(disposableOf(t), expected, name);
+      assert.ok(expected.filter(Boolean).length >= min, `${name}: ${expected.filter(Boolean).length} disposable`);
+      if (min > 0) await assertDisposableDropsCleanly(t, 'av1', 'ivf');
+    }
+  });
+
   test('MPEG-4 Part 2: B-VOPs (ffprobe pict_type B) are disposable, I- and P-VOPs are not', async () => {
     const file = await makeClip('ref-mpeg4.avi', { ...SIZE, codec: 'mpeg4', extraArgs: ['-bf', '2'] });
     const t = await scanned(file);
@@ -395,6 +432,8 @@ describe('disposable packets', () => {
       await makeClip('ref-hevc.mkv', { ...SIZE, codec: 'libx265', extraArgs: x265('bframes=4:b-pyramid=1') }),
       await makeClip('ref-vp9-layers-er.webm', { ...SIZE, codec: 'libvpx-vp9', extraArgs: ['-ts-parameters', 'ts_number_layers=2:ts_target_bitrate=150,300:ts_rate_decimator=2,1:ts_periodicity=2:ts_layering_mode=2', '-error-resilient', 'default'] }),
       await makeClip('ref-mpeg4.avi', { ...SIZE, codec: 'mpeg4', extraArgs: ['-bf', '2'] }),
+      await makeClip('ref-vp8-layers-er.webm', { ...SIZE, codec: 'libvpx', extraArgs: ['-ts-parameters', 'ts_number_layers=2:ts_target_bitrate=150,300:ts_rate_decimator=2,1:ts_periodicity=2:ts_layering_mode=2', '-error-resilient', 'default'] }),
+      await makeClip('ref-av1-svt.mkv', { ...SIZE, codec: 'libsvtav1', extraArgs: ['-preset', '12'] }),
     ];
     const random = seededRandom(7);
     for (const file of clips) {

@@ -522,11 +522,204 @@ PacketReference readVp9(const uint8_t* d, size_t n) {
   return r;
 }
 
+// ---- AV1: OBUs, the sequence header and the uncompressed frame header up to refresh_frame_flags ----
+
+uint32_t uvlc(Bits& b) {
+  int zeros = 0;
+  while (!b.bad() && b.u(1) == 0)
+    if (++zeros >= 32) return 0;  // damage: bad() may not be set, the caller checks the header
+  return zeros ? b.u(zeros) : 0;
+}
+
+// The sequence header fields the frame header needs (AV1 spec 5.5). Returns false when damaged.
+bool readAv1SequenceHeader(const uint8_t* d, size_t n, ClassifierState::Av1Sequence& q) {
+  Bits b(d, n);
+  ClassifierState::Av1Sequence s;
+  b.u(3);  // seq_profile
+  b.u(1);  // still_picture
+  s.reducedStillPictureHeader = b.u(1);
+  int bufferDelayLength = 0;
+  if (s.reducedStillPictureHeader) {
+    b.u(5);  // seq_level_idx[0]
+  } else {
+    bool timingInfo = b.u(1);
+    if (timingInfo) {
+      b.u(32);
+      b.u(32);
+      s.equalPictureInterval = b.u(1);
+      if (s.equalPictureInterval) uvlc(b);
+      s.decoderModelInfoPresent = b.u(1);
+      if (s.decoderModelInfoPresent) {
+        bufferDelayLength = static_cast<int>(b.u(5)) + 1;
+        b.u(32);
+        s.bufferRemovalTimeLength = static_cast<int>(b.u(5)) + 1;
+        s.framePresentationTimeLength = static_cast<int>(b.u(5)) + 1;
+      }
+    }
+    const bool initialDisplayDelay = b.u(1);
+    s.operatingPoints = static_cast<int>(b.u(5)) + 1;
+    for (int i = 0; i < s.operatingPoints; i++) {
+      s.operatingPointIdc[i] = static_cast<int>(b.u(12));
+      if (b.u(5) > 7) b.u(1);  // seq_level_idx, seq_tier
+      if (s.decoderModelInfoPresent) {
+        s.decoderModelPresentForOp[i] = b.u(1);
+        if (s.decoderModelPresentForOp[i]) {
+          b.u(bufferDelayLength);
+          b.u(bufferDelayLength);
+          b.u(1);
+        }
+      }
+      if (initialDisplayDelay && b.u(1)) b.u(4);
+    }
+  }
+  const int widthBits = static_cast<int>(b.u(4)) + 1;
+  const int heightBits = static_cast<int>(b.u(4)) + 1;
+  b.u(widthBits);
+  b.u(heightBits);
+  if (!s.reducedStillPictureHeader) s.frameIdNumbersPresent = b.u(1);
+  if (s.frameIdNumbersPresent) {
+    const int delta = static_cast<int>(b.u(4)) + 2;
+    const int additional = static_cast<int>(b.u(3)) + 1;
+    s.frameIdLength = delta + additional;
+  }
+  b.u(3);  // use_128x128_superblock, enable_filter_intra, enable_intra_edge_filter
+  s.forceScreenContentTools = 2;
+  s.forceIntegerMv = 2;
+  if (!s.reducedStillPictureHeader) {
+    b.u(4);  // interintra, masked compound, warped motion, dual filter
+    const bool orderHint = b.u(1);
+    if (orderHint) b.u(2);  // jnt_comp, ref_frame_mvs
+    if (!b.u(1)) s.forceScreenContentTools = static_cast<int>(b.u(1));  // seq_choose_screen_content_tools
+    if (s.forceScreenContentTools > 0) {
+      if (!b.u(1)) s.forceIntegerMv = static_cast<int>(b.u(1));  // seq_choose_integer_mv
+    }
+    if (orderHint) s.orderHintBits = static_cast<int>(b.u(3)) + 1;
+  }
+  if (b.bad()) return false;
+  s.valid = true;
+  q = s;
+  return true;
+}
+
+// One frame header (AV1 spec 5.9.2): true and `refresh` set when it could be read as far as
+// refresh_frame_flags; shows an existing frame: `refresh` 0x100 (kept).
+bool readAv1FrameHeader(const uint8_t* d, size_t n, const ClassifierState::Av1Sequence& s, int temporalId, int spatialId,
+                        uint32_t& refresh) {
+  if (!s.valid) return false;
+  if (s.reducedStillPictureHeader) {
+    refresh = 0xFF;  // a key frame
+    return true;
+  }
+  Bits b(d, n);
+  if (b.u(1)) {  // show_existing_frame
+    refresh = 0x100;
+    return !b.bad();
+  }
+  const uint32_t frameType = b.u(2);  // 0 KEY, 1 INTER, 2 INTRA_ONLY, 3 SWITCH
+  const bool intra = frameType == 0 || frameType == 2;
+  const uint32_t showFrame = b.u(1);
+  if (showFrame && s.decoderModelInfoPresent && !s.equalPictureInterval) b.u(s.framePresentationTimeLength);
+  if (!showFrame) b.u(1);  // showable_frame
+  const bool errorResilient = (frameType == 3 || (frameType == 0 && showFrame)) ? true : b.u(1) != 0;
+  if (frameType == 3 || (frameType == 0 && showFrame)) {
+    refresh = 0xFF;
+    return !b.bad();
+  }
+  b.u(1);  // disable_cdf_update
+  uint32_t screenContent = s.forceScreenContentTools == 2 ? b.u(1) : static_cast<uint32_t>(s.forceScreenContentTools);
+  if (screenContent && s.forceIntegerMv == 2) b.u(1);  // force_integer_mv
+  if (s.frameIdNumbersPresent) b.u(s.frameIdLength);
+  b.u(1);  // frame_size_override_flag (SWITCH frames returned above)
+  b.u(s.orderHintBits);
+  if (!intra && !errorResilient) b.u(3);  // primary_ref_frame
+  if (s.decoderModelInfoPresent && b.u(1)) {  // buffer_removal_time_present_flag
+    for (int op = 0; op < s.operatingPoints; op++) {
+      if (!s.decoderModelPresentForOp[op]) continue;
+      const int idc = s.operatingPointIdc[op];
+      const bool inTemporal = (idc >> temporalId) & 1;
+      const bool inSpatial = (idc >> (spatialId + 8)) & 1;
+      if (idc == 0 || (inTemporal && inSpatial)) b.u(s.bufferRemovalTimeLength);
+    }
+  }
+  refresh = b.u(8);
+  return !b.bad();
+}
+
+bool readLeb128(const uint8_t* d, size_t n, size_t& pos, uint64_t& value) {
+  value = 0;
+  for (int i = 0; i < 8; i++) {
+    if (pos >= n) return false;
+    const uint8_t byte = d[pos++];
+    value |= static_cast<uint64_t>(byte & 0x7F) << (7 * i);
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+// Calls f(type, temporalId, spatialId, payload) for each OBU; false when they do not tile the buffer.
+template <typename F>
+bool forEachObu(const uint8_t* d, size_t n, F&& f) {
+  size_t pos = 0;
+  size_t count = 0;
+  while (pos < n) {
+    if (++count > kMaxNals) return false;
+    const uint8_t h = d[pos++];
+    if (h & 0x80) return false;  // obu_forbidden_bit
+    const int type = (h >> 3) & 15;
+    int temporalId = 0, spatialId = 0;
+    if (h & 4) {  // obu_extension_flag
+      if (pos >= n) return false;
+      temporalId = d[pos] >> 5;
+      spatialId = (d[pos] >> 3) & 3;
+      pos++;
+    }
+    uint64_t size = n - pos;
+    if ((h & 2) && !readLeb128(d, n, pos, size)) return false;  // obu_has_size_field
+    if (size > n - pos) return false;
+    if (!f(type, temporalId, spatialId, Span{d + pos, static_cast<size_t>(size)})) return false;
+    pos += static_cast<size_t>(size);
+  }
+  return true;
+}
+
+void readAv1Headers(ClassifierState& state, const uint8_t* d, size_t n) {
+  forEachObu(d, n, [&](int type, int, int, Span s) {
+    if (type == 1) readAv1SequenceHeader(s.p, s.n, state.av1);
+    return true;
+  });
+}
+
+PacketReference readAv1(ClassifierState& state, const uint8_t* d, size_t n) {
+  PacketReference r;
+  bool all = true, frame = false;
+  const bool ok = forEachObu(d, n, [&](int type, int temporalId, int spatialId, Span s) {
+    switch (type) {
+      case 1:  // sequence header: state for what follows
+        if (!readAv1SequenceHeader(s.p, s.n, state.av1)) state.av1.valid = false;
+        all = false;
+        return true;
+      case 2: case 4: case 7: case 15:  // temporal delimiter, tile group, redundant frame header, padding
+        return true;
+      case 3: case 6: {  // frame header, frame
+        uint32_t refresh = 0x100;
+        if (!readAv1FrameHeader(s.p, s.n, state.av1, temporalId, spatialId, refresh) || refresh != 0) all = false;
+        frame = true;
+        return true;
+      }
+      default:  // metadata, tile lists, reserved types
+        all = false;
+        return true;
+    }
+  });
+  r.candidate = ok && frame && all;
+  return r;
+}
+
 }  // namespace
 
 bool classifiesCodec(int codecId) {
   return codecId == AV_CODEC_ID_H264 || codecId == AV_CODEC_ID_HEVC || codecId == AV_CODEC_ID_MPEG4 ||
-         codecId == AV_CODEC_ID_VP9 || codecId == AV_CODEC_ID_VP8;
+         codecId == AV_CODEC_ID_VP9 || codecId == AV_CODEC_ID_VP8 || codecId == AV_CODEC_ID_AV1;
 }
 
 PacketReference readPacketReference(int codecId, const std::string& extradata, ClassifierState& state,
@@ -543,6 +736,8 @@ PacketReference readPacketReference(int codecId, const std::string& extradata, C
       return readVp9(data, size);
     case AV_CODEC_ID_VP8:
       return readVp8(data, size);
+    case AV_CODEC_ID_AV1:
+      return readAv1(state, data, size);
     default:
       return {};
   }
@@ -550,8 +745,13 @@ PacketReference readPacketReference(int codecId, const std::string& extradata, C
 
 ReferenceClassifier::ReferenceClassifier(int codecId, std::string extradata)
     : codecId_(codecId), extradata_(std::move(extradata)) {
-  if (codecId_ == AV_CODEC_ID_MPEG4)
-    readMpeg4Headers(state_, reinterpret_cast<const uint8_t*>(extradata_.data()), extradata_.size());
+  const auto* e = reinterpret_cast<const uint8_t*>(extradata_.data());
+  if (codecId_ == AV_CODEC_ID_MPEG4) readMpeg4Headers(state_, e, extradata_.size());
+  // av1C: four bytes, then the configuration OBUs (the sequence header); or OBUs alone.
+  if (codecId_ == AV_CODEC_ID_AV1 && !extradata_.empty()) {
+    const bool av1c = e[0] == 0x81;
+    if (!av1c || extradata_.size() > 4) readAv1Headers(state_, e + (av1c ? 4 : 0), extradata_.size() - (av1c ? 4 : 0));
+  }
 }
 
 void ReferenceClassifier::add(const uint8_t* data, size_t size) {

@@ -8,7 +8,8 @@
 // MPEG-4 Part 2 (every VOP a coded B-VOP), VP9 (every frame refreshes no reference slot and the
 // next packet resets the state such a frame leaves behind), VP8 (refreshes and copies into no
 // slot, keeps no probability or segmentation update, the next frame sets over any loop filter
-// delta it set and does not take its segment map). Every other codec (AV1 included): reference.
+// delta it set and does not take its segment map), AV1 (every frame header has
+// refresh_frame_flags 0: AV1 keeps all state in the reference slots). Every other codec: reference.
 #pragma once
 
 #include <cstddef>
@@ -48,6 +49,21 @@ bool classifiesCodec(int codecId);
 // a stream's packets in decode order.
 struct ClassifierState {
   int vopTimeIncrementBits = -1;  // MPEG-4: from the VOL header (-1: not seen)
+  // AV1: what the frame headers' layout depends on, from the latest sequence header.
+  struct Av1Sequence {
+    bool valid = false;
+    bool reducedStillPictureHeader = false;
+    bool equalPictureInterval = false;
+    bool decoderModelInfoPresent = false;
+    int bufferRemovalTimeLength = 0, framePresentationTimeLength = 0;
+    int operatingPoints = 0;
+    int operatingPointIdc[32] = {};
+    bool decoderModelPresentForOp[32] = {};
+    bool frameIdNumbersPresent = false;
+    int frameIdLength = 0;
+    int forceScreenContentTools = 2, forceIntegerMv = 2;  // 2: chosen per frame
+    int orderHintBits = 0;
+  } av1;
 };
 PacketReference readPacketReference(int codecId, const std::string& extradata, ClassifierState& state,
                                     const uint8_t* data, size_t size);
