@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import * as vg from 'vidgraph';
-import { makeClip, oracle } from './helpers/corpus.mjs';
+import { fixture, makeClip, oracle } from './helpers/corpus.mjs';
 import { indexLayout } from './helpers/index-layout.mjs';
 import { assertSameFrame, seededRandom, tempDir } from './helpers/util.mjs';
 
@@ -63,7 +63,7 @@ function asFormat2(index) {
 
 /** trace_headers' report per packet: { key, lines } in decode order. */
 async function tracePackets(file) {
-  const { stderr } = await execFileP('ffmpeg', ['-nostdin', '-nostats', '-v', 'trace', '-i', file, '-map', '0:v:0', '-c', 'copy', '-bsf:v', 'trace_headers', '-f', 'null', '-'],
+  const { stderr } = await execFileP('ffmpeg', ['-nostdin', '-nostats', '-v', 'trace', '-i', file, '-map', '0:v:0', '-c', 'copy', '-copyinkf', '-bsf:v', 'trace_headers', '-f', 'null', '-'],
     { maxBuffer: 512 * 1024 * 1024 });
   const packets = [];
   for (const line of stderr.split('\n')) {
@@ -247,6 +247,19 @@ describe('disposable packets', () => {
       assert.ok(bRefs.length >= 5, `.${ext}: the clip has referenced B-frames (${bRefs.length})`);
       for (const i of bRefs) assert.equal(disposableOf(t)[i], false, `.${ext}: referenced B-frame packet ${i}`);
     }
+  });
+
+  test('packets that are no row (edit list discards, the leading packets of a stream cut mid-GOP) are never disposable: they may hold part of another row', async () => {
+    let rowlessNonRef = 0;
+    for (const name of ['editlist.mp4', 'midgop_cut.ts']) {
+      const file = await fixture(name);
+      const t = await scanned(file);
+      const rowed = new Set(t.rows);
+      const expected = h264Oracle(await tracePackets(file)).map((d, i) => d && rowed.has(i));
+      assertSamePackets(disposableOf(t), expected, name);
+      rowlessNonRef += h264Oracle(await tracePackets(file)).filter((d, i) => d && !rowed.has(i)).length;
+    }
+    assert.ok(rowlessNonRef > 0, 'some packets without a row are non-reference pictures');
   });
 
   test('H.264 (Annex B): the CLI decodes every other frame identically without the disposable packets', async () => {

@@ -193,7 +193,6 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   avcodec_parameters_from_context(par, codec_.get());
   index_->codec.fromParameters(par);
   avcodec_parameters_free(&par);
-  classifyPackets(*index_, PacketFile(path_));  // with the extradata now known; the bytes were just written
   // An encoder that skips frames to meet a bitrate (OpenH264 can) would leave rows without packets.
   if (static_cast<int64_t>(index_->packets.size()) != nextPts_)
     throw VgError("ERR_INTERNAL", std::string("the H.264 encoder ") + encoderName() + " returned " + std::to_string(index_->packets.size()) +
@@ -203,6 +202,7 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   std::stable_sort(index_->rowToPacket.begin(), index_->rowToPacket.end(),
                    [&](int32_t a, int32_t b) { return index_->packets[a].pts < index_->packets[b].pts; });
   index_->finalize();
+  classifyPackets(*index_, PacketFile(path_));  // with the extradata now known; the bytes were just written
   return index_;
 }
 

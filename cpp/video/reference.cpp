@@ -794,11 +794,15 @@ std::vector<bool> ReferenceClassifier::finish() const {
 }
 
 void applyDisposable(VideoIndex& index, const std::vector<bool>& disposable) {
+  const bool rowsKnown = index.packetToRow.size() == index.packets.size();
   for (size_t i = 0; i < index.packets.size(); i++) {
     PacketEntry& e = index.packets[i];
     e.flags &= ~static_cast<uint32_t>(kPacketDisposable);
-    // A decode starts at key packets, and a damaged packet's bytes are not to be trusted.
-    if (i < disposable.size() && disposable[i] && !(e.flags & (kPacketKey | kPacketCorrupt)))
+    // A decode starts at key packets, and a damaged packet's bytes are not to be trusted. A
+    // packet that is no row may hold part of another row's picture (the second field of an
+    // interlaced frame in a packet of its own): a decode wanting that row needs it.
+    const bool rowless = rowsKnown && index.packetToRow[i] < 0;
+    if (i < disposable.size() && disposable[i] && !rowless && !(e.flags & (kPacketKey | kPacketCorrupt)))
       e.flags |= kPacketDisposable;
   }
   index.classified = true;

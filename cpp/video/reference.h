@@ -84,7 +84,8 @@ class ReferenceClassifier {
 };
 
 // Sets kPacketDisposable from `disposable` (one per packet, from ReferenceClassifier::finish),
-// never on key or damaged packets, and marks the index classified.
+// never on key or damaged packets nor, once the index has rows (finalize), on packets that are
+// no row; marks the index classified.
 void applyDisposable(VideoIndex& index, const std::vector<bool>& disposable);
 
 // Sets kPacketDisposable on the index's packets from their bytes in `file` (indexes written

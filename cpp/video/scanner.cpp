@@ -257,7 +257,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
     av_packet_unref(pkt.get());
   }
   if (copy) copy->finish();
-  applyDisposable(*index, classifier.finish());
+  const std::vector<bool> disposable = classifier.finish();
   if (index->packets.empty()) throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' has a video stream with no frames");
 
   size_t corrupt = 0;
@@ -294,6 +294,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   }
   index->finalize();
   if (!index->ptsSynthesized) dropLeadingRows(opt, inplace, *index, result);
+  applyDisposable(*index, disposable);  // with the rows final: packets that are no row stay references
   if (index->rows() == 0) throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' has a video stream with no frames");
   result.index = std::move(index);
   return result;
