@@ -38,6 +38,13 @@ export interface NativeIndexInfo extends VideoMetadata {
   inplace: boolean;
   ptsSynthesized: boolean;
   damagedPackets: number;
+  /**
+   * Whether the index records which packets no other frame references (index format 3); an
+   * older index is classified by the decoder when it opens.
+   */
+  classified: boolean;
+  /** Packets no other frame references (kPacketDisposable): a decode may leave them out. */
+  disposablePackets: number;
   /** Whether width and height are those after the display rotation. */
   rotate: boolean;
   /** Packet side data items kept for the decoder (palettes, new extradata, ...). */
@@ -133,6 +140,8 @@ export interface NativeBinding {
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
   indexInfo(index: Uint8Array): NativeIndexInfo;
+  /** @internal The index with its packets classified from the data file (index format 3), whatever format it had. */
+  classifyIndex(index: Uint8Array, dataPath: string): Promise<Uint8Array>;
   /** Index-only scan on an engine thread: counts and times frames, copies no packet. */
   scanInfo(path: string): Promise<NativeIndexInfo>;
   /** The same on the calling thread (a generator's synchronous `length` before `ready()`). */

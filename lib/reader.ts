@@ -71,7 +71,8 @@ export interface ReaderFrame {
   fps: number;
 }
 
-// 2: indexes carry the display matrix and packet side data (format version 2).
+// 2: indexes carry the display matrix and packet side data (format version 2). Entries of
+// format 2 under the same key (not classified: no disposable packets) are rebuilt in place.
 const INDEX_CACHE_VERSION = 2;
 const DEFAULT_CACHE_BYTES = 64 * 2 ** 20;
 const DEFAULT_MAX_BATCH_BYTES = 2 ** 30;
@@ -167,6 +168,9 @@ export class VideoReader {
         // Entries are written for in-place indexes only; one pointing past the file is damaged.
         const info = native().indexInfo(index);
         if (!info.inplace || info.dataBytes > stat.size) throw new Error('damaged index cache entry');
+        // An entry of an older format (before format 3: no disposable packets, and rows of a
+        // stream starting mid-GOP counted otherwise) is rebuilt and written over.
+        if (!info.classified) throw new Error('index cache entry of an older format');
         indexSource = 'cache';
       } catch {
         index = undefined; // unreadable or damaged cache entry (or an older format): rebuild it

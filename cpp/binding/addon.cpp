@@ -20,6 +20,7 @@ Napi::Value Scan(const Napi::CallbackInfo& info);
 Napi::Value IndexInfo(const Napi::CallbackInfo& info);
 Napi::Value ScanInfo(const Napi::CallbackInfo& info);
 Napi::Value ScanInfoSync(const Napi::CallbackInfo& info);
+Napi::Value ClassifyIndex(const Napi::CallbackInfo& info);
 
 namespace {
 
@@ -73,6 +74,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("indexInfo", Napi::Function::New(env, IndexInfo, "indexInfo"));
   exports.Set("scanInfo", Napi::Function::New(env, ScanInfo, "scanInfo"));
   exports.Set("scanInfoSync", Napi::Function::New(env, ScanInfoSync, "scanInfoSync"));
+  exports.Set("classifyIndex", Napi::Function::New(env, ClassifyIndex, "classifyIndex"));
   exports.Set("trimFrameMemory", Napi::Function::New(env, TrimFrameMemory, "trimFrameMemory"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));

@@ -1,5 +1,6 @@
 #include "decoder_wrap.h"
 
+#include "../video/reference.h"
 #include "js_values.h"
 
 namespace vg {
@@ -111,7 +112,17 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
     auto cancel = cancel_;
     return thread_->submit(env, [index, file, options, holder, cancel, rows = std::move(rows)]() -> Settle {
       if (cancel->load()) throw VgError("ERR_CLOSED", "the decoder was closed");
-      if (!*holder) *holder = std::make_unique<VideoDecoder>(index, file, options);
+      if (!*holder) {
+        // An index written before format 3 lacks the disposable flags: read them from the
+        // packets once, here on the decoder's thread (the stored index itself is not changed).
+        std::shared_ptr<const VideoIndex> decodeIndex = index;
+        if (!index->classified) {
+          auto classified = std::make_shared<VideoIndex>(*index);
+          classifyPackets(*classified, *file);
+          decodeIndex = std::move(classified);
+        }
+        *holder = std::make_unique<VideoDecoder>(decodeIndex, file, options);
+      }
       auto result = std::make_shared<DecodeResult>((*holder)->decode(rows, cancel.get()));
       return [result](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);

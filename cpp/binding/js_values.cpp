@@ -93,6 +93,11 @@ Napi::Object indexInfo(Napi::Env env, const VideoIndex& index, bool rotate) {
   size_t damaged = 0;
   for (const PacketEntry& e : index.packets) damaged += (e.flags & kPacketCorrupt) ? 1 : 0;
   o.Set("damagedPackets", static_cast<double>(damaged));
+  // Whether the index says which packets nothing references (format 3), and how many.
+  size_t disposable = 0;
+  for (const PacketEntry& e : index.packets) disposable += (e.flags & kPacketDisposable) ? 1 : 0;
+  o.Set("classified", index.classified);
+  o.Set("disposablePackets", static_cast<double>(disposable));
   return o;
 }
 

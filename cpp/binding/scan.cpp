@@ -1,11 +1,15 @@
 // scan(path, { copyTo?, inplace?, maxPixels?, rotate? }) → Promise<{ index: Buffer, info, warnings, seconds }>
 // scanInfo(path) → Promise<info>, scanInfoSync(path) → info: index-only scans (no packets copied)
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
+// classifyIndex(index: Uint8Array, dataPath) → Promise<Buffer>: the index with its packets
+// classified from the data file (format 3), whatever format it was written in
 #include <napi.h>
 
 #include <string>
 
 #include "../engine/engine_thread.h"
+#include "../video/packet_file.h"
+#include "../video/reference.h"
 #include "../video/scanner.h"
 #include "js_values.h"
 
@@ -79,6 +83,21 @@ Napi::Value IndexInfo(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     const std::string bytes = bytesArg(info[0], "the packet index");
     return indexInfo(info.Env(), *VideoIndex::deserialize(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  });
+}
+
+Napi::Value ClassifyIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const std::string bytes = bytesArg(info[0], "the packet index");
+    if (!info[1].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "classifyIndex: expected the data file path");
+    std::shared_ptr<VideoIndex> index = VideoIndex::deserialize(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    const std::string dataPath = info[1].As<Napi::String>().Utf8Value();
+    return runDetached(env, "classify", [index, dataPath]() -> Settle {
+      classifyPackets(*index, PacketFile(dataPath));
+      auto out = std::make_shared<std::vector<uint8_t>>(index->serialize());
+      return [out](Napi::Env env) -> Napi::Value { return Napi::Buffer<uint8_t>::Copy(env, out->data(), out->size()); };
+    });
   });
 }
 

@@ -15,6 +15,7 @@ extern "C" {
 
 #include "limits.h"
 #include "packet_file.h"
+#include "reference.h"
 
 namespace vg {
 
@@ -201,6 +202,7 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   std::stable_sort(index_->rowToPacket.begin(), index_->rowToPacket.end(),
                    [&](int32_t a, int32_t b) { return index_->packets[a].pts < index_->packets[b].pts; });
   index_->finalize();
+  classifyPackets(*index_, PacketFile(path_));  // with the extradata now known; the bytes were just written
   return index_;
 }
 

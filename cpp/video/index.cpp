@@ -276,7 +276,7 @@ static_assert(sizeof(PacketEntry) == 40, "PacketEntry layout is part of the inde
 std::vector<uint8_t> VideoIndex::serialize() const {
   Writer w;
   w.put<uint32_t>(kMagic);
-  w.put<uint32_t>(kFormatVersion);
+  w.put<uint32_t>(classified ? kFormatVersion : 2);
   const CodecInfo& c = codec;
   for (int32_t v : {c.codecId, static_cast<int32_t>(c.codecTag), c.format, c.width, c.height, c.profile,
                     c.level, c.bitsPerCodedSample, c.bitsPerRawSample, c.fieldOrder, c.colorRange,
@@ -310,9 +310,9 @@ std::shared_ptr<VideoIndex> VideoIndex::deserialize(const uint8_t* data, size_t 
   Reader r(data, size);
   if (r.get<uint32_t>() != kMagic) throw VgError("ERR_INVALID_VIDEO", "not a vidgraph packet index");
   const uint32_t version = r.get<uint32_t>();
-  if (version != kFormatVersion && version != 1)
+  if (version < 1 || version > kFormatVersion)
     throw VgError("ERR_INVALID_VIDEO", "packet index format version " + std::to_string(version) +
-                                           " is not supported (expected " + std::to_string(kFormatVersion) + ")");
+                                           " is not supported (expected 1 to " + std::to_string(kFormatVersion) + ")");
   auto idx = std::make_shared<VideoIndex>();
   CodecInfo& c = idx->codec;
   int32_t* fields[] = {&c.codecId, nullptr, &c.format, &c.width, &c.height, &c.profile, &c.level,
@@ -334,6 +334,10 @@ std::shared_ptr<VideoIndex> VideoIndex::deserialize(const uint8_t* data, size_t 
   idx->ptsSynthesized = r.get<uint8_t>() != 0;
   idx->packets = r.getArray<PacketEntry>();
   idx->rowToPacket = r.getArray<int32_t>();
+  idx->classified = version >= 3;
+  // An older index's flag bits beyond the ones it knew are not a classification.
+  if (!idx->classified)
+    for (PacketEntry& e : idx->packets) e.flags &= ~static_cast<uint32_t>(kPacketDisposable);
   if (version >= 2) {
     idx->hasDisplayMatrix = r.get<uint8_t>() != 0;
     for (int32_t& v : idx->displayMatrix) v = r.get<int32_t>();

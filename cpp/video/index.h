@@ -19,7 +19,9 @@ enum PacketFlag : uint32_t {
   kPacketKey = 1,      // a keyframe: decoding may start here
   kPacketDiscard = 2,  // the demuxer asked the decoder to drop its frame (edit lists)
   kPacketCorrupt = 4,  // the demuxer reported the packet damaged or short (truncated files)
-  kPacketDisposable = 8,  // no other frame references its picture: a decode may leave it out
+  // No other frame can reference the packet's picture (reference.h): a decode that does not
+  // want its row may leave it out. Set only in indexes of format 3 (or once classified).
+  kPacketDisposable = 8,
 };
 
 struct PacketEntry {
@@ -81,7 +83,9 @@ class VideoIndex {
  public:
   // 2: display matrix and packet side data after the row table (version 1 indexes, which have
   // neither, are still read).
-  static constexpr uint32_t kFormatVersion = 2;
+  // 3: packets are classified (kPacketDisposable); same layout as 2. Indexes of versions 1 and 2
+  // load unclassified (classifyPackets in reference.h fills the flag in from the packets).
+  static constexpr uint32_t kFormatVersion = 3;
 
   CodecInfo codec;
   AVRational timeBase{1, 1};
@@ -95,6 +99,9 @@ class VideoIndex {
   bool hasDisplayMatrix = false;     // the stream's display matrix (rotation), if any
   std::array<int32_t, 9> displayMatrix{};
   std::vector<SideData> sideData;    // ordered by packet
+  // Whether kPacketDisposable has been set from the packets (scans, format 3 indexes): an index
+  // that is not serializes as format 2.
+  bool classified = false;
 
   // Derived by finalize(): inverse map and keyframe list.
   std::vector<int32_t> packetToRow;

@@ -12,6 +12,7 @@
 
 #include "decoder.h"
 #include "packet_file.h"
+#include "reference.h"
 
 namespace vg {
 
@@ -209,6 +210,8 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   if (inplace) source = std::make_unique<PacketFile>(opt.path);
   else if (!opt.indexOnly) copy = std::make_unique<CopyFile>(opt.copyTo);
 
+  // Which packets nothing references, read from their bytes as they pass.
+  ReferenceClassifier classifier(index->codec.codecId, index->codec.extradata);
   PacketPtr pkt = allocPacket();
   for (;;) {
     ret = av_read_frame(fmt.get(), pkt.get());
@@ -250,9 +253,11 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
       e.offset = -1;  // index only
     }
     index->packets.push_back(e);
+    classifier.add(pkt->data, static_cast<size_t>(pkt->size));
     av_packet_unref(pkt.get());
   }
   if (copy) copy->finish();
+  const std::vector<bool> disposable = classifier.finish();
   if (index->packets.empty()) throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' has a video stream with no frames");
 
   size_t corrupt = 0;
@@ -289,6 +294,7 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
   }
   index->finalize();
   if (!index->ptsSynthesized) dropLeadingRows(opt, inplace, *index, result);
+  applyDisposable(*index, disposable);  // with the rows final: packets that are no row stay references
   if (index->rows() == 0) throw VgError("ERR_INVALID_VIDEO", "'" + opt.path + "' has a video stream with no frames");
   result.index = std::move(index);
   return result;
