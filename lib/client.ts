@@ -12,7 +12,7 @@ import { LoadOpOptions, loadOp } from './plugins';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
 import { limitInputPixelsOption, threadsOption } from './limits';
-import { describe, integer, knownKeys, plainObject } from './validate';
+import { describe, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -39,13 +39,19 @@ export interface ClientOptions {
    * before decoding. Default 7680 × 4320 (8K UHD); false: no limit of vidgraph's own.
    */
   limitInputPixels?: number | false;
+  /**
+   * Decoders leave out frames no other frame references when their rows are not needed
+   * (default true); false decodes every frame on the way, for damaged or untrusted videos
+   * (see VideoReader.open's `skipNonReference`).
+   */
+  skipNonReference?: boolean;
   /** GPU ids to use. Default: all visible; [] forces CPU. */
   gpus?: number[];
   logLevel?: LogLevel;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
-const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel', 'limitInputPixels'] as const;
+const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel', 'limitInputPixels', 'skipNonReference'] as const;
 
 /**
  * A connection to a vidgraph database.
@@ -61,6 +67,8 @@ export class Client {
   readonly threads: number;
   /** Pixels per picture above which videos are refused; 0: no limit (limitInputPixels: false). */
   readonly maxPixels: number;
+  /** Whether decoders leave out unneeded frames nothing references (skipNonReference). */
+  readonly skipNonReference: boolean;
   readonly gpus: number[] | undefined;
   readonly logLevel: LogLevel;
   /** @internal */
@@ -95,6 +103,7 @@ export class Client {
       if (!LOG_LEVELS.includes(opts.logLevel)) throw new BadArgumentError(`Client: expected logLevel one of ${LOG_LEVELS.join(', ')}, got ${describe(opts.logLevel)}`);
       logLevel = opts.logLevel;
     }
+    const skipNonReference = optionalBoolean('Client', 'skipNonReference', opts.skipNonReference) ?? true;
     if (opts.gpus !== undefined) {
       if (!Array.isArray(opts.gpus)) throw new BadArgumentError(`Client: expected gpus as an array of device ids, got ${describe(opts.gpus)}`);
       opts.gpus.forEach((g, i) => integer('Client', `gpus[${i}]`, g, { min: 0 }));
@@ -113,6 +122,7 @@ export class Client {
     this.dbPath = path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db);
     this.threads = threads;
     this.maxPixels = maxPixels;
+    this.skipNonReference = skipNonReference;
     this.gpus = opts.gpus;
     this.logLevel = logLevel;
     this.database = new LocalDatabase(this.dbPath);

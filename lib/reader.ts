@@ -52,6 +52,14 @@ export interface ReaderOptions {
    * stored orientation (the CLI's -noautorotate).
    */
   rotate?: boolean;
+  /**
+   * Frames no other frame references (non-reference B-frames and the like, recorded per packet
+   * at ingest) are not decoded when they are not asked for: sparse reads decode less. Default
+   * true. Frames asked for are the same either way on intact files. A *damaged* non-reference
+   * frame can change later frames without the decoder saying so, so for damaged or untrusted
+   * files set false (with `threads: 1`): then a row reads the same however it is read.
+   */
+  skipNonReference?: boolean;
 }
 
 /** reader.stats: decode work so far and what the frame cache holds. */
@@ -132,7 +140,7 @@ export class VideoReader {
   static async open(file: string, options?: ReaderOptions): Promise<VideoReader> {
     // Phase 1: defaults.
     const o = plainObject('VideoReader.open', 'options', options);
-    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads', 'limitInputPixels', 'maxBatchBytes', 'rotate']);
+    knownKeys('VideoReader.open', o, ['cacheBytes', 'maxSize', 'indexCache', 'threads', 'limitInputPixels', 'maxBatchBytes', 'rotate', 'skipNonReference']);
     let cacheBytes = DEFAULT_CACHE_BYTES;
     let maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
     let maxSize: [number, number] | undefined;
@@ -148,6 +156,7 @@ export class VideoReader {
     if (o.threads !== undefined) threads = threadsOption('VideoReader.open', 'threads', o.threads);
     const maxPixels = limitInputPixelsOption('VideoReader.open', o.limitInputPixels);
     const rotate = optionalBoolean('VideoReader.open', 'rotate', o.rotate) ?? true;
+    const skipNonReference = optionalBoolean('VideoReader.open', 'skipNonReference', o.skipNonReference);
     if (o.maxBatchBytes !== undefined) maxBatchBytes = integer('VideoReader.open', 'maxBatchBytes', o.maxBatchBytes, { min: 1 });
     if (o.indexCache !== undefined && (typeof o.indexCache !== 'string' || o.indexCache.length === 0)) {
       throw new BadArgumentError(`VideoReader.open: expected a directory path for indexCache, got ${describe(o.indexCache)}`);
@@ -193,7 +202,7 @@ export class VideoReader {
       }
     }
     const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
-    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0, maxPixels, rotate });
+    const source = new VideoSource(index, dataPath, `'${abs}'`, { threads, maxSize, keepRecent: cacheBytes > 0, maxPixels, rotate, skipNonReference });
     return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, maxBatchBytes, tempDir);
   }
 

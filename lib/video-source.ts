@@ -35,7 +35,7 @@ export class VideoSource {
   /** Totals since open: frames the codec produced versus frames handed out. */
   readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, conversion: 'none' };
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean } = {}) {
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean } = {}) {
     this.label = label;
     try {
       this.decoder = new (native().NativeDecoder)(index, dataPath, {
@@ -44,8 +44,8 @@ export class VideoSource {
         maxHeight: opts.maxSize?.[1] ?? 0,
         keepRecent: opts.keepRecent ?? true,
         rotate: opts.rotate ?? true,
-        // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (for benchmarks' no-skipping baselines).
-        skipDisposable: process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
+        // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (benchmarks' no-skipping baselines).
+        skipDisposable: opts.skipNonReference ?? process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
         ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
       });
     } catch (err) {

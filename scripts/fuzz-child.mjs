@@ -75,20 +75,24 @@ async function rowOutcome(reader, row) {
 const DETERMINISM_ROWS = 160; // every row of the seeds (36 frames) and of most damaged copies
 // VIDGRAPH_FUZZ_THREADS=0 measures the frame-threaded default instead (see determinism()).
 const DETERMINISM_THREADS = Number(process.env.VIDGRAPH_FUZZ_THREADS ?? 1);
+const DETERMINISM_SKIP = process.env.VIDGRAPH_FUZZ_SKIP === '1';
 
 /**
  * The rule for damaged input: a row is the same pixels however it is read, or ERR_DECODE every
  * time. Three reads: in order on one reader (sequential decoding, continuing between requests),
  * shuffled on a second reader, and each row alone on a fresh reader. With `threads: 1`: under
  * frame threads FFmpeg 5.1's H.264/HEVC decoders can hand out a picture before its own decode
- * has marked it damaged (README, "Damaged input"), so the rule is exact on one thread.
+ * has marked it damaged (README, "Damaged input"), so the rule is exact on one thread. With
+ * `skipNonReference: false`: a damaged non-reference frame can change later frames without a
+ * word from the decoder, so reads that leave such frames out may differ (README, ibid.).
+ * VIDGRAPH_FUZZ_SKIP=1 measures reads that skip them.
  */
 async function determinism(file, n, rowSeed) {
   const rows = Array.from({ length: Math.min(n, DETERMINISM_ROWS) }, (_, i) => i);
   const inOrder = new Map();
   const shuffled = new Map();
   const alone = new Map();
-  let reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+  let reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined, skipNonReference: DETERMINISM_SKIP });
   try { for (const r of rows) inOrder.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
   const order = [...rows];
   const rand = seededRandom(rowSeed);
@@ -96,10 +100,10 @@ async function determinism(file, n, rowSeed) {
     const j = Math.floor(rand() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+  reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined, skipNonReference: DETERMINISM_SKIP });
   try { for (const r of order) shuffled.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
   for (const r of rows) {
-    reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined });
+    reader = await vg.VideoReader.open(file, { cacheBytes: 0, threads: DETERMINISM_THREADS || undefined, skipNonReference: DETERMINISM_SKIP });
     try { alone.set(r, await rowOutcome(reader, r)); } finally { await reader.close(); }
   }
   const differing = [];

@@ -85,6 +85,37 @@ describe('decode schedule', () => {
     assert.ok(opened[0] > opened[64 << 20], `without room the intervals are opened again (${opened[0]} versus ${opened[64 << 20]})`);
   });
 
+  test('non-reference frames not asked for are left out, and every frame asked for is still the CLI frame', async () => {
+    const rows = Array.from({ length: Math.ceil(o.count / 3) }, (_, k) => k * 3); // Stride(3)
+    const counts = {};
+    for (const skipNonReference of [true, false]) {
+      const reader = await vg.VideoReader.open(file, { cacheBytes: 0, skipNonReference });
+      try {
+        const frames = await reader.frames(rows);
+        frames.forEach((f, k) => assertSameFrame(f.image, o.frame(rows[k]), `row ${rows[k]} (skipNonReference ${skipNonReference})`));
+        for (const r of [5, 1, 0, 239, 100]) assertSameFrame((await reader.frame(r)).image, o.frame(r), `row ${r} alone`);
+        counts[skipNonReference] = { ...reader.stats };
+      } finally {
+        await reader.close();
+      }
+    }
+    assert.ok(counts.true.framesSkipped > 0, 'some frames were left out');
+    assert.equal(counts.false.framesSkipped, 0);
+    assert.ok(counts.true.framesDecoded < counts.false.framesDecoded, `decoded ${counts.true.framesDecoded} with skipping, ${counts.false.framesDecoded} without`);
+  });
+
+  test('a graph with a Client that does not skip decodes every frame on the way', async () => {
+    const decoded = {};
+    for (const skipNonReference of [true, false]) {
+      const sc = new vg.Client({ db: tempDir(), skipNonReference });
+      const input = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: file })]);
+      const result = await sc.run(sc.io.Output(sc.ops.Pass({ input: sc.streams.Stride(input, [3]) }).lossless(), [new vg.NamedVideoStream(sc, 'o')]), vg.PerfParams.manual(8, 16), { showProgress: false });
+      assert.deepEqual(result.failedJobs, []);
+      decoded[skipNonReference] = result.stats.framesDecoded;
+    }
+    assert.ok(decoded.true < decoded.false, `decoded ${decoded.true} with skipping, ${decoded.false} without`);
+  });
+
   test('a plan naming a row past the end is refused, and the source still decodes', async () => {
     const sc = new vg.Client({ db: tempDir() });
     const source = await new vg.NamedVideoStream(sc, 'v', { path: file }).openSource();

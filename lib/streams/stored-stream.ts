@@ -115,7 +115,7 @@ export abstract class StoredStream<T> {
     const index = await this.storedIndex(meta, dir, dataPath);
     // Streams ingested before rotation existed have no display matrix in their index: nothing to turn.
     const rotate = (meta.video as { rotate?: unknown } | undefined)?.rotate !== false;
-    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate });
+    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference });
   }
 
   /**
