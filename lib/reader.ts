@@ -239,7 +239,7 @@ export class VideoReader {
     const self = this;
     return {
       async *[Symbol.asyncIterator]() {
-        for await (const { row, frame } of framesInOrder(self.source, rows, 8)) {
+        for await (const { row, frame } of framesInOrder(self.source, rows, self.width * self.height * 3)) {
           self.checkOpen('iterFrames'); // close() inside the loop ends it, even mid-chunk
           yield self.wrap(row, frame);
         }
