@@ -3,7 +3,8 @@
 //   sequential    whole process, a full iterFrames() (bench/children/sequential-rss.mjs: node
 //                 startup, index scan, read) versus `ffmpeg -threads N -i f -pix_fmt rgb24
 //                 -f null -`, wall-clock frames/s of each process                (target >= 0.95)
-//                 and the in-process read loop's frames/s against the same CLI runs (informative)
+//                 also with iterFrames({ reuse: true }) (frames handed back as the loop moves on),
+//                 and the in-process read loop's frames/s against the CLI's on the short clip
 //   memory        peak RSS of those same processes, ours / the CLI's              (target <= 1.5)
 //                 (a bare `node -e ''` is shown as the floor a Node process starts from), and
 //                 ours on a clip 4× shorter: a read's memory must not grow with the video
@@ -13,7 +14,7 @@
 //                 and the decode amplification: frames decoded / frames returned
 //   index         our scan time / `ffmpeg -i f -c copy -f null -` time (demux only)
 //
-// The whole-process pairs run interleaved (ours, CLI, CLI, ours, ...) on the 4× longer clip and
+// The whole-process runs are interleaved (ours, CLI, ours with reuse, then the reverse, ...) on the 4× longer clip and
 // each figure is the median of the repetitions; peak RSS is each process's VmHWM, sampled
 // from /proc (Linux; elsewhere the memory line says so).
 //
@@ -163,25 +164,22 @@ const probeLong = await vg.VideoReader.open(long);
 const longN = probeLong.frameCount;
 await probeLong.close();
 const child = fileURLToPath(new URL('./children/sequential-rss.mjs', import.meta.url));
-async function oursProcess(file) {
-  const m = await measureProcess(process.execPath, [child, file, String(threads)]);
+async function oursProcess(file, mode = 'keep') {
+  const m = await measureProcess(process.execPath, [child, file, String(threads), mode]);
   const r = JSON.parse(m.stdout);
   // The child's own VmHWM is exact; the poll can miss the last few milliseconds.
   return { seconds: m.seconds, peakRssMiB: Math.max(r.peakRssMiB, m.peakRssMiB ?? 0), frames: r.frames, readSeconds: r.seconds };
 }
 const cliProcess = () => measureProcess('ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', long, '-pix_fmt', 'rgb24', '-f', 'null', '-']);
 const oursRuns = [];
+const reuseRuns = [];
 const cliRuns = [];
 for (let i = 0; i < reps; i++) {
-  if (i % 2 === 0) {
-    oursRuns.push(await oursProcess(long));
-    cliRuns.push(await cliProcess());
-  } else {
-    cliRuns.push(await cliProcess());
-    oursRuns.push(await oursProcess(long));
-  }
+  const order = [async () => oursRuns.push(await oursProcess(long)), async () => cliRuns.push(await cliProcess()),
+    async () => reuseRuns.push(await oursProcess(long, 'reuse'))];
+  for (const run of i % 2 === 0 ? order : order.reverse()) await run();
 }
-if (oursRuns.some((r) => r.frames !== longN)) throw new Error(`sequential read returned ${oursRuns.map((r) => r.frames)} of ${longN} frames`);
+if ([...oursRuns, ...reuseRuns].some((r) => r.frames !== longN)) throw new Error(`sequential read returned ${oursRuns.map((r) => r.frames)} of ${longN} frames`);
 const bare = await measureProcess(process.execPath, ['-e', '']);
 const short = await oursProcess(clip);
 const medianOf = (runs, key) => (runs.some((r) => r[key] === undefined) ? undefined : median(runs.map((r) => r[key])));
@@ -191,6 +189,8 @@ const whole = {
   cliSeconds: medianOf(cliRuns, 'seconds'),
   oursReadSeconds: medianOf(oursRuns, 'readSeconds'),
   oursPeakRssMiB: medianOf(oursRuns, 'peakRssMiB'),
+  reuseSeconds: medianOf(reuseRuns, 'seconds'),
+  reusePeakRssMiB: medianOf(reuseRuns, 'peakRssMiB'),
   cliPeakRssMiB: medianOf(cliRuns, 'peakRssMiB'),
   bareNodeRssMiB: bare.peakRssMiB,
 };
@@ -200,7 +200,8 @@ const cliFps = N / cliRgb;
 const report = {
   machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`, threads, clip: `1920x1080 h264 ${N} frames, GOP ${gop}`,
   sequential: {
-    wholeProcess: { frames: longN, oursFps: longN / whole.oursSeconds, ffmpegRgbFps: longN / whole.cliSeconds, ratio: whole.cliSeconds / whole.oursSeconds },
+    wholeProcess: { frames: longN, oursFps: longN / whole.oursSeconds, ffmpegRgbFps: longN / whole.cliSeconds, ratio: whole.cliSeconds / whole.oursSeconds,
+      reuseFps: longN / whole.reuseSeconds, reuseRatio: whole.cliSeconds / whole.reuseSeconds },
     inProcess: { oursFps: seqFps, ffmpegRgbFps: cliFps, ratio: seqFps / cliFps, ffmpegDecodeOnlyFps: N / cliDecode },
     reps,
   },
@@ -209,6 +210,8 @@ const report = {
   memory: {
     oursPeakRssMiB: whole.oursPeakRssMiB, ffmpegPeakRssMiB: whole.cliPeakRssMiB,
     ratio: whole.oursPeakRssMiB !== undefined && whole.cliPeakRssMiB !== undefined ? whole.oursPeakRssMiB / whole.cliPeakRssMiB : undefined,
+    reusePeakRssMiB: whole.reusePeakRssMiB,
+    reuseRatio: whole.reusePeakRssMiB !== undefined && whole.cliPeakRssMiB !== undefined ? whole.reusePeakRssMiB / whole.cliPeakRssMiB : undefined,
     bareNodeRssMiB: whole.bareNodeRssMiB,
     shortFrames: short.frames, shortPeakRssMiB: short.peakRssMiB, longVsShortRatio: whole.oursPeakRssMiB !== undefined ? whole.oursPeakRssMiB / short.peakRssMiB : undefined,
   },
@@ -218,6 +221,7 @@ const f2 = (x) => x.toFixed(2);
 console.log(`\nvidgraph decode benchmark — ${report.clip}, ${threads} threads, ${report.machine}\n`);
 const w = report.sequential.wholeProcess;
 console.log(`sequential   whole process, ${w.frames} frames: ours ${f2(w.oursFps)} fps  ffmpeg rgb24 ${f2(w.ffmpegRgbFps)} fps  ratio ${f2(w.ratio)} (target >= 0.95; median of ${reps})`);
+console.log(`             iterFrames({ reuse: true }): ${f2(w.reuseFps)} fps  ratio ${f2(w.reuseRatio)}`);
 console.log(`             in-process read loop, ${N} frames: ours ${f2(seqFps)} fps vs the CLI's whole process ${f2(cliFps)} fps  ratio ${f2(report.sequential.inProcess.ratio)}`);
 for (const a of accessResults) {
   console.log(`${a.label.padEnd(12)} ${f2(a.seconds)} s  decoded ${a.decoded} for ${a.frames} (amplification ${f2(a.amplification)}, must decode ${a.mustDecode})  bound ${f2(a.boundSeconds)} s  ratio ${f2(a.ratioToBound)} (target <= 1.3)`);
@@ -226,5 +230,6 @@ console.log(`index        ours ${f2(ourScan * 1000)} ms  ffmpeg -c copy ${f2(cli
 const mem = report.memory;
 const mib = (x) => (x === undefined ? 'n/a (no /proc)' : `${f2(x)} MiB`);
 console.log(`memory       peak RSS, full sequential read of ${w.frames} frames: ours ${mib(mem.oursPeakRssMiB)}  ffmpeg rgb24 ${mib(mem.ffmpegPeakRssMiB)}  ratio ${mem.ratio === undefined ? 'n/a' : f2(mem.ratio)} (target <= 1.5; a bare node process: ${mib(mem.bareNodeRssMiB)})`);
+console.log(`             iterFrames({ reuse: true }): ${mib(mem.reusePeakRssMiB)}  ratio ${mem.reuseRatio === undefined ? 'n/a' : f2(mem.reuseRatio)}`);
 console.log(`             ${mem.shortFrames} frames ${mib(mem.shortPeakRssMiB)}: ${w.frames} frames take ${mem.longVsShortRatio === undefined ? 'n/a' : f2(mem.longVsShortRatio)}× that (bounded: about 1)`);
 console.log(`\n${JSON.stringify(report)}`);
