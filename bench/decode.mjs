@@ -1,12 +1,22 @@
 // Side-by-side decode benchmark. Every figure is a ratio against a ceiling measured in the
 // same run on the same file and thread count:
-//   sequential    our fps / `ffmpeg -threads N -i f -pix_fmt rgb24 -f null -` fps      (target >= 0.9)
+//   sequential    whole process, a full iterFrames() (bench/children/sequential-rss.mjs: node
+//                 startup, index scan, read) versus `ffmpeg -threads N -i f -pix_fmt rgb24
+//                 -f null -`, wall-clock frames/s of each process                (target >= 0.95)
+//                 also with iterFrames({ reuse: true }) (frames handed back as the loop moves on),
+//                 and the in-process read loop's frames/s against the CLI's on the short clip
+//   memory        peak RSS of those same processes, ours / the CLI's              (target <= 1.5)
+//                 (a bare `node -e ''` is shown as the floor a Node process starts from), and
+//                 ours on a clip 4× shorter: a read's memory must not grow with the video
 //   random/uniform our time / lower bound, where lower bound = frames that must be decoded
 //                 × per-frame decode time + frames returned × per-frame RGB conversion time,
 //                 both per-frame times from the ffmpeg CLI runs above            (target <= 1.3)
 //                 and the decode amplification: frames decoded / frames returned
 //   index         our scan time / `ffmpeg -i f -c copy -f null -` time (demux only)
-//   memory        peak RSS of a full sequential read, short clip versus a clip 4× longer
+//
+// The whole-process runs are interleaved (ours, CLI, ours with reuse, then the reverse, ...) on the 4× longer clip and
+// each figure is the median of the repetitions; peak RSS is each process's VmHWM, sampled
+// from /proc (Linux; elsewhere the memory line says so).
 //
 //   node --expose-gc bench/decode.mjs [--quick]      (npm run bench, vidgraph bench)
 //
@@ -14,7 +24,8 @@
 //
 // With --expose-gc the previous repetition's frames are collected before each timed run, so
 // every repetition starts from the same state instead of paying for the last one's garbage.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as vg from 'vidgraph';
@@ -31,6 +42,34 @@ const clipOpts = (secs) => ({ width: 1920, height: 1080, seconds: secs, fps, gop
 const now = () => performance.now() / 1000;
 const collect = () => globalThis.gc?.();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/**
+ * Runs a whole process; resolves to its wall seconds, its peak RSS in MiB (VmHWM, polled from
+ * /proc every 10 ms while it runs: undefined where there is no /proc) and its stdout.
+ */
+function measureProcess(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t = now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let hwmKiB;
+    child.stdout.on('data', (d) => { out += d; });
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwmKiB = Math.max(hwmKiB ?? 0, Number(m[1]));
+      } catch {
+        // gone already, or no /proc
+      }
+    }, 10);
+    child.on('error', (err) => { clearInterval(poll); reject(err); });
+    child.on('close', (code) => {
+      clearInterval(poll);
+      const seconds = now() - t;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`));
+      else resolve({ seconds, peakRssMiB: hwmKiB === undefined ? undefined : hwmKiB / 1024, stdout: out });
+    });
+  });
+}
 function timeCmd(args) {
   const t = now();
   execFileSync('ffmpeg', ['-v', 'error', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -119,29 +158,78 @@ for (let i = 0; i < reps; i++) {
 }
 const ourScan = median(scans);
 
-// --- peak memory of a full sequential read, short versus 4x longer clip --------------
+// --- whole process: a full sequential read versus the CLI, interleaved, on the longer clip ---
 const long = await makeClip('bench-1080p-long.mp4', clipOpts(seconds * 4));
+const probeLong = await vg.VideoReader.open(long);
+const longN = probeLong.frameCount;
+await probeLong.close();
 const child = fileURLToPath(new URL('./children/sequential-rss.mjs', import.meta.url));
-const rss = (file) => JSON.parse(spawnSync(process.execPath, [child, file, String(threads)], { encoding: 'utf8' }).stdout);
-const short = rss(clip);
-const longer = rss(long);
+async function oursProcess(file, mode = 'keep') {
+  const m = await measureProcess(process.execPath, [child, file, String(threads), mode]);
+  const r = JSON.parse(m.stdout);
+  // The child's own VmHWM is exact; the poll can miss the last few milliseconds.
+  return { seconds: m.seconds, peakRssMiB: Math.max(r.peakRssMiB, m.peakRssMiB ?? 0), frames: r.frames, readSeconds: r.seconds };
+}
+const cliProcess = () => measureProcess('ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', long, '-pix_fmt', 'rgb24', '-f', 'null', '-']);
+const oursRuns = [];
+const reuseRuns = [];
+const cliRuns = [];
+for (let i = 0; i < reps; i++) {
+  const order = [async () => oursRuns.push(await oursProcess(long)), async () => cliRuns.push(await cliProcess()),
+    async () => reuseRuns.push(await oursProcess(long, 'reuse'))];
+  for (const run of i % 2 === 0 ? order : order.reverse()) await run();
+}
+if ([...oursRuns, ...reuseRuns].some((r) => r.frames !== longN)) throw new Error(`sequential read returned ${oursRuns.map((r) => r.frames)} of ${longN} frames`);
+const bare = await measureProcess(process.execPath, ['-e', '']);
+const short = await oursProcess(clip);
+const medianOf = (runs, key) => (runs.some((r) => r[key] === undefined) ? undefined : median(runs.map((r) => r[key])));
+const whole = {
+  frames: longN,
+  oursSeconds: medianOf(oursRuns, 'seconds'),
+  cliSeconds: medianOf(cliRuns, 'seconds'),
+  oursReadSeconds: medianOf(oursRuns, 'readSeconds'),
+  oursPeakRssMiB: medianOf(oursRuns, 'peakRssMiB'),
+  reuseSeconds: medianOf(reuseRuns, 'seconds'),
+  reusePeakRssMiB: medianOf(reuseRuns, 'peakRssMiB'),
+  cliPeakRssMiB: medianOf(cliRuns, 'peakRssMiB'),
+  bareNodeRssMiB: bare.peakRssMiB,
+};
 
 const seqFps = N / ourSeq;
 const cliFps = N / cliRgb;
 const report = {
   machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`, threads, clip: `1920x1080 h264 ${N} frames, GOP ${gop}`,
-  sequential: { oursFps: seqFps, ffmpegRgbFps: cliFps, ratio: seqFps / cliFps, ffmpegDecodeOnlyFps: N / cliDecode },
+  sequential: {
+    wholeProcess: { frames: longN, oursFps: longN / whole.oursSeconds, ffmpegRgbFps: longN / whole.cliSeconds, ratio: whole.cliSeconds / whole.oursSeconds,
+      reuseFps: longN / whole.reuseSeconds, reuseRatio: whole.cliSeconds / whole.reuseSeconds },
+    inProcess: { oursFps: seqFps, ffmpegRgbFps: cliFps, ratio: seqFps / cliFps, ffmpegDecodeOnlyFps: N / cliDecode },
+    reps,
+  },
   access: accessResults,
   index: { oursSeconds: ourScan, ffmpegDemuxSeconds: cliDemux, ratio: ourScan / cliDemux },
-  memory: { shortFrames: short.frames, shortPeakRssMiB: short.peakRssMiB, longFrames: longer.frames, longPeakRssMiB: longer.peakRssMiB, ratio: longer.peakRssMiB / short.peakRssMiB },
+  memory: {
+    oursPeakRssMiB: whole.oursPeakRssMiB, ffmpegPeakRssMiB: whole.cliPeakRssMiB,
+    ratio: whole.oursPeakRssMiB !== undefined && whole.cliPeakRssMiB !== undefined ? whole.oursPeakRssMiB / whole.cliPeakRssMiB : undefined,
+    reusePeakRssMiB: whole.reusePeakRssMiB,
+    reuseRatio: whole.reusePeakRssMiB !== undefined && whole.cliPeakRssMiB !== undefined ? whole.reusePeakRssMiB / whole.cliPeakRssMiB : undefined,
+    bareNodeRssMiB: whole.bareNodeRssMiB,
+    shortFrames: short.frames, shortPeakRssMiB: short.peakRssMiB, longVsShortRatio: whole.oursPeakRssMiB !== undefined ? whole.oursPeakRssMiB / short.peakRssMiB : undefined,
+  },
 };
 
 const f2 = (x) => x.toFixed(2);
 console.log(`\nvidgraph decode benchmark — ${report.clip}, ${threads} threads, ${report.machine}\n`);
-console.log(`sequential   ours ${f2(seqFps)} fps  ffmpeg rgb24 ${f2(cliFps)} fps  ratio ${f2(report.sequential.ratio)} (target >= 0.9)`);
+const w = report.sequential.wholeProcess;
+console.log(`sequential   whole process, ${w.frames} frames: ours ${f2(w.oursFps)} fps  ffmpeg rgb24 ${f2(w.ffmpegRgbFps)} fps  ratio ${f2(w.ratio)} (target >= 0.95; median of ${reps})`);
+console.log(`             iterFrames({ reuse: true }): ${f2(w.reuseFps)} fps  ratio ${f2(w.reuseRatio)}`);
+console.log(`             in-process read loop, ${N} frames: ours ${f2(seqFps)} fps vs the CLI's whole process ${f2(cliFps)} fps  ratio ${f2(report.sequential.inProcess.ratio)}`);
 for (const a of accessResults) {
   console.log(`${a.label.padEnd(12)} ${f2(a.seconds)} s  decoded ${a.decoded} for ${a.frames} (amplification ${f2(a.amplification)}, must decode ${a.mustDecode})  bound ${f2(a.boundSeconds)} s  ratio ${f2(a.ratioToBound)} (target <= 1.3)`);
 }
 console.log(`index        ours ${f2(ourScan * 1000)} ms  ffmpeg -c copy ${f2(cliDemux * 1000)} ms  ratio ${f2(report.index.ratio)}`);
-console.log(`memory       full sequential read peak RSS: ${short.frames} frames ${f2(short.peakRssMiB)} MiB, ${longer.frames} frames ${f2(longer.peakRssMiB)} MiB (ratio ${f2(report.memory.ratio)})`);
+const mem = report.memory;
+const mib = (x) => (x === undefined ? 'n/a (no /proc)' : `${f2(x)} MiB`);
+console.log(`memory       peak RSS, full sequential read of ${w.frames} frames: ours ${mib(mem.oursPeakRssMiB)}  ffmpeg rgb24 ${mib(mem.ffmpegPeakRssMiB)}  ratio ${mem.ratio === undefined ? 'n/a' : f2(mem.ratio)} (target <= 1.5; a bare node process: ${mib(mem.bareNodeRssMiB)})`);
+console.log(`             iterFrames({ reuse: true }): ${mib(mem.reusePeakRssMiB)}  ratio ${mem.reuseRatio === undefined ? 'n/a' : f2(mem.reuseRatio)}`);
+console.log(`             ${mem.shortFrames} frames ${mib(mem.shortPeakRssMiB)}: ${w.frames} frames take ${mem.longVsShortRatio === undefined ? 'n/a' : f2(mem.longVsShortRatio)}× that (bounded: about 1)`);
 console.log(`\n${JSON.stringify(report)}`);

@@ -148,6 +148,8 @@ export interface NativeBinding {
   scanInfoSync(path: string): NativeIndexInfo;
   /** Returns recycled frame buffers to the system; bytes unmapped. */
   trimFrameMemory(): number;
+  /** Detaches the buffer: its views become empty and an engine frame's memory returns to the pool now. */
+  releaseBuffer(buffer: ArrayBuffer): void;
   versions(): Record<string, string>;
   hasGpu(): boolean;
   setLogLevel(level: string): void;

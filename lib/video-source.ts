@@ -129,16 +129,42 @@ export class VideoSource {
   }
 }
 
-/** Yields frames for `rows` in the order asked, decoding one bounded chunk ahead. */
-export async function* framesInOrder(source: VideoSource, rows: readonly number[], chunk = 16): AsyncGenerator<{ row: number; frame: Frame }> {
-  let next = rows.length > 0 ? source.decodeRows(rows.slice(0, chunk)) : undefined;
-  for (let start = 0; start < rows.length; start += chunk) {
-    const current = next!;
+/**
+ * Decoded bytes a sequential read keeps ahead of its consumer: the requests queued on the
+ * engine and the frames they returned that were not handed out yet. Each frame also stays
+ * alive until the consumer drops it and V8 collects it, so this is kept to a few frames at
+ * 1080p (6 MiB each); small frames go in larger requests, which keeps the per-request cost
+ * (a thread hop and a promise) negligible.
+ */
+export const SEQUENTIAL_AHEAD_BYTES = 16 * 2 ** 20;
+/** Most rows in one sequential request (small frames). */
+const MAX_SEQUENTIAL_CHUNK = 16;
+
+/**
+ * Yields frames for `rows` in the order asked, decoding a bounded amount ahead: requests of
+ * `chunk` rows, two of them outstanding (the engine starts the next one as soon as it finishes
+ * one, while the caller consumes), sized so that both together hold about
+ * SEQUENTIAL_AHEAD_BYTES of frames of `frameBytes` each (default: the video's full RGB size).
+ */
+export async function* framesInOrder(source: VideoSource, rows: readonly number[], frameBytes = source.info.width * source.info.height * 3): AsyncGenerator<{ row: number; frame: Frame }> {
+  const ahead = 2;
+  const chunk = Math.min(MAX_SEQUENTIAL_CHUNK, Math.max(1, Math.floor(SEQUENTIAL_AHEAD_BYTES / ahead / Math.max(frameBytes, 1))));
+  const queued: { start: number; end: number; frames: Promise<Map<number, Frame>> }[] = [];
+  let submitted = 0;
+  const submit = (): void => {
+    const start = submitted;
     const end = Math.min(start + chunk, rows.length);
-    // Prefetch the next chunk while the caller consumes this one.
-    next = end < rows.length ? source.decodeRows(rows.slice(end, end + chunk)) : undefined;
-    next?.catch(() => undefined); // its error surfaces when awaited
-    const frames = await current;
-    for (let i = start; i < end; i++) yield { row: rows[i]!, frame: frames.get(rows[i]!)! };
+    const frames = source.decodeRows(rows.slice(start, end));
+    frames.catch(() => undefined); // its error surfaces when awaited
+    queued.push({ start, end, frames });
+    submitted = end;
+  };
+  while (queued.length < ahead && submitted < rows.length) submit();
+  while (queued.length > 0) {
+    const { start, end, frames } = queued.shift()!;
+    const got = await frames;
+    // Keep the engine busy while the caller consumes this request.
+    if (submitted < rows.length) submit();
+    for (let i = start; i < end; i++) yield { row: rows[i]!, frame: got.get(rows[i]!)! };
   }
 }

@@ -96,7 +96,8 @@ describe('command line', () => {
     const r = await cli(['bench', '--quick'], { XDG_CACHE_HOME: cache });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(fs.readdirSync(path.join(cache, 'vidgraph', 'bench')).some((f) => /^bench-1080p\.[0-9a-f]+\.mp4$/.test(f)));
-    assert.match(r.stdout, /sequential\s+ours [\d.]+ fps\s+ffmpeg rgb24 [\d.]+ fps\s+ratio [\d.]+/);
+    assert.match(r.stdout, /sequential\s+whole process, \d+ frames: ours [\d.]+ fps\s+ffmpeg rgb24 [\d.]+ fps\s+ratio [\d.]+/);
+    assert.match(r.stdout, /memory\s+peak RSS, .*: ours [\d.]+ MiB\s+ffmpeg rgb24 [\d.]+ MiB\s+ratio [\d.]+/);
     assert.match(r.stdout, /10 random .*amplification [\d.]+/);
     assert.match(r.stdout, /index\s+ours [\d.]+ ms\s+ffmpeg -c copy [\d.]+ ms/);
   });

@@ -65,6 +65,33 @@ describe('VideoReader', () => {
     await r.close();
   });
 
+  test('iterFrames({ reuse: true }) empties each frame when the loop asks for the next one; without it frames stay valid', async () => {
+    const o = await oracle(file);
+    const r = await vg.VideoReader.open(file);
+    let previous;
+    let n = 0;
+    for await (const f of r.iterFrames({ reuse: true })) {
+      assert.ok(bytesOf(f.image).equals(o.frame(f.index)), `frame ${f.index} in hand is exact`);
+      if (previous) assert.equal(previous.image.data.length, 0, `frame ${previous.index} was handed back`);
+      previous = f;
+      n++;
+    }
+    assert.equal(n, 48);
+    // A loop that stops early keeps the frame it stopped on.
+    let kept;
+    for await (const f of r.iterFrames({ frames: [10, 20], reuse: true })) {
+      kept = f;
+      if (f.index === 12) break;
+    }
+    assert.ok(bytesOf(kept.image).equals(o.frame(12)));
+    // The default keeps every frame.
+    const all = [];
+    for await (const f of r.iterFrames({ frames: [0, 5] })) all.push(f);
+    all.forEach((f) => assert.ok(bytesOf(f.image).equals(o.frame(f.index))));
+    await assert.rejects(async () => { for await (const f of r.iterFrames({ reuse: 1 })) void f; }, { code: 'ERR_BAD_ARGUMENT' });
+    await r.close();
+  });
+
   test('time is measured from the first frame when the stream starts late (start_time 5 s, edit list)', async () => {
     const r = await vg.VideoReader.open(await fixture('editlist.mp4'));
     assert.equal(r.indexToTime(0), 0);

@@ -56,6 +56,20 @@ Napi::Value TrimFrameMemory(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(trimFrameMemory()));
 }
 
+// releaseBuffer(ab): detaches an ArrayBuffer, so that every view of it becomes empty and an engine
+// frame's memory goes back to the frame pool now instead of when the garbage collector gets to
+// it. A buffer already detached (or not detachable) is left as it is.
+Napi::Value ReleaseBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsArrayBuffer()) throwCoded(env, "ERR_BAD_ARGUMENT", "releaseBuffer: expected an ArrayBuffer");
+    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+    bool detached = false;
+    if (napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && !detached) napi_detach_arraybuffer(env, ab);
+    return env.Undefined();
+  });
+}
+
 Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
   static const std::pair<const char*, int> levels[] = {
       {"silent", AV_LOG_QUIET}, {"error", AV_LOG_ERROR}, {"warn", AV_LOG_WARNING},
@@ -76,6 +90,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanInfoSync", Napi::Function::New(env, ScanInfoSync, "scanInfoSync"));
   exports.Set("classifyIndex", Napi::Function::New(env, ClassifyIndex, "classifyIndex"));
   exports.Set("trimFrameMemory", Napi::Function::New(env, TrimFrameMemory, "trimFrameMemory"));
+  exports.Set("releaseBuffer", Napi::Function::New(env, ReleaseBuffer, "releaseBuffer"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));

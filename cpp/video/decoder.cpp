@@ -524,12 +524,13 @@ void VideoDecoder::canonical(int row, DecodeResult& result, const std::atomic<bo
 void VideoDecoder::remember(int row, const AVFrame* frame) {
   if (!options_.keepRecent) return;
   if (recentLimit_ == 0) {
-    // About 32 MiB of decoded pictures, at least 4 and at most 16: enough for a B-frame
-    // reorder burst and a few frames back.
+    // About 12 MiB of decoded pictures, at least 4 and at most 16: a few frames back (frames
+    // past a request are held by the run, not here). Each pins a codec buffer: at 1080p the
+    // former 32 MiB were 10 pictures, a third of a sequential read's decoder memory.
     const size_t bytes = static_cast<size_t>(std::max(1, av_image_get_buffer_size(
                                                              static_cast<AVPixelFormat>(frame->format), frame->width,
                                                              frame->height, 1)));
-    recentLimit_ = std::clamp<size_t>((32u << 20) / bytes, 4, 16);
+    recentLimit_ = std::clamp<size_t>((12u << 20) / bytes, 4, 16);
   }
   if (recent_.count(row)) return;
   FramePtr ref = allocFrame();
