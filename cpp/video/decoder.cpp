@@ -210,7 +210,13 @@ bool VideoDecoder::skippable(int packet) const {
 
 void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
   const int idx = run.next++;
-  if (idx != run.start && skippable(idx)) {
+  // The canonical decode sends every packet. Leading pictures shown before the run's keyframe
+  // are always sent: an open GOP's keyframe decoded without the previous GOP makes the codec log
+  // errors (a memory management operation naming a picture it never saw), which a frame thread
+  // reports with the next packet it decodes; sent, that is a leading picture, which the run
+  // does not cover, rather than a row's.
+  const bool leading = index_->packets[static_cast<size_t>(idx)].pts < index_->packets[static_cast<size_t>(run.start)].pts;
+  if (!run.canonical && idx != run.start && !leading && skippable(idx)) {
     // Nothing references it and nobody asked for it: its frame never comes out, as if cut.
     run.skipped.insert(idx);
     result.packetsSkipped++;
