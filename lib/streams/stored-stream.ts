@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Client } from '../client';
@@ -143,7 +144,32 @@ export abstract class StoredStream<T> {
         throw corrupt(`its packet file ${meta.dataFile} has ${st.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
       }
     }
+    if (!info.classified) return this.upgradeIndex(index, dir, dataPath);
     return index;
+  }
+
+  /**
+   * An index written before format 3 lacks the per-packet "nothing references it" flags: they
+   * are found once from the stored packets and the index is written over (atomically: readers
+   * see the old index or the new one), so later opens skip the pass. A database that cannot be
+   * written keeps the old index, and each open classifies again.
+   */
+  private async upgradeIndex(index: Uint8Array, dir: string, dataPath: string): Promise<Uint8Array> {
+    let upgraded: Uint8Array;
+    try {
+      upgraded = await native().classifyIndex(index, dataPath);
+    } catch (err) {
+      throw new CorruptError(`stream '${this.name()}': cannot read its packets to upgrade its index (${(err as Error)?.message ?? String(err)})`, { cause: err });
+    }
+    const file = path.join(dir, INDEX_FILE);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await fsp.writeFile(tmp, upgraded);
+      await fsp.rename(tmp, file);
+    } catch {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    }
+    return upgraded;
   }
 
   /** @internal Rows of element storage, decoded by the stream's type. */
