@@ -39,11 +39,11 @@ describe('examples', () => {
 
   test('tutorial 2: sampling decodes only what it needs', async () => {
     const out = await example('tutorials/02-sampling.mjs', tempDir());
-    // Every 30th row of 30 fps GOPs: the keyframe interval up to each row, plus the frames
-    // decoded before a row that come out after it (B-frame references), which must come out
-    // before the row is known undamaged: about half the clip, never all of it.
+    // Every 30th row: the keyframe interval up to each row, less the non-reference frames not
+    // asked for, plus the frames decoded before a row that come out after it (B-frame
+    // references): decoding every frame on the way takes 145 to 170 of the 300, skipping fewer.
     const stride = Number(/stride: 10 rows, decoded (\d+) of 300 frames/.exec(out)?.[1]);
-    assert.ok(stride >= 145 && stride <= 170, out);
+    assert.ok(stride >= 10 && stride < 145, out);
     // The first second: its 30 frames and at most the one reference shown after them.
     assert.match(out, /range: 30 rows, decoded 3[01] of 300 frames/);
     assert.match(out, /gather: 4 rows/);
