@@ -133,11 +133,15 @@ function mustDecode(rows, keyRows) {
   return total;
 }
 
+/** A peer that hangs is killed and its run counted as failed, so that one hang cannot stall the benchmark. */
+const RUN_TIMEOUT_MS = (quick ? 120 : 600) * 1000;
+
 /** Runs one process; returns its wall time and the JSON line it printed (children) or null (ffmpeg). */
 function runProcess(cmd, args, label) {
   const t = now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL' });
   const wall = now() - t;
+  if (r.signal === 'SIGKILL' && wall * 1000 >= RUN_TIMEOUT_MS) throw new Error(`${label}: no answer in ${RUN_TIMEOUT_MS / 1000} s (killed)`);
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? (r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit status ${r.status}`);
     throw new Error(`${label}: ${why}`);
@@ -183,8 +187,9 @@ try {
 
   // --- accuracy: do the peers return the frames asked for? (once, untimed) -----------------
   // Each peer's frame of row r is compared with vidgraph's frames of rows r-3..r+3: it must be
-  // nearest to row r (the noise makes neighbouring frames differ), and we note whether its
-  // bytes are identical (PyAV and OpenCV convert to RGB with their own swscale settings).
+  // nearest to row r (the noise makes neighbouring frames differ), and we count the rows whose
+  // bytes are identical (PyAV and OpenCV convert to RGB with their own swscale set-up, which
+  // need not round as the CLI's does).
   const accuracy = {};
   {
     const clip = clips.at(-1);

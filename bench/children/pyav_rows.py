@@ -85,5 +85,8 @@ else:
         if nxt < len(rows):
             raise SystemExit(f'pyav_rows: rows from {rows[nxt]} on not reached after seeking to keyframe row {k}')
 
-container.close()
-print(json.dumps({'seconds': time.perf_counter() - t0, 'frames': frames, 'decoded': decoded, 'seeks': seeks}))
+print(json.dumps({'seconds': time.perf_counter() - t0, 'frames': frames, 'decoded': decoded, 'seeks': seeks}), flush=True)
+# No container.close(): with frame threads, closing the codec after leaving a decode loop early
+# sometimes never returns (PyAV 10 on FFmpeg 5.1: avcodec_close waits on a frame thread
+# forever). The process ends here instead, which frees the same.
+os._exit(0)
