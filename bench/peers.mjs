@@ -278,7 +278,8 @@ try {
     if (ok.length === 0) return { error: runs[0]?.error ?? 'not run' };
     const wall = median(ok.map((r) => r.wall));
     const mid = ok.find((r) => r.wall === wall);
-    return { seconds: wall, inProcessSeconds: median(ok.map((r) => r.seconds ?? r.wall)), frames: mid.frames, decoded: mid.decoded ?? null, seeks: mid.seeks ?? null, reps: ok.length };
+    return { seconds: wall, inProcessSeconds: median(ok.map((r) => r.seconds ?? r.wall)), frames: mid.frames, decoded: mid.decoded ?? null, seeks: mid.seeks ?? null,
+      reps: ok.length, walls: ok.map((r) => r.wall), ...(ok.length < runs.length && { failed: runs.filter((r) => r.error !== undefined).map((r) => r.error) }) };
   };
   const ratio = (a, b) => (a && b && a > 0 && b > 0 ? a / b : null);
   const report = {
