@@ -6,7 +6,7 @@
  * file. Containers whose packets are plain byte ranges (MP4/MOV, Matroska/WebM) are read in
  * place; others have their packets copied to a temporary file first.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -16,7 +16,7 @@ import type { Frame } from './frame';
 import { native, NativeScanResult } from './native';
 import { limitInputPixelsOption, threadsOption } from './limits';
 import { processAlive } from './storage/local-database';
-import { ensureDirectory } from './storage/paths';
+import { ensureDirectory, writeFileAtomic } from './storage/paths';
 import { describe, finiteNumber, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
@@ -198,7 +198,7 @@ export class VideoReader {
       if (scan.info.inplace) {
         await removeTempDir(tempDir);
         tempDir = undefined;
-        if (cacheFile) await writeAtomic(cacheFile, index);
+        if (cacheFile) await writeFileAtomic(cacheFile, index);
       }
     }
     const dataPath = tempDir ? path.join(tempDir, 'packets.bin') : abs;
@@ -404,12 +404,6 @@ async function indexCachePath(dir: string, file: string, stat: fs.Stats): Promis
   const real = await fsp.realpath(file);
   const key = createHash('sha256').update(`${INDEX_CACHE_VERSION}\0${real}\0${stat.size}\0${stat.mtimeMs}`).digest('hex').slice(0, 32);
   return path.join(dir, `${key}.vgix`);
-}
-
-async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await fsp.writeFile(tmp, data);
-  await fsp.rename(tmp, file);
 }
 
 /*

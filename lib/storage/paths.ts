@@ -6,6 +6,7 @@
  * a time under their nearest existing ancestor, which must be a directory on an ordinary
  * filesystem. Anything else is ERR_BAD_ARGUMENT naming the path, before anything is created.
  */
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BadArgumentError } from '../errors';
@@ -67,4 +68,19 @@ export async function ensureDirectory(where: string, what: string, dir: string):
     }
   }
   return abs;
+}
+
+/**
+ * Writes `file` under a temporary name beside it and renames it into place: readers see the
+ * old contents or the new, never half a file. A failed write leaves no temporary file behind.
+ */
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await fsp.writeFile(tmp, data);
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Client } from '../client';
@@ -8,6 +7,7 @@ import { native } from '../native';
 import { typeNamed } from '../graph/types';
 import { ElementReader } from '../storage/element-file';
 import { checkStreamName, StreamMeta } from '../storage/local-database';
+import { writeFileAtomic } from '../storage/paths';
 import { PosixStorage } from '../storage/posix-storage';
 import { describe, knownKeys, nonEmptyString, plainObject } from '../validate';
 import { framesInOrder, VideoSource } from '../video-source';
@@ -161,14 +161,7 @@ export abstract class StoredStream<T> {
     } catch (err) {
       throw new CorruptError(`stream '${this.name()}': cannot read its packets to upgrade its index (${(err as Error)?.message ?? String(err)})`, { cause: err });
     }
-    const file = path.join(dir, INDEX_FILE);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    try {
-      await fsp.writeFile(tmp, upgraded);
-      await fsp.rename(tmp, file);
-    } catch {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    }
+    await writeFileAtomic(path.join(dir, INDEX_FILE), upgraded).catch(() => undefined);
     return upgraded;
   }
 
