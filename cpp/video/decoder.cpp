@@ -203,9 +203,7 @@ bool VideoDecoder::skippable(int packet) const {
   const int row = index_->packetToRow[static_cast<size_t>(packet)];
   if (row < 0 || needed_.count(row)) return false;
   if (!planNext_.empty() ? planned(row) : row > lastNeeded_) return false;
-  const std::vector<SideData>& sd = index_->sideData;
-  const auto it = std::lower_bound(sd.begin(), sd.end(), packet, [](const SideData& d, int p) { return d.packet < p; });
-  return it == sd.end() || it->packet != packet;
+  return !index_->hasSideData(packet);
 }
 
 void VideoDecoder::sendNext(Run& run, DecodeResult& result) {

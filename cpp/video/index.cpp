@@ -126,6 +126,15 @@ void VideoIndex::finalize() {
     if (packets[i].flags & kPacketKey) keyPackets.push_back(static_cast<int32_t>(i));
 }
 
+std::vector<SideData>::const_iterator VideoIndex::sideDataFrom(int packet) const {
+  return std::lower_bound(sideData.begin(), sideData.end(), packet, [](const SideData& sd, int p) { return sd.packet < p; });
+}
+
+bool VideoIndex::hasSideData(int packet) const {
+  const auto it = sideDataFrom(packet);
+  return it != sideData.end() && it->packet == packet;
+}
+
 void VideoIndex::attachSideData(int packet, bool startOfRun, AVPacket* pkt) const {
   if (sideData.empty()) return;
   auto add = [pkt](const SideData& sd) {
@@ -133,8 +142,7 @@ void VideoIndex::attachSideData(int packet, bool startOfRun, AVPacket* pkt) cons
     if (!dst) throw std::bad_alloc();
     if (!sd.data.empty()) std::memcpy(dst, sd.data.data(), sd.data.size());
   };
-  const auto first = std::lower_bound(sideData.begin(), sideData.end(), packet,
-                                      [](const SideData& sd, int p) { return sd.packet < p; });
+  const auto first = sideDataFrom(packet);
   std::vector<int> own;
   for (auto it = first; it != sideData.end() && it->packet == packet; ++it) {
     add(*it);

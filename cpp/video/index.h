@@ -111,6 +111,9 @@ class VideoIndex {
   // Attaches packet `packet`'s side data to `pkt`; when `startOfRun`, also the latest sticky
   // side data of earlier packets (of each type the packet does not carry itself).
   void attachSideData(int packet, bool startOfRun, AVPacket* pkt) const;
+  // The first side data item of `packet` or of a later one (sideData is ordered by packet).
+  std::vector<SideData>::const_iterator sideDataFrom(int packet) const;
+  bool hasSideData(int packet) const;
   // Sticky side data types sent before `packet` for which no item exists at or before it.
   bool stickyStateMissingAt(int packet, const std::vector<int>& sentTypes) const;
   const int32_t* displayMatrixOrNull() const { return hasDisplayMatrix ? displayMatrix.data() : nullptr; }
