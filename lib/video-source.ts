@@ -4,11 +4,19 @@
  *
  * Requests are sorted and deduplicated before they reach the engine, which decodes each
  * keyframe interval holding a requested row once; results come back in the order asked.
+ *
+ * Decode lanes: a request whose rows lie in several keyframe intervals that each need a fresh
+ * start is spread over two native decoders (two lanes, each on its own engine thread), which
+ * decode their intervals at the same time. Frame threads alone parallelise a short run from a
+ * keyframe poorly (the keyframe is decoded mostly alone, and every run fills and drains the
+ * pipeline), so sparse reads gain most. Rows that continue where a lane stopped stay on that
+ * lane (sequential reading uses one), and under a decode schedule (plan()) each interval stays
+ * with the lane that opened it, so it is still decoded once. `threads: 1` keeps one lane.
  */
 import * as os from 'node:os';
 import { ClosedError, DecodeError, fromNative } from './errors';
 import { Frame } from './frame';
-import { native, NativeDecoder, NativeIndexInfo } from './native';
+import { native, NativeDecodeResult, NativeDecoder, NativeIndexInfo } from './native';
 
 export interface DecodeStats {
   framesDecoded: number;
@@ -16,6 +24,8 @@ export interface DecodeStats {
   /** Frames left undecoded: no other frame references them and they were not asked for. */
   framesSkipped: number;
   seeks: number;
+  /** Decoders opened for this video (decode lanes: 1, or 2 once a request spread over two). */
+  lanes: number;
   /** RGB conversion path of the last request: 'direct' (swscale, verified byte-identical to the CLI's filter graph on the first frame) or 'graph' (that filter graph). */
   conversion: 'direct' | 'graph' | 'none';
 }
@@ -26,32 +36,72 @@ export interface DecodeStats {
  */
 export const DEFAULT_PLAN_BYTES = Math.min(2 ** 30, Math.floor(os.totalmem() / 16));
 
+/** Most decoders one video's requests are spread over (see the file comment). */
+export const DECODE_LANES = 2;
+/** Rows a lane may skip forward and still continue (rather than a fresh start elsewhere). */
+const CONTINUE_GAP = 16;
+
+interface Lane {
+  decoder: NativeDecoder;
+  /** The last row this lane decoded (-1: none): rows just after it continue here. */
+  lastRow: number;
+  /** The current schedule given to this lane (undefined: not yet, or none in force). */
+  planned?: Promise<void>;
+}
+
+type DecoderOptions = Record<string, number | boolean>;
+
 export class VideoSource {
   readonly info: NativeIndexInfo;
   readonly label: string;
-  private readonly decoder: NativeDecoder;
+  private readonly lanes: Lane[];
+  private readonly maxLanes: number;
+  private readonly index: Uint8Array;
+  private readonly dataPath: string;
+  private readonly decoderOptions: DecoderOptions;
+  private keyRows?: Int32Array;
+  /** The decode schedule in force (plan()), given to every lane that joins. */
+  private schedule?: { rows: Int32Array; budgetBytes: number };
+  /** Under a schedule: keyframe interval (its index in keyRows) → the lane that opened it. */
+  private readonly owner = new Map<number, number>();
   private times?: Float64Array;
   private closed = false;
   /** Totals since open: frames the codec produced versus frames handed out. */
-  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, conversion: 'none' };
+  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, lanes: 1, conversion: 'none' };
 
   constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean } = {}) {
     this.label = label;
+    this.index = index;
+    this.dataPath = dataPath;
+    this.decoderOptions = {
+      threads: opts.threads ?? 0,
+      maxWidth: opts.maxSize?.[0] ?? 0,
+      maxHeight: opts.maxSize?.[1] ?? 0,
+      keepRecent: opts.keepRecent ?? true,
+      rotate: opts.rotate ?? true,
+      // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (benchmarks' no-skipping baselines).
+      skipDisposable: opts.skipNonReference ?? process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
+      ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
+    };
+    // One lane for one thread (or one core); VIDGRAPH_DECODE_LANES=1 keeps one lane anyway
+    // (benchmarks' single-decoder baselines).
+    const threads = opts.threads ?? 0;
+    const cores = threads === 0 ? os.availableParallelism() : threads;
+    this.maxLanes = cores < 2 || process.env.VIDGRAPH_DECODE_LANES === '1' ? 1 : DECODE_LANES;
+    this.lanes = [this.newLane()];
+    this.info = this.lanes[0]!.decoder.info();
+  }
+
+  private newLane(): Lane {
     try {
-      this.decoder = new (native().NativeDecoder)(index, dataPath, {
-        threads: opts.threads ?? 0,
-        maxWidth: opts.maxSize?.[0] ?? 0,
-        maxHeight: opts.maxSize?.[1] ?? 0,
-        keepRecent: opts.keepRecent ?? true,
-        rotate: opts.rotate ?? true,
-        // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (benchmarks' no-skipping baselines).
-        skipDisposable: opts.skipNonReference ?? process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
-        ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
-      });
+      return { decoder: new (native().NativeDecoder)(this.index, this.dataPath, this.decoderOptions), lastRow: -1 };
     } catch (err) {
-      throw fromNative(err, label);
+      throw fromNative(err, this.label);
     }
-    this.info = this.decoder.info();
+  }
+
+  private get decoder(): NativeDecoder {
+    return this.lanes[0]!.decoder;
   }
 
   get frameCount(): number {
@@ -81,27 +131,118 @@ export class VideoSource {
     const unique = Int32Array.from(new Set(rows)).sort();
     const out = new Map<number, Frame>();
     if (unique.length === 0) return out;
-    let result;
-    try {
-      result = await this.decoder.decode(unique);
-    } catch (err) {
-      // A request in flight when close() ran is cancelled at its next packet.
-      if (this.closed) throw new ClosedError(`${this.label}: the video was closed while decoding`, { cause: err });
-      throw fromNative(err, this.label);
+    const parts = this.maxLanes === 1 ? [unique] : this.split(unique);
+    const settled = await Promise.allSettled(parts.map(async (part, i) => {
+      if (part.length === 0) return undefined;
+      const lane = await this.lane(i);
+      return lane.decoder.decode(part);
+    }));
+    const results: NativeDecodeResult[] = [];
+    const failedRows: number[] = [];
+    let failure = '';
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'rejected') {
+        // A request in flight when close() ran is cancelled at its next packet.
+        if (this.closed) throw new ClosedError(`${this.label}: the video was closed while decoding`, { cause: s.reason });
+        throw fromNative(s.reason, this.label);
+      }
+      const result = s.value;
+      if (!result) continue;
+      results.push(result);
+      this.stats.framesDecoded += result.framesDecoded;
+      this.stats.framesSkipped += result.packetsSkipped;
+      this.stats.seeks += result.seeks;
+      if (result.conversion !== 'none') this.stats.conversion = result.conversion;
+      if (result.failedRows.length > 0) {
+        failedRows.push(...result.failedRows);
+        failure ||= result.failure;
+      }
     }
-    this.stats.framesDecoded += result.framesDecoded;
-    this.stats.framesSkipped += result.packetsSkipped;
-    this.stats.seeks += result.seeks;
-    if (result.conversion !== 'none') this.stats.conversion = result.conversion;
-    if (result.failedRows.length > 0) {
-      const shown = result.failedRows.slice(0, 20).join(', ') + (result.failedRows.length > 20 ? ', …' : '');
-      throw new DecodeError(`${this.label}: cannot decode row(s) ${shown}: ${result.failure}`, result.failedRows);
+    if (failedRows.length > 0) {
+      failedRows.sort((a, b) => a - b);
+      const shown = failedRows.slice(0, 20).join(', ') + (failedRows.length > 20 ? ', …' : '');
+      throw new DecodeError(`${this.label}: cannot decode row(s) ${shown}: ${failure}`, failedRows);
     }
-    for (const f of result.frames) {
-      out.set(f.row, Frame.from(new Uint8Array(f.data), f.height, f.width, 3));
+    for (const result of results) {
+      for (const f of result.frames) out.set(f.row, Frame.from(new Uint8Array(f.data), f.height, f.width, 3));
+      this.stats.framesReturned += result.frames.length;
     }
-    this.stats.framesReturned += result.frames.length;
     return out;
+  }
+
+  /**
+   * Which lane decodes which of `rows` (sorted, distinct): one part per lane, most of them
+   * empty. Rows are grouped by keyframe interval; a group that continues where a lane stopped,
+   * or (under a schedule) whose interval a lane opened, goes to that lane; the others, which
+   * start afresh at a keyframe, go to the least loaded lane, largest first, by the frames each
+   * must decode from its keyframe.
+   */
+  private split(rows: Int32Array): Int32Array[] {
+    const keys = (this.keyRows ??= Int32Array.from(this.decoder.keyframeRows()).sort());
+    const intervalOf = (row: number): number => {
+      let lo = 0;
+      let hi = keys.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (keys[mid]! <= row) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    const groups: { interval: number; from: number; to: number; cost: number; lane: number }[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const interval = intervalOf(rows[i]!);
+      const g = groups.at(-1);
+      if (g && g.interval === interval) g.to = i + 1;
+      else groups.push({ interval, from: i, to: i + 1, cost: 0, lane: -1 });
+    }
+    const load = new Array<number>(this.maxLanes).fill(0);
+    const fresh: typeof groups = [];
+    for (const g of groups) {
+      const first = rows[g.from]!;
+      const last = rows[g.to - 1]!;
+      const owned = this.schedule ? this.owner.get(g.interval) : undefined;
+      const continues = this.lanes.findIndex((l) => l.lastRow >= 0 && l.lastRow < first &&
+        (first - l.lastRow <= CONTINUE_GAP || intervalOf(l.lastRow) === g.interval));
+      g.lane = owned ?? (continues >= 0 ? continues : -1);
+      if (g.lane >= 0) {
+        g.cost = last - Math.max(keys[g.interval]!, this.lanes[g.lane]!.lastRow);
+        load[g.lane] += g.cost;
+      } else {
+        g.cost = last - keys[g.interval]! + 1;
+        fresh.push(g);
+      }
+    }
+    fresh.sort((a, b) => b.cost - a.cost);
+    for (const g of fresh) {
+      let best = 0;
+      for (let l = 1; l < this.maxLanes; l++) if (load[l]! < load[best]!) best = l;
+      g.lane = best;
+      load[best] += g.cost;
+    }
+    if (this.schedule) for (const g of groups) this.owner.set(g.interval, g.lane);
+    // Where each lane will stand: the next request (often sent before this one ends) continues there.
+    for (const g of groups) {
+      while (this.lanes.length <= g.lane) this.lanes.push(this.newLane());
+      this.lanes[g.lane]!.lastRow = rows[g.to - 1]!;
+    }
+    this.stats.lanes = this.lanes.length;
+    const lanes = new Set(groups.map((g) => g.lane));
+    const parts: Int32Array[] = Array.from({ length: Math.max(...lanes) + 1 }, () => new Int32Array(0));
+    if (lanes.size === 1) {
+      parts[groups[0]!.lane] = rows;
+      return parts;
+    }
+    const byLane = parts.map(() => [] as number[]);
+    for (const g of groups) for (let i = g.from; i < g.to; i++) byLane[g.lane]!.push(rows[i]!);
+    return byLane.map((p) => Int32Array.from(p));
+  }
+
+  /** Lane `i` (opened by split()), given the schedule in force when it joins. */
+  private async lane(i: number): Promise<Lane> {
+    const lane = this.lanes[i]!;
+    if (this.schedule) await (lane.planned ??= lane.decoder.plan(this.schedule.rows, this.schedule.budgetBytes));
+    return lane;
   }
 
   /**
@@ -113,9 +254,18 @@ export class VideoSource {
    */
   async plan(rows: readonly number[], budgetBytes = DEFAULT_PLAN_BYTES): Promise<void> {
     if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
+    const planRows = Int32Array.from(rows);
+    // The budget is shared by the lanes; each interval's kept frames are in the lane that opened it.
+    const perLane = Math.floor(budgetBytes / this.maxLanes);
     try {
-      await this.decoder.plan(Int32Array.from(rows), budgetBytes);
+      const given = this.lanes.map((l) => l.decoder.plan(planRows, perLane));
+      this.owner.clear();
+      this.schedule = planRows.length > 0 ? { rows: planRows, budgetBytes: perLane } : undefined;
+      this.lanes.forEach((l, i) => { l.planned = this.schedule ? given[i] : undefined; });
+      await Promise.all(given);
     } catch (err) {
+      this.schedule = undefined; // refused (ERR_BAD_ARGUMENT) by every lane alike
+      for (const l of this.lanes) l.planned = undefined;
       if (this.closed) throw new ClosedError(`${this.label}: the video was closed while planning`, { cause: err });
       throw fromNative(err, this.label);
     }
@@ -125,7 +275,7 @@ export class VideoSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.decoder.close();
+    await Promise.all(this.lanes.map((l) => l.decoder.close()));
   }
 }
 

@@ -144,7 +144,9 @@ describe('VideoReader', () => {
     assert.ok(r.stats.framesDecoded <= 21 + 8, `decoded ${r.stats.framesDecoded} frames for frame 200`);
     const before = r.stats.framesDecoded;
     await r.frames([61, 130, 235]);
-    assert.equal(r.stats.seeks, 4);
+    // 235 continues from 200; with two decode lanes, 61 and 130 go to the second lane meanwhile,
+    // and the first continues to 235 without seeking.
+    assert.equal(r.stats.seeks, r.stats.lanes > 1 ? 3 : 4);
     assert.ok(r.stats.framesDecoded - before <= 2 + 11 + 56 + 3 * 8, `decoded ${r.stats.framesDecoded - before} for 3 frames`);
     await r.close();
   });
