@@ -18,7 +18,8 @@
 // each figure is the median of the repetitions; peak RSS is each process's VmHWM, sampled
 // from /proc (Linux; elsewhere the memory line says so).
 //
-//   node --expose-gc bench/decode.mjs [--quick]      (npm run bench, vidgraph bench)
+//   node --expose-gc bench/decode.mjs [--quick] [--json]   (npm run bench, vidgraph bench)
+//   --json: the report alone, as JSON on stdout
 //
 // Needs the ffmpeg CLI on PATH; clips are cached outside the package (see ./clip.mjs).
 //
@@ -198,7 +199,7 @@ const whole = {
 const seqFps = N / ourSeq;
 const cliFps = N / cliRgb;
 const report = {
-  machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`, threads, clip: `1920x1080 h264 ${N} frames, GOP ${gop}`,
+  machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}`, engine: vg.versions().engine, threads, clip: `1920x1080 h264 ${N} frames, GOP ${gop}`,
   sequential: {
     wholeProcess: { frames: longN, oursFps: longN / whole.oursSeconds, ffmpegRgbFps: longN / whole.cliSeconds, ratio: whole.cliSeconds / whole.oursSeconds,
       reuseFps: longN / whole.reuseSeconds, reuseRatio: whole.cliSeconds / whole.reuseSeconds },
@@ -217,6 +218,11 @@ const report = {
   },
 };
 
+if (process.argv.includes('--json')) {
+  // Only the report on stdout (vidgraph bench --json): the progress lines above went to stderr.
+  console.log(JSON.stringify(report, null, 2));
+  process.exit(0);
+}
 const f2 = (x) => x.toFixed(2);
 console.log(`\nvidgraph decode benchmark — ${report.clip}, ${threads} threads, ${report.machine}\n`);
 const w = report.sequential.wholeProcess;

@@ -24,6 +24,9 @@
 //   (npm run bench:peers)
 //
 // --quick: 4 s clips, one repetition (development only: the figures are start-up dominated).
+// The engine measured is the one `vidgraph` loads (the source build when present); set
+// VIDGRAPH_ADDON=prebuilds/linux-x64/vidgraph.napi.glibc.node for the engine users install
+// (it loads its own FFmpeg instead of Debian's 250 libraries: 0.2 to 0.4 s less per process here).
 // Needs the ffmpeg CLI, and Python 3 with PyAV and OpenCV (Debian: apt-get install python3-av
 // python3-opencv; scripts/bootstrap installs both); $VIDGRAPH_PYTHON picks the interpreter
 // (default /usr/bin/python3, where Debian's packages are). Clips are cached as ./clip.mjs says.

@@ -19,7 +19,7 @@ export type { DType, FrameData, CvMat } from './frame';
 export { VideoReader } from './reader';
 export type { ReaderFrame, ReaderOptions, ReaderStats } from './reader';
 export { NamedVideoStream } from './streams/named-video-stream';
-export type { VideoMetadata } from './streams/named-video-stream';
+export type { IngestProgress, VideoMetadata } from './streams/named-video-stream';
 export { PosixStorage } from './storage/posix-storage';
 export { NamedStream } from './streams/named-stream';
 export { ArrayStream } from './streams/array-stream';

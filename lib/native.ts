@@ -138,7 +138,8 @@ export interface NativeBinding {
   loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;
   useStdMatAllocator(): void;
   NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
-  scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult>;
+  /** The promise carries `progress`: [packets indexed, bytes read], updated as the scan goes (Atomics.load). */
+  scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult> & { progress: BigInt64Array };
   indexInfo(index: Uint8Array): NativeIndexInfo;
   /** @internal The index with its packets classified from the data file (index format 3), whatever format it had. */
   classifyIndex(index: Uint8Array, dataPath: string): Promise<Uint8Array>;

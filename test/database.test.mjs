@@ -161,3 +161,21 @@ describe('stored video streams', () => {
     assert.deepEqual(fs.readdirSync(path.join(db, 'staging')).filter((d) => !d.startsWith(`${process.pid}-`)), []);
   });
 });
+
+describe('ingest progress', () => {
+  test('ingest({ onProgress }) reports frames and bytes as the scan goes, ending at ffprobe\'s frame count and the file size', async () => {
+    const file = await makeClip('progress.mp4', { width: 320, height: 240, seconds: 8, fps: 25 });
+    const sc = new vg.Client({ db: tempDir() });
+    const seen = [];
+    await new vg.NamedVideoStream(sc, 'p', { path: file }).ingest({ onProgress: (p) => seen.push(p) });
+    assert.ok(seen.length >= 1);
+    const size = fs.statSync(file).size;
+    assert.deepEqual(seen.at(-1), { frames: await ffprobeFrameCount(file), bytes: size, totalBytes: size });
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i].frames >= seen[i - 1].frames && seen[i].bytes >= seen[i - 1].bytes, `progress went back: ${JSON.stringify(seen.slice(i - 1, i + 1))}`);
+      assert.ok(seen[i].bytes <= size);
+    }
+    await assert.rejects(new vg.NamedVideoStream(sc, 'q', { path: file }).ingest({ onProgress: 'yes' }), (e) => e.code === 'ERR_BAD_ARGUMENT' && /onProgress/.test(e.message));
+    await assert.rejects(new vg.NamedVideoStream(sc, 'q', { path: file }).ingest({ progress: () => {} }), (e) => e.code === 'ERR_BAD_ARGUMENT');
+  });
+});

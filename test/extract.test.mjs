@@ -115,6 +115,6 @@ describe('extract-frames', () => {
     assert.equal(files(path.join(out, 'vp8.webm')).length, 48);
     const usage = await cli(['--input', input]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /--output-dir is required/);
+    assert.match(usage.stderr, /required option '--output-dir <dir>' not specified/);
   });
 });

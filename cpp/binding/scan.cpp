@@ -1,10 +1,14 @@
 // scan(path, { copyTo?, inplace?, maxPixels?, rotate? }) → Promise<{ index: Buffer, info, warnings, seconds }>
+//   the promise has `progress`: a BigInt64Array [packets indexed, bytes read] the scan updates
+//   as it goes (read it with Atomics.load)
 // scanInfo(path) → Promise<info>, scanInfoSync(path) → info: index-only scans (no packets copied)
 // indexInfo(index: Uint8Array) → info (synchronous: reads a stored index)
 // classifyIndex(index: Uint8Array, dataPath) → Promise<Buffer>: the index with its packets
 // classified from the data file (format 3), whatever format it was written in
 #include <napi.h>
 
+#include <array>
+#include <memory>
 #include <string>
 
 #include "../engine/engine_thread.h"
@@ -29,7 +33,11 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
       if (o.Get("maxPixels").IsNumber()) opt.maxPixels = o.Get("maxPixels").As<Napi::Number>().Int64Value();
       if (o.Get("rotate").IsBoolean()) rotate = o.Get("rotate").As<Napi::Boolean>().Value();
     }
-    return runDetached(env, "scan", [opt, rotate]() -> Settle {
+    // The progress counters live as long as both the scan and the JS array that shows them.
+    using Progress = std::array<int64_t, 2>;
+    auto progress = std::make_shared<Progress>();
+    opt.progress = progress->data();
+    Napi::Value promise = runDetached(env, "scan", [opt, rotate, progress]() -> Settle {
       auto result = std::make_shared<ScanResult>(scanVideo(opt));
       auto bytes = std::make_shared<std::vector<uint8_t>>(result->index->serialize());
       return [result, bytes, rotate](Napi::Env env) -> Napi::Value {
@@ -43,6 +51,11 @@ Napi::Value Scan(const Napi::CallbackInfo& info) {
         return o;
       };
     });
+    auto* hold = new std::shared_ptr<Progress>(progress);
+    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+        env, progress->data(), sizeof(Progress), [](Napi::Env, void*, std::shared_ptr<Progress>* h) { delete h; }, hold);
+    promise.As<Napi::Object>().Set("progress", Napi::BigInt64Array::New(env, 2, buffer, 0));
+    return promise;
   });
 }
 

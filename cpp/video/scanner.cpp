@@ -255,6 +255,10 @@ ScanResult scanOnce(const ScanOptions& opt, bool inplace) {
     index->packets.push_back(e);
     classifier.add(pkt->data, static_cast<size_t>(pkt->size));
     av_packet_unref(pkt.get());
+    if (opt.progress) {
+      __atomic_store_n(&opt.progress[0], static_cast<int64_t>(index->packets.size()), __ATOMIC_RELAXED);
+      if (fmt->pb) __atomic_store_n(&opt.progress[1], static_cast<int64_t>(avio_tell(fmt->pb)), __ATOMIC_RELAXED);
+    }
   }
   if (copy) copy->finish();
   const std::vector<bool> disposable = classifier.finish();

@@ -25,6 +25,10 @@ struct ScanOptions {
   // Streams whose pictures have more pixels are refused with ERR_INVALID_VIDEO
   // (limitInputPixels); 0: no limit of ours.
   int64_t maxPixels = kDefaultMaxPixels;
+  // Where the scan reports how far it got, for a progress bar: [0] packets indexed, [1] bytes
+  // of the file read. Stored atomically after every packet (JS reads them with Atomics.load);
+  // null: not reported.
+  int64_t* progress = nullptr;
 };
 
 struct ScanResult {

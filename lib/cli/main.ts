@@ -1,193 +1,83 @@
 /**
- * The `vidgraph` command line. Each command validates its arguments, does its work through
- * the public API, and reports errors as one line on stderr with a non-zero exit code.
+ * The `vidgraph` command line, on commander. Each command validates its arguments, does its
+ * work through the public API, and reports errors as one line on stderr.
+ *
+ * Exit codes: 0 done; 1 the work failed (a video could not be read, a stream does not exist, a
+ * benchmark failed); 2 a usage error (unknown command or option, a missing or malformed
+ * argument; commander suggests the nearest command or option, and the line after the error
+ * says where the help is).
+ *
+ * `--db DIR` is accepted before or after the command; `-V, --version` prints the version.
  */
-import { parseArgs, ParseArgsConfig } from 'node:util';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client, damageNotes, displayName, streamTable } from '../client';
 import { toVidgraphError, VidgraphError } from '../errors';
+import { extractFrames } from '../extract';
+import { packageRoot } from '../native';
+import { ProgressBar } from '../run/progress';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { version, versions } from '../version';
-import { packageRoot } from '../native';
-import { extractFrames } from '../extract';
-import { ProgressBar } from '../run/progress';
-import * as path from 'node:path';
 
-interface Command {
-  summary: string;
-  usage: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
+/** Exit code for usage errors (documented in the README and above). */
+export const EXIT_USAGE = 2;
+/** Exit code for work that failed. */
+export const EXIT_FAILURE = 1;
+
+const DB_HELP = 'the database directory (default: $VIDGRAPH_DB, else ~/.vidgraph/db)';
+
+/** A failure of the work itself (exit code 1), already reported on stderr. */
+class Failed extends Error {}
+
+interface Globals {
+  db?: string;
 }
 
-class UsageError extends Error {}
-
-const dbOption = { db: { type: 'string' as const } };
-
-function client(values: Record<string, unknown>): Client {
-  return new Client({ db: typeof values.db === 'string' ? values.db : undefined });
+/** `--db` from the command (after it) or the program (before it). */
+function dbOf(cmd: Command): string | undefined {
+  const own = cmd.opts<Globals>().db;
+  return own ?? cmd.parent?.opts<Globals>().db;
 }
 
-const commands: Record<string, Command> = {
-  ingest: {
-    summary: 'index videos into the database (one stream per file, named after the file)',
-    usage: 'vidgraph ingest <video...> [--inplace] [--no-rotate] [--name NAME] [--db DIR]',
-    options: { ...dbOption, inplace: { type: 'boolean' }, 'no-rotate': { type: 'boolean' }, name: { type: 'string' } },
-    async run(values, files) {
-      if (files.length === 0) throw new UsageError('ingest needs at least one video file');
-      if (values.name !== undefined && files.length > 1) throw new UsageError('--name works with a single video');
-      const sc = client(values);
-      let failed = 0;
-      for (const file of files) {
-        const name = typeof values.name === 'string' ? values.name : path.parse(file).name;
-        const stream = new NamedVideoStream(sc, name, { path: file, inplace: values.inplace === true, rotate: values['no-rotate'] !== true });
-        const t0 = performance.now();
-        try {
-          if (await stream.exists()) {
-            process.stdout.write(`${displayName(name)}: already in the database (skipped)\n`);
-            continue;
-          }
-          await stream.ingest();
-          const m = await stream.metadata();
-          const secs = (performance.now() - t0) / 1000;
-          process.stdout.write(`${displayName(name)}: ${m.frames} frames ${m.width}x${m.height} ${m.codec} @ ${m.fps.toFixed(3)} fps, ${m.keyframes} keyframes (${secs.toFixed(2)} s)\n`);
-        } catch (err) {
-          failed++;
-          process.stderr.write(`vidgraph ingest: ${displayName(file)}: ${errorLine(err)}\n`);
-        }
-      }
-      if (failed > 0) process.exitCode = 1;
-    },
-  },
-  ls: {
-    summary: 'list the streams in the database (names shown with control characters escaped)',
-    usage: 'vidgraph ls [--db DIR] [--json]',
-    options: { ...dbOption, json: { type: 'boolean' } },
-    async run(values) {
-      const sc = client(values);
-      await sc.openExisting(); // read-only: a mistyped --db is an error, never a new database
-      const streams = await sc.listStreams();
-      if (values.json) {
-        process.stdout.write(safeJson(streams) + '\n');
-      } else {
-        process.stdout.write(streamTable(streams) + '\n');
-      }
-      const notes = damageNotes(streams);
-      for (const note of notes) process.stderr.write(`vidgraph ls: ${note}\n`);
-      if (notes.length > 0) process.exitCode = 1;
-    },
-  },
-  info: {
-    summary: 'show one stream: frames, size, codec, frame rate, keyframes',
-    usage: 'vidgraph info <stream> [--db DIR] [--json]',
-    options: { ...dbOption, json: { type: 'boolean' } },
-    async run(values, names) {
-      if (names.length !== 1) throw new UsageError('info takes exactly one stream name');
-      const sc = client(values);
-      await sc.openExisting(); // read-only: never creates the database
-      const stream = new NamedVideoStream(sc, names[0]!);
-      const m = await stream.metadata();
-      if (values.json) {
-        process.stdout.write(safeJson({ name: names[0], ...m }) + '\n');
-        return;
-      }
-      const rows: [string, string][] = [
-        ['stream', displayName(names[0]!)], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`],
-        ...(m.rotation ? [['rotation', `${m.rotation} degrees clockwise`] as [string, string]] : []), ['codec', m.codec],
-        ['pixel format', m.pixFmt], ['fps', m.fps.toFixed(3)], ['duration', `${m.durationSec.toFixed(3)} s`],
-        ['time base', `${m.timeBase[0]}/${m.timeBase[1]}`], ['keyframes', String(m.keyframes)],
-      ];
-      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n') + '\n');
-    },
-  },
-  rm: {
-    summary: 'delete streams',
-    usage: 'vidgraph rm <stream...> [--db DIR]',
-    options: { ...dbOption },
-    async run(values, names) {
-      if (names.length === 0) throw new UsageError('rm needs at least one stream name');
-      const db = await client(values).openExisting(); // deleting never creates a database
-      for (const name of names) {
-        await db.delete(name);
-        process.stdout.write(`deleted ${displayName(name)}\n`);
-      }
-    },
-  },
-  'extract-frames': {
-    summary: 'write every frame (or N per second) of videos as numbered images',
-    usage: 'vidgraph extract-frames --input <file|dir> --output-dir <dir> [--fps N|-1] [--threaded] [--format jpg|png] [--quality Q]',
-    options: { input: { type: 'string' }, 'output-dir': { type: 'string' }, fps: { type: 'string' }, threaded: { type: 'boolean' }, format: { type: 'string' }, quality: { type: 'string' } },
-    async run(values) {
-      if (typeof values.input !== 'string') throw new UsageError('--input is required');
-      if (typeof values['output-dir'] !== 'string') throw new UsageError('--output-dir is required');
-      const num = (name: string) => {
-        const v = values[name];
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got '${String(v)}'`);
-        return n;
-      };
-      const bar = process.stderr.isTTY ? new ProgressBar(0) : undefined;
-      try {
-        const report = await extractFrames({
-          input: values.input, outputDir: values['output-dir'], fps: num('fps'), threaded: values.threaded === true,
-          format: (values.format as 'jpg' | 'png' | undefined) ?? 'jpg', quality: num('quality'),
-          onProgress: (p) => bar?.update(p.done, p.failed, p.total),
-        });
-        bar?.stop();
-        for (const v of report.videos) {
-          if (v.error) process.stderr.write(`vidgraph extract-frames: ${v.file}: ${v.error.message.split('\n')[0]} (${v.error.code})\n`);
-          else process.stdout.write(`${path.basename(v.file)}: ${v.written} frames -> ${v.outputDir}\n`);
-        }
-        if (report.failed > 0) process.exitCode = 1;
-      } finally {
-        bar?.stop();
-      }
-    },
-  },
-  bench: {
-    summary: 'throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg)',
-    usage: 'vidgraph bench [--quick]',
-    options: { quick: { type: 'boolean' } },
-    async run(values) {
-      const { spawnSync } = await import('node:child_process');
-      const probe = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-      if (probe.error || probe.status !== 0)
-        throw new VidgraphError('ERR_NOT_FOUND', 'the benchmark compares the engine with the ffmpeg CLI, and no ffmpeg runs on this PATH: install FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)');
-      const script = path.join(packageRoot, 'bench', 'decode.mjs');
-      const code = await runNode(['--expose-gc', script, ...(values.quick ? ['--quick'] : [])]);
-      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
-    },
-  },
-  demo: {
-    summary: 'the quick-start job (examples/quickstart.mjs) on a sample clip the engine makes itself',
-    usage: 'vidgraph demo [video] [--db DIR]',
-    options: { ...dbOption },
-    async run(values, files) {
-      if (files.length > 1) throw new UsageError('demo takes at most one video file');
-      const script = path.join(packageRoot, 'examples', 'quickstart.mjs');
-      const env = typeof values.db === 'string' ? { ...process.env, VIDGRAPH_DB: path.resolve(values.db) } : process.env;
-      const code = await runNode([script, ...files], env);
-      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the demo (${script}) exited with code ${code}`);
-    },
-  },
-  config: {
-    summary: 'print build facts',
-    usage: 'vidgraph config --version | --include-dir | --cmake-dir',
-    options: { version: { type: 'boolean' }, 'include-dir': { type: 'boolean' }, 'cmake-dir': { type: 'boolean' } },
-    async run(values) {
-      if (values.version) {
-        const v = versions();
-        process.stdout.write(`vidgraph ${version} (node ${v.node}, FFmpeg ${v.ffmpeg}: libavcodec ${v.libavcodec}, libavformat ${v.libavformat}, libavfilter ${v.libavfilter})\n`);
-      } else if (values['include-dir']) {
-        process.stdout.write(`${path.join(packageRoot, 'include')}\n`);
-      } else if (values['cmake-dir']) {
-        process.stdout.write(`${path.join(packageRoot, 'cmake')}\n`);
-      } else {
-        throw new UsageError('config needs one of --version, --include-dir, --cmake-dir');
-      }
-    },
-  },
-};
+function client(cmd: Command): Client {
+  return new Client({ db: dbOf(cmd) });
+}
+
+/** Parses an option value as a number: negative values (`--fps -1`) are values, not options. */
+function number(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number for ${name}, got '${v}'`);
+    return n;
+  };
+}
+
+function integer(name: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer between ${min} and ${max} for ${name}, got '${v}'`);
+    return n;
+  };
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * JSON whose text is also safe on a terminal: JSON.stringify escapes C0 controls but not DEL,
+ * C1 controls or bidirectional overrides; these become \\u escapes (still the same JSON value).
+ */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One line: the message (control characters escaped) and the error's code. */
+function errorLine(err: unknown): string {
+  const e = toVidgraphError(err);
+  return `${displayName(e.message.split('\n')[0]!)} (${e.code})`;
+}
 
 /** Runs a script of this package with this Node, output to the terminal; resolves to its exit code. */
 async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -199,62 +89,242 @@ async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
   });
 }
 
-/** One line: the message (control characters escaped) and the error's code. */
-function errorLine(err: unknown): string {
-  const e = toVidgraphError(err);
-  return `${displayName(e.message.split('\n')[0]!)} (${e.code})`;
+function withDb(cmd: Command): Command {
+  return cmd.option('--db <dir>', DB_HELP);
 }
 
-/**
- * JSON whose text is also safe on a terminal: JSON.stringify escapes C0 controls but not DEL,
- * C1 controls or bidirectional overrides; these become \\u escapes (still the same JSON value).
- */
-function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+function jsonOption(what: string): Option {
+  return new Option('--json', `print ${what} as JSON on stdout`);
 }
 
-function help(): string {
-  const lines = ['Usage: vidgraph <command> [options]', '', 'Commands:'];
-  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
-  lines.push('', "Run 'vidgraph <command> --help' for a command's options.", 'The database is --db DIR, else $VIDGRAPH_DB, else ~/.vidgraph/db.');
-  return lines.join('\n') + '\n';
+function program(): Command {
+  const prog = new Command('vidgraph')
+    .description('Scanner-class video analytics: index videos, read exact frames, run graphs over them.')
+    .version(version, '-V, --version', 'print the version and exit')
+    .helpOption('-h, --help', 'show help for vidgraph or a command')
+    .option('--db <dir>', DB_HELP)
+    .enablePositionalOptions() // `config --version` is config's own option, not the program's
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(run 'vidgraph <command> --help' for its options)")
+    .addHelpText('after', `
+Exit codes: 0 done, 1 the work failed, 2 a usage error.
+--db goes before the command or after it (for the commands that use a database).`)
+    .exitOverride();
+
+  withDb(prog.command('ingest')
+    .description('index videos into the database (one stream per file, named after the file)')
+    .argument('<videos...>', 'video files to ingest')
+    .option('--inplace', 'index the file where it is, without copying its packets (the file must stay where it is)', false)
+    .option('--no-rotate', 'keep the stored orientation (default: frames turned by the display matrix, as the ffmpeg CLI does)')
+    .option('--name <name>', 'stream name, for a single video (default: the file name without its extension)')
+    .addOption(jsonOption('one object per video (name, frames, size, codec, or its error)')))
+    .action(async (files: string[], opts: { inplace: boolean; rotate: boolean; name?: string; json?: boolean }, cmd: Command) => {
+      if (opts.name !== undefined && files.length > 1) cmd.error('error: --name works with a single video', { exitCode: EXIT_USAGE, code: 'vidgraph.usage' });
+      const sc = client(cmd);
+      const results: Record<string, unknown>[] = [];
+      // The bar counts bytes of the files read (its percentage), and shows frames indexed.
+      const sizes = await Promise.all(files.map((f) => fs.stat(f).then((s) => s.size, () => 0)));
+      const totalBytes = sizes.reduce((a, b) => a + b, 0);
+      const bar = !opts.json && process.stderr.isTTY ? new ProgressBar(Math.max(totalBytes, 1), {
+        unit: 'frames', failedLabel: 'failed videos',
+        format: 'vidgraph ingest {bar} {percentage}% | {frames} frames | {rate} frames/s | ETA {eta_formatted} | failed videos: {failed}',
+      }) : undefined;
+      const say = (line: string): void => {
+        if (opts.json) return;
+        if (bar) bar.log(line);
+        else print(line);
+      };
+      let failed = 0;
+      let bytesBefore = 0; // of the files done
+      let framesBefore = 0;
+      for (const [i, file] of files.entries()) {
+        const name = opts.name ?? path.parse(file).name;
+        const stream = new NamedVideoStream(sc, name, { path: file, inplace: opts.inplace, rotate: opts.rotate });
+        const t0 = performance.now();
+        try {
+          if (await stream.exists()) {
+            results.push({ name, file, skipped: 'already in the database' });
+            say(`${displayName(name)}: already in the database (skipped)`);
+          } else {
+            await stream.ingest({
+              onProgress: (p) => bar?.update(bytesBefore + p.bytes, failed, undefined, { frames: framesBefore + p.frames }, framesBefore + p.frames),
+            });
+            const m = await stream.metadata();
+            framesBefore += m.frames;
+            const seconds = (performance.now() - t0) / 1000;
+            results.push({ name, file, ...m, seconds });
+            say(`${displayName(name)}: ${m.frames} frames ${m.width}x${m.height} ${m.codec} @ ${m.fps.toFixed(3)} fps, ${m.keyframes} keyframes (${seconds.toFixed(2)} s)`);
+          }
+        } catch (err) {
+          failed++;
+          const e = toVidgraphError(err);
+          results.push({ name, file, error: { code: e.code, message: e.message } });
+          const line = `vidgraph ingest: ${displayName(file)}: ${errorLine(err)}`;
+          if (bar) bar.log(line, 'stderr');
+          else process.stderr.write(`${line}\n`);
+        }
+        bytesBefore += sizes[i]!;
+        bar?.update(bytesBefore, failed, undefined, { frames: framesBefore }, framesBefore);
+      }
+      bar?.stop();
+      if (opts.json) print(safeJson(results));
+      if (failed > 0) throw new Failed();
+    });
+
+  withDb(prog.command('ls')
+    .description('list the streams in the database (names shown with control characters escaped)')
+    .addOption(jsonOption('the streams')))
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const sc = client(cmd);
+      await sc.openExisting(); // read-only: a mistyped --db is an error, never a new database
+      const streams = await sc.listStreams();
+      print(opts.json ? safeJson(streams) : streamTable(streams));
+      const notes = damageNotes(streams);
+      for (const note of notes) process.stderr.write(`vidgraph ls: ${note}\n`);
+      if (notes.length > 0) throw new Failed();
+    });
+
+  withDb(prog.command('info')
+    .description('show one stream: frames, size, codec, frame rate, keyframes')
+    .argument('<stream>', 'stream name')
+    .addOption(jsonOption('the stream\'s metadata')))
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const sc = client(cmd);
+      await sc.openExisting(); // read-only: never creates the database
+      const m = await new NamedVideoStream(sc, name).metadata();
+      if (opts.json) {
+        print(safeJson({ name, ...m }));
+        return;
+      }
+      const rows: [string, string][] = [
+        ['stream', displayName(name)], ['frames', String(m.frames)], ['size', `${m.width}x${m.height}`],
+        ...(m.rotation ? [['rotation', `${m.rotation} degrees clockwise`] as [string, string]] : []), ['codec', m.codec],
+        ['pixel format', m.pixFmt], ['fps', m.fps.toFixed(3)], ['duration', `${m.durationSec.toFixed(3)} s`],
+        ['time base', `${m.timeBase[0]}/${m.timeBase[1]}`], ['keyframes', String(m.keyframes)],
+      ];
+      print(rows.map(([k, v]) => `${k.padEnd(13)} ${v}`).join('\n'));
+    });
+
+  withDb(prog.command('rm')
+    .description('delete streams')
+    .argument('<streams...>', 'stream names')
+    .addOption(jsonOption('the names deleted')))
+    .action(async (names: string[], opts: { json?: boolean }, cmd: Command) => {
+      const db = await client(cmd).openExisting(); // deleting never creates a database
+      const deleted: string[] = [];
+      for (const name of names) {
+        await db.delete(name);
+        deleted.push(name);
+        if (!opts.json) print(`deleted ${displayName(name)}`);
+      }
+      if (opts.json) print(safeJson({ deleted }));
+    });
+
+  prog.command('extract-frames')
+    .description('write every frame (or N per second) of videos as numbered images')
+    .requiredOption('--input <path>', 'a video file, or a directory whose files are all extracted')
+    .requiredOption('--output-dir <dir>', 'where the images go: one directory per video, named after it')
+    .option('--fps <n>', 'frames per second to keep (the frame nearest each 1/fps step); -1 keeps every frame', number('--fps'), -1)
+    .option('--threaded', 'extract several videos at once (one per core)', false)
+    .addOption(new Option('--format <format>', 'image format').choices(['jpg', 'png']).default('jpg'))
+    .option('--quality <q>', 'JPEG quality, 0 to 100', integer('--quality', 0, 100), 95)
+    .addOption(jsonOption('the report (per video: frames written, or its error)'))
+    .action(async (opts: { input: string; outputDir: string; fps: number; threaded: boolean; format: 'jpg' | 'png'; quality: number; json?: boolean }) => {
+      const bar = !opts.json && process.stderr.isTTY ? new ProgressBar(0, { unit: 'frames', failedLabel: 'failed videos' }) : undefined;
+      let report;
+      try {
+        report = await extractFrames({
+          input: opts.input, outputDir: opts.outputDir, fps: opts.fps, threaded: opts.threaded, format: opts.format, quality: opts.quality,
+          onProgress: (p) => bar?.update(p.done, p.failed, p.total),
+        });
+      } finally {
+        bar?.stop();
+      }
+      if (opts.json) {
+        print(safeJson(report));
+      } else {
+        for (const v of report.videos) {
+          if (v.error) process.stderr.write(`vidgraph extract-frames: ${displayName(v.file)}: ${displayName(v.error.message.split('\n')[0]!)} (${v.error.code})\n`);
+          else print(`${displayName(path.basename(v.file))}: ${v.written} frames -> ${displayName(v.outputDir)}`);
+        }
+      }
+      if (report.failed > 0) {
+        if (opts.json) for (const v of report.videos) if (v.error) process.stderr.write(`vidgraph extract-frames: ${displayName(v.file)}: ${v.error.code}\n`);
+        throw new Failed();
+      }
+    });
+
+  prog.command('bench')
+    .description('throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg)')
+    .option('--quick', 'a 4 s clip and fewer repetitions (figures dominated by start-up)', false)
+    .addOption(jsonOption('the report'))
+    .action(async (opts: { quick: boolean; json?: boolean }) => {
+      const { spawnSync } = await import('node:child_process');
+      const probe = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+      if (probe.error || probe.status !== 0)
+        throw new VidgraphError('ERR_NOT_FOUND', 'the benchmark compares the engine with the ffmpeg CLI, and no ffmpeg runs on this PATH: install FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)');
+      const script = path.join(packageRoot, 'bench', 'decode.mjs');
+      const code = await runNode(['--expose-gc', script, ...(opts.quick ? ['--quick'] : []), ...(opts.json ? ['--json'] : [])]);
+      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
+    });
+
+  withDb(prog.command('demo')
+    .description('the quick-start job (examples/quickstart.mjs) on a sample clip the engine makes itself')
+    .argument('[video]', 'a video of yours to run it on instead'))
+    .action(async (video: string | undefined, _opts: unknown, cmd: Command) => {
+      const script = path.join(packageRoot, 'examples', 'quickstart.mjs');
+      const db = dbOf(cmd);
+      const env = db !== undefined ? { ...process.env, VIDGRAPH_DB: path.resolve(db) } : process.env;
+      const code = await runNode([script, ...(video !== undefined ? [video] : [])], env);
+      if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the demo (${script}) exited with code ${code}`);
+    });
+
+  prog.command('config')
+    .description('print build facts: the engine\'s versions, or where the plugin header and CMake package are')
+    .option('--version', 'vidgraph, Node and FFmpeg versions')
+    .option('--include-dir', 'the directory holding vidgraph/plugin.h')
+    .option('--cmake-dir', 'the directory holding vidgraphConfig.cmake (for -Dvidgraph_DIR)')
+    .addOption(jsonOption('every build fact'))
+    .action((opts: { version?: boolean; includeDir?: boolean; cmakeDir?: boolean; json?: boolean }, cmd: Command) => {
+      const includeDir = path.join(packageRoot, 'include');
+      const cmakeDir = path.join(packageRoot, 'cmake');
+      if (opts.json) {
+        print(safeJson({ version, versions: versions(), includeDir, cmakeDir }));
+      } else if (opts.version) {
+        const v = versions();
+        print(`vidgraph ${version} (node ${v.node}, FFmpeg ${v.ffmpeg}: libavcodec ${v.libavcodec}, libavformat ${v.libavformat}, libavfilter ${v.libavfilter})`);
+      } else if (opts.includeDir) {
+        print(includeDir);
+      } else if (opts.cmakeDir) {
+        print(cmakeDir);
+      } else {
+        cmd.error('error: config needs one of --version, --include-dir, --cmake-dir, --json', { exitCode: EXIT_USAGE, code: 'vidgraph.usage' });
+      }
+    });
+
+  return prog;
 }
 
+/** Runs the command line on `argv` (without node and the script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(help());
-    return name ? 0 : 2;
-  }
-  if (name === '--version') {
-    process.stdout.write(`${version}\n`);
-    return 0;
-  }
-  const command = commands[name];
-  if (!command) {
-    process.stderr.write(`vidgraph: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')}; see vidgraph --help)\n`);
-    return 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    process.stderr.write(`vidgraph ${name}: ${(err as Error).message}\nUsage: ${command.usage}\n`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
-    return 0;
+  const prog = program();
+  if (argv.length === 0) {
+    process.stderr.write(prog.helpInformation());
+    return EXIT_USAGE;
   }
   try {
-    await command.run(parsed.values, parsed.positionals);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    await prog.parseAsync(argv, { from: 'user' });
+    return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`vidgraph ${name}: ${err.message}\nUsage: ${command.usage}\n`);
-      return 2;
+    if (err instanceof CommanderError) {
+      // Help and version print and end with exit code 0; every other commander error is a
+      // usage error, already printed with its suggestion.
+      if (err.exitCode === 0) return 0;
+      return EXIT_USAGE;
     }
-    process.stderr.write(`vidgraph ${name}: ${errorLine(err)}\n`);
-    return 1;
+    if (err instanceof Failed) return EXIT_FAILURE;
+    const name = prog.args[0] ?? '';
+    process.stderr.write(`vidgraph${name ? ` ${name}` : ''}: ${errorLine(err)}\n`);
+    return EXIT_FAILURE;
   }
 }

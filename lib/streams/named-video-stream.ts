@@ -23,6 +23,16 @@ export type { VideoMetadata } from '../native';
  * const video = new vg.NamedVideoStream(sc, 'street', { path: 'street.mp4' });
  * for await (const frame of video.load({ rows: [0, 100, 200] })) console.log(frame.width, frame.height);
  */
+/** How far an ingest got (NamedVideoStream.ingest's onProgress). */
+export interface IngestProgress {
+  /** Frames (packets of the video stream) indexed so far. */
+  frames: number;
+  /** Bytes of the file read so far. */
+  bytes: number;
+  /** The file's size in bytes. */
+  totalBytes: number;
+}
+
 export class NamedVideoStream extends StoredStream<Frame> {
   private readonly sourcePath?: string;
   private readonly inplace: boolean;
@@ -47,14 +57,26 @@ export class NamedVideoStream extends StoredStream<Frame> {
 
   /**
    * Indexes the video (and copies its packets unless `inplace`) and commits the stream.
-   * Does nothing when the stream already exists.
+   * Does nothing when the stream already exists. `onProgress` is called about ten times a
+   * second while the file is scanned, and once at the end: frames (packets) indexed so far,
+   * bytes of the file read, and the file's size.
+   *
+   * @example
+   * await new vg.NamedVideoStream(sc, 'movie', { path: 'movie.mp4' }).ingest({
+   *   onProgress: ({ frames, bytes, totalBytes }) => console.log(`${frames} frames, ${(100 * bytes / totalBytes).toFixed(0)}%`),
+   * });
    */
-  async ingest(): Promise<void> {
-    this.ingesting ??= this.doIngest().finally(() => { this.ingesting = undefined; });
+  async ingest(opts?: { onProgress?: (p: IngestProgress) => void }): Promise<void> {
+    const o = plainObject('NamedVideoStream.ingest', 'options', opts);
+    knownKeys('NamedVideoStream.ingest', o, ['onProgress']);
+    if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+      throw new BadArgumentError(`NamedVideoStream.ingest: expected a function for onProgress, got ${describe(o.onProgress)}`);
+    }
+    this.ingesting ??= this.doIngest(o.onProgress as ((p: IngestProgress) => void) | undefined).finally(() => { this.ingesting = undefined; });
     return this.ingesting;
   }
 
-  private async doIngest(): Promise<void> {
+  private async doIngest(onProgress?: (p: IngestProgress) => void): Promise<void> {
     const db = await this.sc.ready();
     if (await db.read(this.name())) return;
     if (!this.sourcePath) throw new NotFoundError(`stream '${this.name()}' does not exist and no path was given to ingest it from`);
@@ -64,11 +86,23 @@ export class NamedVideoStream extends StoredStream<Frame> {
     const staging = await db.stage();
     try {
       let scan;
+      let scanning;
       try {
-        scan = await native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, maxPixels: this.sc.maxPixels, rotate: this.rotate });
+        scanning = native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, maxPixels: this.sc.maxPixels, rotate: this.rotate });
       } catch (err) {
         throw fromNative(err, `ingest of '${this.name()}'`);
       }
+      const { progress } = scanning;
+      const report = (): void => onProgress?.({ frames: Number(Atomics.load(progress, 0)), bytes: Number(Atomics.load(progress, 1)), totalBytes: stat.size });
+      const timer = onProgress ? setInterval(report, 100).unref() : undefined;
+      try {
+        scan = await scanning;
+      } catch (err) {
+        throw fromNative(err, `ingest of '${this.name()}'`);
+      } finally {
+        clearInterval(timer);
+      }
+      onProgress?.({ frames: scan.info.frames, bytes: stat.size, totalBytes: stat.size });
       for (const w of scan.warnings) process.emitWarning(w, { code: 'VIDGRAPH_INGEST' });
       if (scan.info.inplace) await fsp.rm(path.join(staging, PACKETS_FILE), { force: true });
       await fsp.writeFile(path.join(staging, INDEX_FILE), scan.index);
