@@ -5,6 +5,8 @@
  * try { await stream.ingest(); }
  * catch (e) { if (e instanceof vg.VidgraphError && e.code === 'ERR_INVALID_VIDEO') skip(file); else throw e; }
  */
+import type { RunResult } from './run/run';
+
 export type ErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_EXISTS'
@@ -21,6 +23,7 @@ export type ErrorCode =
   | 'ERR_CORRUPT'
   | 'ERR_RESOURCE'
   | 'ERR_TIMEOUT'
+  | 'ERR_JOBS_FAILED'
   | 'ERR_INTERNAL';
 
 export class VidgraphError extends Error {
@@ -84,6 +87,32 @@ export class NativeLoadError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NATIVE_LOAD', message, options); }
 }
 
+/** A failed job of a run: its name (the input stream's), and its error's code and message. */
+export interface JobFailure {
+  job: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * `sc.run(…, { throwOnFailure: true })` when jobs failed: `failures` lists each failed job with
+ * its error, and `result` is what the run would have returned (the other jobs committed).
+ *
+ * @example
+ * try { await sc.run(output, vg.PerfParams.estimate(), { throwOnFailure: true }); }
+ * catch (e) { if (e instanceof vg.JobsFailedError) for (const f of e.failures) console.error(f.job, f.code); else throw e; }
+ */
+export class JobsFailedError extends VidgraphError {
+  readonly failures: JobFailure[];
+  readonly result: RunResult;
+  constructor(failures: JobFailure[], jobs: number, result: RunResult) {
+    const lines = failures.map((f) => `  job '${f.job}': ${f.message.split('\n')[0]} (${f.code})`);
+    super('ERR_JOBS_FAILED', `run: ${failures.length} of ${jobs} job(s) failed:\n${lines.join('\n')}`);
+    this.failures = failures;
+    this.result = result;
+  }
+}
+
 const byCode: Partial<Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => VidgraphError>> = {
   ERR_NOT_FOUND: NotFoundError,
   ERR_EXISTS: ExistsError,
@@ -103,7 +132,7 @@ const byCode: Partial<Record<ErrorCode, new (message: string, options?: { cause?
 export const ERROR_CODES: readonly ErrorCode[] = [
   'ERR_NOT_FOUND', 'ERR_EXISTS', 'ERR_BAD_ARGUMENT', 'ERR_INVALID_VIDEO', 'ERR_DECODE', 'ERR_UNSUPPORTED_CODEC',
   'ERR_PLUGIN', 'ERR_ABORTED', 'ERR_NO_GPU', 'ERR_KERNEL', 'ERR_NATIVE_LOAD', 'ERR_CLOSED', 'ERR_CORRUPT',
-  'ERR_RESOURCE', 'ERR_TIMEOUT', 'ERR_INTERNAL',
+  'ERR_RESOURCE', 'ERR_TIMEOUT', 'ERR_JOBS_FAILED', 'ERR_INTERNAL',
 ];
 
 function isErrorCode(code: unknown): code is ErrorCode {

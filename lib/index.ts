@@ -11,9 +11,9 @@ export type { ClientOptions, LogLevel, StorageConfig } from './client';
 export {
   VidgraphError, NotFoundError, ExistsError, BadArgumentError, InvalidVideoError, DecodeError,
   UnsupportedCodecError, PluginError, AbortedError, NoGpuError, NativeLoadError, ClosedError, CorruptError,
-  ResourceError, TimeoutError, ERROR_CODES,
+  ResourceError, TimeoutError, JobsFailedError, ERROR_CODES,
 } from './errors';
-export type { ErrorCode } from './errors';
+export type { ErrorCode, JobFailure } from './errors';
 export { Frame } from './frame';
 export type { DType, FrameData, CvMat } from './frame';
 export { VideoReader } from './reader';

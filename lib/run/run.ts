@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Client } from '../client';
-import { AbortedError, BadArgumentError, ClosedError, ExistsError, fromNative, toVidgraphError, VidgraphError } from '../errors';
+import { AbortedError, BadArgumentError, ClosedError, ExistsError, fromNative, JobsFailedError, toVidgraphError, VidgraphError } from '../errors';
 import { Frame } from '../frame';
 import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
 import { Json } from '../graph/types';
@@ -19,7 +19,7 @@ import { ArrayStream } from '../streams/array-stream';
 import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { StoredStream } from '../streams/stored-stream';
-import { describe, integer } from '../validate';
+import { describe, integer, optionalBoolean } from '../validate';
 import { DEFAULT_KERNEL_TIMEOUT_MS, JobEvaluator, KernelLike, OpState, RowSource, Value } from './evaluate';
 import { KernelConfig, TsKernelRunner, tsOp } from '../kernels/ts-ops';
 import { encodePluginArgs, findOpDeclaration } from '../graph/ops';
@@ -51,6 +51,12 @@ export interface RunOptions {
    * cannot be interrupted at all: give a CPU-heavy or risky kernel a `module` (the worker pool).
    */
   kernelTimeout?: number;
+  /**
+   * Reject with a JobsFailedError (ERR_JOBS_FAILED) listing each failed job and its cause when
+   * any job failed (the other jobs are committed all the same). Without it, the run resolves
+   * and emits one VIDGRAPH_JOB_FAILED process warning per failed job.
+   */
+  throwOnFailure?: boolean;
 }
 
 export interface RunStats {
@@ -234,6 +240,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
   let perf = PerfParams.check(perfArg);
   const kernelTimeout = opts.kernelTimeout === undefined ? DEFAULT_KERNEL_TIMEOUT_MS : integer('run', 'kernelTimeout (ms)', opts.kernelTimeout, { min: 1, max: 2 ** 31 - 1 });
+  const throwOnFailure = optionalBoolean('run', 'throwOnFailure', opts.throwOnFailure) ?? false;
   const cacheMode = opts.cacheMode ?? CacheMode.Error;
   if (!Object.values(CacheMode).includes(cacheMode)) throw new BadArgumentError(`run: expected cacheMode vg.CacheMode.Error, Ignore or Overwrite, got ${describe(cacheMode)}`);
   const jobs = outputs[0]!.streams.length;
@@ -423,5 +430,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   }
   stats.seconds = (performance.now() - started) / 1000;
   if (trace) stats.profile = await trace.write(path.join(db.root, 'profiles', `${jobId}.trace.json`));
+  if (stats.errors.length > 0) {
+    if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, { jobId, failedJobs, stats });
+    // A failed job must not pass unnoticed, progress bar or not.
+    for (const e of stats.errors) process.emitWarning(`job '${e.job}' failed: ${e.message.split('\n')[0]} (${e.code})`, { code: 'VIDGRAPH_JOB_FAILED' });
+  }
   return { jobId, failedJobs, stats };
 }
