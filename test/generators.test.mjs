@@ -119,6 +119,25 @@ describe('VideoFrameGenerator', () => {
   });
 });
 
+describe('globPattern', () => {
+  test('reads globs as keras-video\'s glob does, and more: {a,b} alternatives, ? and [...]; class names are literal; dot files are left out', async () => {
+    const dir = tempDir();
+    const clip = await makeClip('gen-glob.mp4', { width: 32, height: 24, seconds: 0.5, fps: 24 });
+    const put = (...p) => {
+      fs.mkdirSync(path.join(dir, ...p.slice(0, -1)), { recursive: true });
+      fs.copyFileSync(clip, path.join(dir, ...p));
+    };
+    put('jump', 'v1.mp4'); put('jump', 'v2.avi'); put('jump', 'v10.mp4'); put('jump', 'v3.mkv'); put('jump', '.v4.mp4');
+    put('a[1]', 'v1.mp4'); put('{x}', 'v1.avi');
+    const files = (globPattern, classes) => new vg.VideoFrameGenerator({ globPattern, classes, nbFrames: 2, batchSize: 1 }).files.map((f) => path.relative(dir, f));
+    assert.deepEqual(files(path.join(dir, '{classname}', '*.{avi,mp4}'), ['jump']), ['jump/v1.mp4', 'jump/v10.mp4', 'jump/v2.avi']);
+    assert.deepEqual(files(path.join(dir, '{classname}', 'v?.mp4'), ['jump']), ['jump/v1.mp4']);
+    assert.deepEqual(files(path.join(dir, '{classname}', 'v[23].*'), ['jump']), ['jump/v2.avi', 'jump/v3.mkv']);
+    // Class names with glob syntax in them are matched literally, and discovered like any other.
+    assert.deepEqual(files(path.join(dir, '{classname}', '*.{avi,mp4}')).sort(), ['a[1]/v1.mp4', 'jump/v1.mp4', 'jump/v10.mp4', 'jump/v2.avi', '{x}/v1.avi'].sort());
+  });
+});
+
 describe('SlidingFrameGenerator', () => {
   test('every window is distinct and the windows cover the video, one step apart', async () => {
     const gen = new vg.SlidingFrameGenerator({ globPattern: pattern(), classes: ['walk'], nbFrames: 4, batchSize: 1, targetShape: [16, 12], shuffle: false });

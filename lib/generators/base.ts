@@ -5,6 +5,7 @@
  * threads, and the next batch is prepared while the caller trains on this one.
  */
 import * as fs from 'node:fs';
+import { convertPathToPattern, escapePath, globSync } from 'tinyglobby';
 import * as path from 'node:path';
 import { BadArgumentError, ClosedError, NotFoundError, toVidgraphError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
@@ -73,7 +74,12 @@ export function shuffled<T>(items: T[], rand: () => number): T[] {
   return out;
 }
 
-/** Expands '{classname}' and '*' in the pattern: files per class, sorted. */
+/**
+ * The files per class (sorted) that `pattern` names, keras-video's way: `{classname}` stands for
+ * each class (the directories it matches under the fixed part of the path, unless `classes` are
+ * given), and the rest is a glob as Python's glob module reads it, and more: `*`, `?`, `[...]`,
+ * `{a,b}` alternatives and `**` (tinyglobby). Dot files are left out, as Python's glob does.
+ */
 export function globClasses(pattern: string, classes?: string[]): Map<string, string[]> {
   const abs = path.resolve(pattern);
   const parts = abs.split(path.sep);
@@ -81,32 +87,18 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
   if (ci < 0) throw new BadArgumentError(`generator: globPattern must contain {classname}, got '${pattern}'`);
   const base = parts.slice(0, ci).join(path.sep) || path.sep;
   const classPart = parts[ci]!;
-  const rest = parts.slice(ci + 1);
   if (!fs.existsSync(base)) throw new NotFoundError(`generator: no videos found: directory '${base}' (from globPattern '${pattern}') does not exist`);
+  // The class directories: those under `base` whose name the {classname} segment matches.
   const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // One path segment of the glob: '*' matches within the segment, '{classname}' the class.
-  const toRegex = (glob: string, cls?: string) =>
-    new RegExp(`^${glob.split(/(\{classname\}|\*)/).map((p) => (p === '{classname}' ? (cls !== undefined ? escape(cls) : '([^/]+)') : p === '*' ? '[^/]*' : escape(p))).join('')}$`);
+  const classRe = new RegExp(`^${classPart.split('{classname}').map(escape).join('(.+)')}$`);
+  const names = classes ?? fs.readdirSync(base, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && classRe.test(d.name))
+    .map((d) => classRe.exec(d.name)![1]!).sort();
   const found = new Map<string, string[]>();
-  const names = classes ?? fs.readdirSync(base).filter((d) => toRegex(classPart).test(d) && fs.statSync(path.join(base, d)).isDirectory()).map((d) => toRegex(classPart).exec(d)![1]!).sort();
   for (const cls of names) {
-    const dir = path.join(base, classPart.split('{classname}').join(cls));
-    let paths = [dir];
-    for (const seg of rest) {
-      const next: string[] = [];
-      for (const p of paths) {
-        if (!seg.includes('*') && !seg.includes('{classname}')) {
-          const q = path.join(p, seg);
-          if (fs.existsSync(q)) next.push(q);
-          continue;
-        }
-        if (!fs.existsSync(p) || !fs.statSync(p).isDirectory()) continue;
-        const re = toRegex(seg, cls);
-        for (const e of fs.readdirSync(p).sort()) if (re.test(e)) next.push(path.join(p, e));
-      }
-      paths = next;
-    }
-    found.set(cls, paths.filter((p) => fs.statSync(p).isFile()).sort());
+    // The class name is literal text in the glob (a class may be called 'a[1]' or '{x}').
+    const glob = convertPathToPattern(base) + '/' + parts.slice(ci).join('/').split('{classname}').join(escapePath(cls));
+    found.set(cls, globSync(glob, { absolute: true, onlyFiles: true, expandDirectories: false }).map((f) => path.normalize(f)).sort());
   }
   return found;
 }
