@@ -7,6 +7,7 @@
  * place; others have their packets copied to a temporary file first.
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -109,9 +110,8 @@ export class VideoReader {
   readonly duration: number;
   private readonly source: VideoSource;
   private readonly times: Float64Array;
-  private readonly cacheLimit: number;
-  private readonly cache = new Map<number, ReaderFrame>();
-  private cacheUsed = 0;
+  /** Frames of random requests by row, least recently used dropped first, within cacheBytes (none when 0). */
+  private readonly cache?: LRUCache<number, ReaderFrame>;
   private readonly maxBatchBytes: number;
   /** The last row of the previous request: the next row after it is a sequential read, not cached. */
   private lastRow = -2;
@@ -125,7 +125,7 @@ export class VideoReader {
     this.maxBatchBytes = maxBatchBytes;
     this.indexSource = indexSource;
     this.source = source;
-    this.cacheLimit = cacheBytes;
+    if (cacheBytes > 0) this.cache = new LRUCache<number, ReaderFrame>({ maxSize: cacheBytes, sizeCalculation: (f) => Math.max(1, f.image.byteLength) });
     this.tempDir = tempDir;
     openReaders++;
     this.times = source.rowTimes();
@@ -208,7 +208,7 @@ export class VideoReader {
 
   /** Decode work so far (frames the codec produced versus frames returned, and seeks) and the cache's contents. */
   get stats(): Readonly<ReaderStats> {
-    return { ...this.source.stats, cacheBytes: this.cacheUsed, cachedFrames: this.cache.size };
+    return { ...this.source.stats, cacheBytes: this.cache?.calculatedSize ?? 0, cachedFrames: this.cache?.size ?? 0 };
   }
 
   /** Frame `i`; negative counts from the end; out of range clamps to the first or last frame. */
@@ -303,8 +303,7 @@ export class VideoReader {
    */
   async close(): Promise<void> {
     const wasOpen = !this.source.isClosed; // a second close() neither counts nor trims again
-    this.cache.clear();
-    this.cacheUsed = 0;
+    this.cache?.clear();
     await this.source.close();
     if (this.tempDir) await removeTempDir(this.tempDir);
     // When the last open reader closes, the decoded frames' memory goes back to the system
@@ -349,10 +348,8 @@ export class VideoReader {
     const out = new Map<number, ReaderFrame>();
     const missing: number[] = [];
     for (const r of rows) {
-      const hit = this.cache.get(r);
+      const hit = this.cache?.get(r); // also makes it the most recently used
       if (hit) {
-        this.cache.delete(r); // refresh LRU position
-        this.cache.set(r, hit);
         out.set(r, hit);
       } else if (!out.has(r)) {
         missing.push(r);
@@ -370,16 +367,10 @@ export class VideoReader {
   }
 
   private remember(f: ReaderFrame): void {
-    const bytes = f.image.byteLength;
-    if (this.cacheLimit === 0 || bytes > this.cacheLimit || this.cache.has(f.index)) return;
-    this.cache.set(f.index, f);
-    this.cacheUsed += bytes;
-    for (const [row, old] of this.cache) {
-      if (this.cacheUsed <= this.cacheLimit) break;
-      this.cache.delete(row);
-      this.cacheUsed -= old.image.byteLength;
-    }
+    // A frame larger than the whole cache is not kept (lru-cache's maxEntrySize is maxSize).
+    if (this.cache && !this.cache.has(f.index)) this.cache.set(f.index, f);
   }
+
 }
 
 /** The size frames come out at under `maxSize` (as FFmpeg's scale with force_original_aspect_ratio=decrease). */
