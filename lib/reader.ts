@@ -370,7 +370,6 @@ export class VideoReader {
     // A frame larger than the whole cache is not kept (lru-cache's maxEntrySize is maxSize).
     if (this.cache && !this.cache.has(f.index)) this.cache.set(f.index, f);
   }
-
 }
 
 /** The size frames come out at under `maxSize` (as FFmpeg's scale with force_original_aspect_ratio=decrease). */

@@ -197,13 +197,14 @@ export class VideoSource {
       else groups.push({ interval, from: i, to: i + 1, cost: 0, lane: -1 });
     }
     const load = new Array<number>(this.maxLanes).fill(0);
+    const laneInterval = this.lanes.map((l) => (l.lastRow >= 0 ? intervalOf(l.lastRow) : -1));
     const fresh: typeof groups = [];
     for (const g of groups) {
       const first = rows[g.from]!;
       const last = rows[g.to - 1]!;
       const owned = this.schedule ? this.owner.get(g.interval) : undefined;
-      const continues = this.lanes.findIndex((l) => l.lastRow >= 0 && l.lastRow < first &&
-        (first - l.lastRow <= CONTINUE_GAP || intervalOf(l.lastRow) === g.interval));
+      const continues = this.lanes.findIndex((l, i) => l.lastRow >= 0 && l.lastRow < first &&
+        (first - l.lastRow <= CONTINUE_GAP || laneInterval[i] === g.interval));
       g.lane = owned ?? (continues >= 0 ? continues : -1);
       if (g.lane >= 0) {
         g.cost = last - Math.max(keys[g.interval]!, this.lanes[g.lane]!.lastRow);

@@ -128,6 +128,7 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
       const bar = !opts.json && process.stderr.isTTY ? new ProgressBar(Math.max(totalBytes, 1), {
         unit: 'frames', failedLabel: 'failed videos',
         format: 'vidgraph ingest {bar} {percentage}% | {frames} frames | {rate} frames/s | ETA {eta_formatted} | failed videos: {failed}',
+        initial: { frames: 0 },
       }) : undefined;
       const say = (line: string): void => {
         if (opts.json) return;
@@ -240,18 +241,13 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
       } finally {
         bar?.stop();
       }
-      if (opts.json) {
-        print(safeJson(report));
-      } else {
-        for (const v of report.videos) {
-          if (v.error) process.stderr.write(`vidgraph extract-frames: ${displayName(v.file)}: ${displayName(v.error.message.split('\n')[0]!)} (${v.error.code})\n`);
-          else print(`${displayName(path.basename(v.file))}: ${v.written} frames -> ${displayName(v.outputDir)}`);
-        }
+      // Failures go to stderr either way; stdout gets the JSON report or a line per video written.
+      for (const v of report.videos) {
+        if (v.error) process.stderr.write(`vidgraph extract-frames: ${displayName(v.file)}: ${displayName(v.error.message.split('\n')[0]!)} (${v.error.code})\n`);
       }
-      if (report.failed > 0) {
-        if (opts.json) for (const v of report.videos) if (v.error) process.stderr.write(`vidgraph extract-frames: ${displayName(v.file)}: ${v.error.code}\n`);
-        throw new Failed();
-      }
+      if (opts.json) print(safeJson(report));
+      else for (const v of report.videos) if (!v.error) print(`${displayName(path.basename(v.file))}: ${v.written} frames -> ${displayName(v.outputDir)}`);
+      if (report.failed > 0) throw new Failed();
     });
 
   prog.command('bench')

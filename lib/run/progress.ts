@@ -6,6 +6,8 @@ export interface ProgressLabels {
   failedLabel: string;
   /** A cli-progress format of its own ({bar}, {value}, {total}, {percentage}, {rate}, {failed}, and the payload's fields). */
   format?: string;
+  /** The payload's fields before the first update (those `format` names beyond the standard ones). */
+  initial?: Record<string, string | number>;
 }
 
 /** The progress bar shown on a TTY (stderr): units done, units/s, ETA, failures. */
@@ -21,7 +23,7 @@ export class ProgressBar {
       etaBuffer: 50,
       forceRedraw: true, // redraw after log() cleared the line
     });
-    this.bar.start(total, 0, { rate: '0', failed: 0, frames: 0 });
+    this.bar.start(total, 0, { rate: '0', failed: 0, ...labels.initial });
   }
 
   /** `rateOf`: what {rate} counts per second (default: `done`). */
