@@ -4,6 +4,7 @@ import { BadArgumentError, ClosedError } from './errors';
 import type { Column } from './graph/graph';
 import { IO } from './graph/io';
 import { opsProxy } from './graph/ops';
+import type { Ops } from './graph/op-types';
 import { Partitioner, StreamOps } from './graph/stream-ops';
 import type { OutputOp } from './graph/graph';
 import type { PerfParams } from './run/perf-params';
@@ -78,7 +79,7 @@ export class Client {
   /** Graph inputs and outputs: `sc.io.Input([...])`, `sc.io.Output(column, [...])`. */
   readonly io = new IO();
   /** Ops by name: `sc.ops.Resize({ frame, width: 640, height: 480 })`. */
-  readonly ops: Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>> = opsProxy();
+  readonly ops: Ops = opsProxy();
   /** Stream operators: `sc.streams.Stride(col, [2])`, Range, Ranges, StridedRange, Gather, Repeat, RepeatNull, Slice, Unslice. */
   readonly streams = new StreamOps();
   /** Partitioners for Slice: all, strided, range, ranges, gather. */

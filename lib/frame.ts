@@ -5,6 +5,18 @@ import { describe, integer } from './validate';
 export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
 export type FrameData = Uint8Array | Uint16Array | Float32Array | Float64Array;
 
+/** The typed array that holds a dtype's pixels: `DataOf<'uint8'>` is Uint8Array. */
+export type DataOf<D extends DType> = D extends 'uint8' ? Uint8Array : D extends 'uint16' ? Uint16Array : D extends 'float32' ? Float32Array : D extends 'float64' ? Float64Array : never;
+
+/**
+ * A frame of any dtype, as a union that `dtype` narrows: after `if (f.dtype === 'float32')`,
+ * `f.data` is a Float32Array. TypeScript kernels receive frame inputs as AnyFrame.
+ */
+export type AnyFrame = { [D in DType]: Frame<D> }[DType];
+
+/** The dtype of a typed array: `DTypeOf<Float32Array>` is 'float32'. */
+export type DTypeOf<A extends FrameData> = A extends Uint8Array ? 'uint8' : A extends Uint16Array ? 'uint16' : A extends Float32Array ? 'float32' : A extends Float64Array ? 'float64' : never;
+
 const ctors = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
 
 /** @internal Bytes per element of a dtype. */
@@ -47,18 +59,21 @@ export interface CvMat {
  * An image: packed HWC, row-major, RGB channel order. Decoded video frames are uint8 with
  * 3 channels and `data` is a view over the engine's memory (no copy was made).
  *
+ * `Frame<D>` narrows `dtype` and `data` to one dtype: the reader and video streams give
+ * `Frame<'uint8'>` (`data` is a Uint8Array); a plain `Frame` may hold any of the four.
+ *
  * @example
  * const f = vg.Frame.alloc(480, 640, 3);
  * f.data[(y * f.width + x) * 3 + 0] = 255; // red at (x, y)
  */
-export class Frame {
+export class Frame<D extends DType = DType> {
   readonly height: number;
   readonly width: number;
   readonly channels: number;
-  readonly dtype: DType;
-  readonly data: FrameData;
+  readonly dtype: D;
+  readonly data: DataOf<D>;
 
-  private constructor(data: FrameData, height: number, width: number, channels: number, dtype: DType) {
+  private constructor(data: DataOf<D>, height: number, width: number, channels: number, dtype: D) {
     this.data = data;
     this.height = height;
     this.width = width;
@@ -67,17 +82,18 @@ export class Frame {
   }
 
   /** A zero-filled frame. */
-  static alloc(height: number, width: number, channels: number, dtype: DType = 'uint8'): Frame {
+  static alloc<D extends DType = 'uint8'>(height: number, width: number, channels: number, dtype?: D): Frame<D> {
     integer('Frame.alloc', 'height', height, { min: 1 });
     integer('Frame.alloc', 'width', width, { min: 1 });
     integer('Frame.alloc', 'channels', channels, { min: 1 });
-    const Ctor = ctors[dtype];
+    const d = (dtype ?? 'uint8') as D;
+    const Ctor = ctors[d];
     if (!Ctor) throw new BadArgumentError(`Frame.alloc: expected dtype 'uint8', 'uint16', 'float32' or 'float64', got ${describe(dtype)}`);
-    return new Frame(new Ctor(height * width * channels), height, width, channels, dtype);
+    return new Frame(new Ctor(height * width * channels) as DataOf<D>, height, width, channels, d);
   }
 
   /** Wraps existing pixels (no copy). `data.length` must be height × width × channels. */
-  static from(data: FrameData, height: number, width: number, channels: number): Frame {
+  static from<A extends FrameData>(data: A, height: number, width: number, channels: number): Frame<DTypeOf<A>> {
     const dtype = dtypeOf(data);
     if (!dtype) throw new BadArgumentError(`Frame.from: expected data as Uint8Array, Uint16Array, Float32Array or Float64Array, got ${describe(data)}`);
     integer('Frame.from', 'height', height, { min: 1 });
@@ -86,7 +102,7 @@ export class Frame {
     if (data.length !== height * width * channels) {
       throw new BadArgumentError(`Frame.from: expected ${height}x${width}x${channels} = ${height * width * channels} elements, got ${data.length}`);
     }
-    return new Frame(data, height, width, channels, dtype);
+    return new Frame(data as unknown as DataOf<DTypeOf<A>>, height, width, channels, dtype as DTypeOf<A>);
   }
 
   /** Byte length of the pixel data. */

@@ -15,18 +15,20 @@ export {
 } from './errors';
 export type { ErrorCode, JobFailure } from './errors';
 export { Frame } from './frame';
-export type { DType, FrameData, CvMat } from './frame';
+export type { DType, FrameData, DataOf, DTypeOf, AnyFrame, CvMat } from './frame';
 export { VideoReader } from './reader';
 export type { ReaderFrame, ReaderOptions, ReaderStats } from './reader';
 export { NamedVideoStream } from './streams/named-video-stream';
 export type { IngestProgress, VideoMetadata } from './streams/named-video-stream';
 export { PosixStorage } from './storage/posix-storage';
 export { NamedStream } from './streams/named-stream';
+export type { NamedStreamOptions } from './streams/named-stream';
 export { ArrayStream } from './streams/array-stream';
 export { Column, OutputOp } from './graph/graph';
 export type { Partition } from './graph/graph';
 export { FrameType, registerType, Bytes, Json, Histogram, BboxList, Float32, Int32, Image } from './graph/types';
-export type { ColumnType, Bbox } from './graph/types';
+export type { ColumnType, ColumnValue, TypeOf, FrameTypeT, Bbox, FrameInfo } from './graph/types';
+export type { Ops, BuiltinOps, PluginOps, PerStream, OpOptions, OpHandle, OpResult, Interpolation, ColorConversion } from './graph/op-types';
 export { PerfParams, CacheMode, DeviceType } from './run/perf-params';
 export { registerOp, Kernel } from './kernels/ts-ops';
 export { extractFrames } from './extract';
@@ -38,7 +40,9 @@ export { OpticalFlowGenerator } from './generators/optical-flow-generator';
 export type { FlowMethod, OpticalFlowOptions } from './generators/optical-flow-generator';
 export type { Batch, GeneratorOptions } from './generators/base';
 export type { ExtractOptions, ExtractReport } from './extract';
-export type { KernelConfig, FunctionKernel, KernelClass, OpRegistration } from './kernels/ts-ops';
+export type {
+  KernelConfig, FunctionKernel, KernelClass, OpRegistration, TypeArg, KernelInputs, KernelOutput, KernelRow, InputColumns, OutputColumns, MaybePromise,
+} from './kernels/ts-ops';
 export type { RunOptions, RunResult, RunStats, RunProgress } from './run/run';
 export type { LoadOpOptions } from './plugins';
 export type { StreamListing } from './storage/local-database';

@@ -35,10 +35,14 @@ export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit
 
 /** What the check process learnt of a plugin's ops. */
-interface Declared {
+export interface Declared {
   name: string;
   /** The protobuf message of its arguments ('' when it takes none). */
   protoMessage: string;
+  /** Its columns, as the engine declares them ('frame', 'bytes' or 'any'). */
+  inputs: { name: string; type: string }[];
+  outputs: { name: string; type: string }[];
+  variadic: boolean;
 }
 
 /**
@@ -54,7 +58,7 @@ function probe(file: string, timeout: number): Promise<Declared[]> {
   const script = `const report = ${report};` +
     `const engine = require('node-gyp-build')(${JSON.stringify(packageRoot)});` +
     `engine.loadPlugin(${JSON.stringify(file)}, ${timeout}, true)` +
-    `.then((names) => report({ names, ops: engine.ops().filter((o) => names.includes(o.name)).map((o) => ({ name: o.name, protoMessage: o.protoMessage })) }, 0),` +
+    `.then((names) => report({ names, ops: engine.ops().filter((o) => names.includes(o.name)).map((o) => ({ name: o.name, protoMessage: o.protoMessage, inputs: o.inputs, outputs: o.outputs, variadic: o.variadic })) }, 0),` +
     ` (e) => report({ error: { code: e && e.code, message: String(e && e.message) } }, 3));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script, token], { cwd: packageRoot, env: { ...process.env }, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -77,12 +81,27 @@ function probe(file: string, timeout: number): Promise<Declared[]> {
         if (line !== undefined) said = JSON.parse(line.slice(token.length)) as typeof said;
       } catch { /* a garbled line proves nothing */ }
       if (timedOut) reject(new TimeoutError(`loadOp: plugin '${file}' did not finish registering its ops within ${timeout} ms (in the check process); it was not loaded`));
-      else if (code === 0 && Array.isArray(said.names)) resolve(said.names.map((name) => ({ name, protoMessage: said.ops?.find((o) => o.name === name)?.protoMessage ?? '' })));
+      else if (code === 0 && Array.isArray(said.names)) {
+        resolve(said.names.map((name) => {
+          const op = said.ops?.find((o) => o.name === name);
+          return { name, protoMessage: op?.protoMessage ?? '', inputs: op?.inputs ?? [], outputs: op?.outputs ?? [], variadic: op?.variadic === true };
+        }));
+      }
       else if (code === 3 && said.error) reject(fromNative(Object.assign(new Error(said.error.message), { code: said.error.code ?? 'ERR_PLUGIN' })));
       else if (signal) reject(new PluginError(`plugin '${file}': crashed while registering its ops (${signal}); it was not loaded`));
       else reject(new PluginError(`plugin '${file}': ended the check process while registering its ops (exit code ${code} before its registration returned); it was not loaded`));
     });
   });
+}
+
+/**
+ * The ops a plugin declares (names, argument messages, columns), learnt in a separate process:
+ * nothing is registered here, and a plugin that crashes or hangs is an error, not a crash.
+ */
+export async function inspectPlugin(soPath: string, timeout = DEFAULT_LOAD_TIMEOUT_MS): Promise<Declared[]> {
+  const file = path.resolve(soPath);
+  if (!fs.existsSync(file)) throw new NotFoundError(`plugin '${file}' does not exist`);
+  return probe(file, timeout);
 }
 
 /** The in-process registration, bounded: on overrun the file is quarantined (its ops stay hidden). */

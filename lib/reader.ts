@@ -72,7 +72,8 @@ export interface ReaderStats extends DecodeStats {
 }
 
 export interface ReaderFrame {
-  image: Frame;
+  /** RGB, 3 channels, uint8: `image.data` is a Uint8Array. */
+  image: Frame<'uint8'>;
   /** Frame index (row), counted from 0 in presentation order. */
   index: number;
   /** Presentation time, seconds since the first frame. */
@@ -326,7 +327,7 @@ export class VideoReader {
     return Math.min(Math.max(r, 0), n - 1);
   }
 
-  private wrap(row: number, image: Frame): ReaderFrame {
+  private wrap(row: number, image: Frame<'uint8'>): ReaderFrame {
     return { image, index: row, seconds: this.times[row]!, fps: this.fps };
   }
 

@@ -126,10 +126,10 @@ export class VideoSource {
    * Decodes `rows` (any order, repeats allowed) and returns a map row → Frame.
    * Damaged rows reject the whole request with a DecodeError naming them.
    */
-  async decodeRows(rows: readonly number[]): Promise<Map<number, Frame>> {
+  async decodeRows(rows: readonly number[]): Promise<Map<number, Frame<'uint8'>>> {
     if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
     const unique = Int32Array.from(new Set(rows)).sort();
-    const out = new Map<number, Frame>();
+    const out = new Map<number, Frame<'uint8'>>();
     if (unique.length === 0) return out;
     const parts = this.maxLanes === 1 ? [unique] : this.split(unique);
     const settled = await Promise.allSettled(parts.map(async (part, i) => {
@@ -297,10 +297,10 @@ const MAX_SEQUENTIAL_CHUNK = 16;
  * one, while the caller consumes), sized so that both together hold about
  * SEQUENTIAL_AHEAD_BYTES of frames of `frameBytes` each (default: the video's full RGB size).
  */
-export async function* framesInOrder(source: VideoSource, rows: readonly number[], frameBytes = source.info.width * source.info.height * 3): AsyncGenerator<{ row: number; frame: Frame }> {
+export async function* framesInOrder(source: VideoSource, rows: readonly number[], frameBytes = source.info.width * source.info.height * 3): AsyncGenerator<{ row: number; frame: Frame<'uint8'> }> {
   const ahead = 2;
   const chunk = Math.min(MAX_SEQUENTIAL_CHUNK, Math.max(1, Math.floor(SEQUENTIAL_AHEAD_BYTES / ahead / Math.max(frameBytes, 1))));
-  const queued: { start: number; end: number; frames: Promise<Map<number, Frame>> }[] = [];
+  const queued: { start: number; end: number; frames: Promise<Map<number, Frame<'uint8'>>> }[] = [];
   let submitted = 0;
   const submit = (): void => {
     const start = submitted;

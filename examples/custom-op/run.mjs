@@ -11,6 +11,7 @@ const sc = new vg.Client();
 await sc.loadOp(so, path.join(here, 'resize.proto'));
 
 const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'tutorial-a', { path: file })]);
+// In TypeScript, myresize.d.ts (written by `npx vidgraph types resize.proto`) declares sc.ops.MyResize.
 const resized = sc.ops.MyResize({ frame: frames, width: 200, height: 300 });
 const out = new vg.NamedVideoStream(sc, 'tutorial-myresize');
 await sc.run(sc.io.Output(resized, [out]), vg.PerfParams.estimate(), { cacheMode: vg.CacheMode.Overwrite });

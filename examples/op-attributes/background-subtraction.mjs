@@ -5,12 +5,17 @@
 import * as vg from 'vidgraph';
 import { sampleVideo } from '../tutorials/sample.mjs';
 
+/** @extends {vg.Kernel<{ frame: vg.AnyFrame | null }, vg.Frame | null>} */
 class BackgroundSubtraction extends vg.Kernel {
+  /** @type {Float32Array | undefined} */
+  background;
   reset() {
     this.background = undefined;
   }
+  /** @param {{ frame: vg.AnyFrame | null }} inputs */
   execute({ frame }) {
-    const alpha = this.args.alpha ?? 0.1;
+    if (!frame) return null; // a null row stays null
+    const alpha = Number(this.args.alpha ?? 0.1);
     if (!this.background) this.background = Float32Array.from(frame.data);
     const mask = vg.Frame.alloc(frame.height, frame.width, 1);
     const c = frame.channels;
@@ -26,14 +31,16 @@ class BackgroundSubtraction extends vg.Kernel {
     return mask;
   }
 }
-vg.registerOp({ name: 'BackgroundSubtraction', inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, boundedState: 10, kernel: BackgroundSubtraction });
+// registerOp returns a handle: sc.ops.call(handle, ...) is typed from this declaration
+// (sc.ops.BackgroundSubtraction(...) works the same in JavaScript).
+const backgroundSubtraction = vg.registerOp({ name: 'BackgroundSubtraction', inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, boundedState: 10, kernel: BackgroundSubtraction });
 
 const file = process.argv[2] ?? sampleVideo('sample-360p.mp4');
 const sc = new vg.Client();
 const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'tutorial-a', { path: file })]);
 const small = sc.ops.Resize({ frame: frames, width: 160, height: 90 });
 const sliced = sc.streams.Slice(small, { partitions: [sc.partitioner.all(100)] });
-const masks = sc.streams.Unslice(sc.ops.BackgroundSubtraction({ frame: sliced, alpha: 0.05 }));
+const masks = sc.streams.Unslice(sc.ops.call(backgroundSubtraction, { frame: sliced, alpha: 0.05 }));
 const out = new vg.NamedVideoStream(sc, 'attr-bgsub');
 await sc.run(sc.io.Output(sc.streams.Stride(masks, [10]).lossless(), [out]), vg.PerfParams.manual(10, 50), { cacheMode: vg.CacheMode.Overwrite });
 let moving = 0;

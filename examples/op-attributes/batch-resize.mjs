@@ -4,7 +4,9 @@
 import * as vg from 'vidgraph';
 import { sampleVideo } from '../tutorials/sample.mjs';
 
+/** @param {vg.AnyFrame | null} frame */
 function halve(frame) {
+  if (!frame) return null;
   const w = frame.width >> 1;
   const h = frame.height >> 1;
   const c = frame.channels;
@@ -23,7 +25,7 @@ function halve(frame) {
 }
 
 let calls = 0;
-vg.registerOp({
+const halveBatch = vg.registerOp({
   name: 'HalveBatch', inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, batch: 8,
   kernel: (config, { frame }) => { calls++; return frame.map(halve); },
 });
@@ -32,7 +34,7 @@ const file = process.argv[2] ?? sampleVideo('sample-360p.mp4');
 const sc = new vg.Client();
 const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'tutorial-a', { path: file })]);
 const out = new vg.NamedVideoStream(sc, 'attr-batch-resize');
-await sc.run(sc.io.Output(sc.ops.HalveBatch({ frame: frames }), [out]), vg.PerfParams.manual(8, 64), { cacheMode: vg.CacheMode.Overwrite });
+await sc.run(sc.io.Output(sc.ops.call(halveBatch, { frame: frames }), [out]), vg.PerfParams.manual(8, 64), { cacheMode: vg.CacheMode.Overwrite });
 const m = await out.metadata();
 console.log(`attr-batch-resize: ${m.frames} frames ${m.width}x${m.height} in ${calls} kernel calls`);
 await sc.close();

@@ -6,12 +6,14 @@
 import * as vg from 'vidgraph';
 import { sampleVideo } from '../tutorials/sample.mjs';
 
-vg.registerOp({
+/** @typedef {import('@u4/opencv4nodejs').Mat} Mat */
+const motionEnergy = vg.registerOp({
   name: 'MotionEnergy', inputs: { frame: vg.FrameType }, outputs: { energy: vg.Json }, stencil: [0, 1],
   kernel: (config, { frame: [now, next] }) => {
+    if (!now || !next) return null; // the last frame has no next one
     const cv = vg.Frame.opencv();
-    const a = now.toMat().cvtColor(cv.COLOR_RGB2GRAY);
-    const b = next.toMat().cvtColor(cv.COLOR_RGB2GRAY);
+    const a = /** @type {Mat} */ (now.toMat()).cvtColor(cv.COLOR_RGB2GRAY);
+    const b = /** @type {Mat} */ (next.toMat()).cvtColor(cv.COLOR_RGB2GRAY);
     return a.absdiff(b).mean().w;
   },
 });
@@ -22,12 +24,12 @@ const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'tutorial-a', { path: fi
 const small = sc.ops.Resize({ frame: sc.streams.Range(frames, [[0, 60]]), width: 160, height: 90 });
 // The built-in Farneback flow on the same frames, for comparison.
 const flow = sc.ops.OpticalFlow({ frame: small });
-const energy = new vg.NamedStream(sc, 'attr-motion');
-const flows = new vg.NamedStream(sc, 'attr-flow');
-await sc.run([sc.io.Output(sc.ops.MotionEnergy({ frame: small }), [energy]), sc.io.Output(flow.lossless(), [flows])],
+const energy = new vg.NamedStream(sc, 'attr-motion', { type: vg.Json });
+const flows = new vg.NamedStream(sc, 'attr-flow', { type: vg.FrameType });
+await sc.run([sc.io.Output(sc.ops.call(motionEnergy, { frame: small }), [energy]), sc.io.Output(flow.lossless(), [flows])],
   vg.PerfParams.manual(10, 20), { cacheMode: vg.CacheMode.Overwrite });
 const values = [];
-for await (const v of energy.load()) values.push(v);
+for await (const v of energy.load()) values.push(Number(v));
 let motion = 0;
 let n = 0;
 for await (const f of flows.load()) {

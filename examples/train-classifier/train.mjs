@@ -43,7 +43,8 @@ for (let epoch = 0; epoch < 10; epoch++) {
   for await (const { x, xShape, y, yShape } of gen) {
     const xs = tf.tensor(x, xShape);
     const ys = tf.tensor(y, yShape);
-    const [loss] = await model.trainOnBatch(xs, ys);
+    const result = await model.trainOnBatch(xs, ys);
+    const loss = Array.isArray(result) ? result[0] : result;
     tf.dispose([xs, ys]);
     sum += Number(loss);
     n++;
@@ -51,10 +52,11 @@ for (let epoch = 0; epoch < 10; epoch++) {
   epochLoss.push(sum / n);
   gen.onEpochEnd();
 }
-console.log(`training loss: first epoch ${epochLoss[0].toFixed(4)}, last epoch ${epochLoss.at(-1).toFixed(4)}`);
-const { x, xShape, y } = await val.getBatch(0).catch(() => ({ x: undefined }));
-if (x) {
-  const pred = model.predict(tf.tensor(x, xShape)).argMax(-1).dataSync();
+console.log(`training loss: first epoch ${epochLoss[0].toFixed(4)}, last epoch ${epochLoss[epochLoss.length - 1].toFixed(4)}`);
+const batch = await val.getBatch(0).catch(() => undefined);
+if (batch) {
+  const { x, xShape, y } = batch;
+  const pred = /** @type {import('@tensorflow/tfjs').Tensor} */ (model.predict(tf.tensor(x, xShape))).argMax(-1).dataSync();
   const truth = tf.tensor(y, [xShape[0], gen.classesCount]).argMax(-1).dataSync();
-  console.log(`validation: ${pred.filter((p, i) => p === truth[i]).length}/${pred.length} correct`);
+  console.log(`validation: ${pred.filter((/** @type {number} */ p, /** @type {number} */ i) => p === truth[i]).length}/${pred.length} correct`);
 }

@@ -9,7 +9,7 @@ const videos = [new vg.NamedVideoStream(sc, 'tutorial-a', { path: a }), new vg.N
 
 const frames = sc.io.Input(videos);
 const histograms = sc.ops.Histogram({ frame: frames });
-const outputs = videos.map((v) => new vg.NamedStream(sc, `${v.name()}-hist`));
+const outputs = videos.map((v) => new vg.NamedStream(sc, `${v.name()}-hist`, { type: vg.Histogram }));
 const output = sc.io.Output(histograms, outputs);
 
 const { stats } = await sc.run(output, vg.PerfParams.estimate(), { cacheMode: vg.CacheMode.Overwrite });

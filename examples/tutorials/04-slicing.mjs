@@ -11,7 +11,7 @@ const sliced = sc.streams.Slice(frames, { partitions: [sc.partitioner.all(50)] }
 // Optical flow between each frame and the next never crosses a group boundary.
 const flow = sc.ops.OpticalFlow({ frame: sc.ops.Resize({ frame: sliced, width: 160, height: 90 }) });
 const joined = sc.streams.Unslice(flow);
-const out = new vg.NamedStream(sc, 'tutorial-flow');
+const out = new vg.NamedStream(sc, 'tutorial-flow', { type: vg.FrameType });
 await sc.run(sc.io.Output(joined.lossless(), [out]), vg.PerfParams.manual(25, 50), { cacheMode: vg.CacheMode.Overwrite });
 
 let rows = 0;

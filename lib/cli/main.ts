@@ -275,6 +275,16 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
       if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the demo (${script}) exited with code ${code}`);
     });
 
+  prog.command('types')
+    .description('TypeScript declarations for plugin ops (sc.ops.MyResize) from their .proto, written to stdout')
+    .argument('<proto>', 'the .proto file that defines the ops\' argument messages')
+    .option('--plugin <file>', 'the plugin library: op names and columns as it declares them (default: one frame-to-frame op per message, named after it without "Args")')
+    .option('--op <name>', 'without --plugin: the op name for the proto\'s single message')
+    .action(async (proto: string, opts: { plugin?: string; op?: string }) => {
+      const { opTypes } = await import('./op-types');
+      print((await opTypes(proto, opts)).trimEnd());
+    });
+
   prog.command('config')
     .description('print build facts: the engine\'s versions, or where the plugin header and CMake package are')
     .option('--version', 'vidgraph, Node and FFmpeg versions')

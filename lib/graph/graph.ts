@@ -3,6 +3,7 @@
  * outputs. Building a graph only records what to compute; `sc.run()` plans and executes it.
  */
 import { BadArgumentError } from '../errors';
+import type { Frame } from '../frame';
 import { describe } from '../validate';
 
 export type ArgValue = number | string | boolean;
@@ -22,8 +23,13 @@ export abstract class GraphNode {
   abstract readonly inputs: Column[];
 }
 
-/** A column: one output of a node. `type` is 'Frame' or a registered type name. */
-export class Column {
+/**
+ * A column: one output of a node. `Column<T>` holds values of type T: `Column<vg.Frame>` frames,
+ * `Column<vg.Histogram>` histograms; ops check at compile time that they get the columns they need.
+ */
+export class Column<T = unknown> {
+  /** The type of this column's values, for the compiler only: it is never set at run time. */
+  declare readonly valueType?: T;
   /** @internal */ compression: Compression | undefined;
   constructor(
     /** @internal */ readonly node: GraphNode,
@@ -32,14 +38,14 @@ export class Column {
   ) {}
 
   /** Store this frame column encoded (H.264). quality is the CRF. */
-  compressVideo(opts: { quality?: number; bitrate?: number; keyframeDistance?: number } = {}): this {
+  compressVideo<C extends Column<Frame>>(this: C, opts: { quality?: number; bitrate?: number; keyframeDistance?: number } = {}): C {
     this.requireFrames('compressVideo');
     this.compression = { mode: 'encoded', ...opts };
     return this;
   }
 
   /** Store this frame column raw: frames load back bit for bit. */
-  lossless(): this {
+  lossless<C extends Column<Frame>>(this: C): C {
     this.requireFrames('lossless');
     this.compression = { mode: 'raw' };
     return this;

@@ -29,6 +29,9 @@ function inputsOf(col: Column): InputNode[] {
 
 export class IO {
   /** One job per stream: NamedVideoStream (frames), NamedStream (stored rows) or ArrayStream. */
+  Input(streams: NamedVideoStream[]): Column<Frame<'uint8'>>;
+  Input<T>(streams: NamedStream<T>[]): Column<T>;
+  Input<T>(streams: ArrayStream<T>[]): Column<T>;
   Input(streams: (NamedVideoStream | NamedStream | ArrayStream)[]): Column {
     if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Input: expected a non-empty array of streams, got ${describe(streams)}`);
     streams.forEach((s, i) => {
@@ -49,7 +52,7 @@ export class IO {
   }
 
   /** Writes `column` to one stream per job (as many as the Input has). */
-  Output(column: Column, streams: (NamedVideoStream | NamedStream)[]): OutputOp {
+  Output<T>(column: Column<T>, streams: (NamedVideoStream | NamedStream<T>)[]): OutputOp {
     if (!(column instanceof Column)) throw new BadArgumentError(`Output: expected a column as the first argument, got ${describe(column)}`);
     if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Output: expected a non-empty array of output streams, got ${describe(streams)}`);
     streams.forEach((s, i) => {

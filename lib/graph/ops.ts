@@ -7,6 +7,7 @@ import { BadArgumentError, NotFoundError } from '../errors';
 import { native } from '../native';
 import { describe } from '../validate';
 import { ArgValue, Column, OpNode, OpOptions } from './graph';
+import type { Ops } from './op-types';
 import { tsOp, tsOpNames } from '../kernels/ts-ops';
 
 type ArgSchema =
@@ -321,12 +322,23 @@ export function callOp(name: string, params: unknown): Column | Record<string, C
   return Object.fromEntries(decl.outputs.map((o, i) => [o.name, cols[i]!]));
 }
 
-/** `sc.ops`: any property is an op constructor; unknown names throw ERR_NOT_FOUND. */
-export function opsProxy(): Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>> {
-  return new Proxy({} as Record<string, (params: Record<string, unknown>) => Column | Record<string, Column>>, {
+/** `sc.ops.call(name | handle, params)`: any op by name, or a TypeScript op by its handle. */
+function callByName(op: unknown, params: unknown): Column | Record<string, Column> {
+  const name = typeof op === 'object' && op !== null && typeof (op as { name?: unknown }).name === 'string' ? (op as { name: string }).name : op;
+  if (typeof name !== 'string' || name.length === 0) throw new BadArgumentError(`ops.call: expected an op name or the handle registerOp returned, got ${describe(op)}`);
+  return callOp(findOpDeclaration(name).name, params);
+}
+
+/**
+ * `sc.ops`: any property is an op constructor; unknown names throw ERR_NOT_FOUND. `call` is
+ * the escape hatch for ops known only at run time (an op named 'call' is reached through it).
+ */
+export function opsProxy(): Ops {
+  return new Proxy({} as Ops, {
     get(_target, prop) {
       if (typeof prop !== 'string') return undefined;
       if (prop === 'then') return undefined; // not a thenable
+      if (prop === 'call') return callByName;
       const decl = findOpDeclaration(prop);
       return (params: Record<string, unknown>) => callOp(decl.name, params);
     },

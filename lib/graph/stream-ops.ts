@@ -20,7 +20,7 @@ function outer<T>(op: string, value: unknown, each: (v: unknown, i: number) => T
   return value.map(each);
 }
 
-function column(op: string, c: unknown): Column {
+function column<T>(op: string, c: Column<T>): Column<T> {
   if (!(c instanceof Column)) throw new BadArgumentError(`${op}: expected a column as the first argument, got ${describe(c)}`);
   return c;
 }
@@ -34,12 +34,12 @@ function range(op: string, r: unknown, i: number): [number, number] {
 
 export class StreamOps {
   /** Every row. */
-  All(col: Column): Column {
+  All<T>(col: Column<T>): Column<T> {
     return sample('All', col, [{ kind: 'All' }]);
   }
 
   /** Every n-th row: Stride(col, [2]) keeps rows 0, 2, 4, ... */
-  Stride(col: Column, strides: number[]): Column {
+  Stride<T>(col: Column<T>, strides: number[]): Column<T> {
     return sample('Stride', col, outer('Stride', strides, (s, i) => {
       if (!isInt(s, 1)) throw new BadArgumentError(`Stride: expected integer stride > 0 for stream ${i}, got ${describe(s)}`);
       return { kind: 'Stride', stride: s };
@@ -47,12 +47,12 @@ export class StreamOps {
   }
 
   /** Rows [start, end): Range(col, [[0, 100]]). */
-  Range(col: Column, ranges: [number, number][]): Column {
+  Range<T>(col: Column<T>, ranges: [number, number][]): Column<T> {
     return sample('Range', col, outer('Range', ranges, (r, i) => ({ kind: 'Ranges', ranges: [range('Range', r, i)] })));
   }
 
   /** Several ranges, concatenated: Ranges(col, [[[0, 10], [50, 60]]]). */
-  Ranges(col: Column, ranges: [number, number][][]): Column {
+  Ranges<T>(col: Column<T>, ranges: [number, number][][]): Column<T> {
     return sample('Ranges', col, outer('Ranges', ranges, (rs, i) => {
       if (!Array.isArray(rs) || rs.length === 0) throw new BadArgumentError(`Ranges: expected a list of [start, end) ranges for stream ${i}, got ${describe(rs)}`);
       return { kind: 'Ranges', ranges: rs.map((r) => range('Ranges', r, i)) };
@@ -60,7 +60,7 @@ export class StreamOps {
   }
 
   /** Every stride-th row of [start, end): StridedRange(col, [[0, 100, 5]]). */
-  StridedRange(col: Column, ranges: [number, number, number][]): Column {
+  StridedRange<T>(col: Column<T>, ranges: [number, number, number][]): Column<T> {
     return sample('StridedRange', col, outer('StridedRange', ranges, (r, i) => {
       if (!Array.isArray(r) || r.length !== 3 || !isInt(r[0]) || !isInt(r[1]) || !isInt(r[2], 1) || r[1] < r[0]) {
         throw new BadArgumentError(`StridedRange: expected [start, end, stride] for stream ${i}, got ${describe(r)}`);
@@ -70,7 +70,7 @@ export class StreamOps {
   }
 
   /** Arbitrary rows, any order, repeats allowed: Gather(col, [[10, 17, 32]]). */
-  Gather(col: Column, rows: number[][]): Column {
+  Gather<T>(col: Column<T>, rows: number[][]): Column<T> {
     return sample('Gather', col, outer('Gather', rows, (rs, i) => {
       if (!Array.isArray(rs) || !rs.every((r) => isInt(r))) throw new BadArgumentError(`Gather: expected a list of row indices for stream ${i}, got ${describe(rs)}`);
       return { kind: 'Gather', rows: rs as number[] };
@@ -78,7 +78,7 @@ export class StreamOps {
   }
 
   /** Each row n times. */
-  Repeat(col: Column, times: number[]): Column {
+  Repeat<T>(col: Column<T>, times: number[]): Column<T> {
     return sample('Repeat', col, outer('Repeat', times, (t, i) => {
       if (!isInt(t, 1)) throw new BadArgumentError(`Repeat: expected integer count > 0 for stream ${i}, got ${describe(t)}`);
       return { kind: 'Repeat', times: t, nulls: false };
@@ -86,32 +86,32 @@ export class StreamOps {
   }
 
   /** Each row once, followed by n - 1 null rows. */
-  RepeatNull(col: Column, times: number[]): Column {
-    return sample('RepeatNull', col, outer('RepeatNull', times, (t, i) => {
+  RepeatNull<T>(col: Column<T>, times: number[]): Column<T | null> {
+    return sample<T | null>('RepeatNull', col, outer('RepeatNull', times, (t, i) => {
       if (!isInt(t, 1)) throw new BadArgumentError(`RepeatNull: expected integer count > 0 for stream ${i}, got ${describe(t)}`);
       return { kind: 'Repeat', times: t, nulls: true };
     }));
   }
 
   /** Splits rows into groups; ops see each group with fresh state (reset() at each group). */
-  Slice(col: Column, opts: { partitions: Partition[] }): Column {
+  Slice<T>(col: Column<T>, opts: { partitions: Partition[] }): Column<T> {
     const c = column('Slice', col);
     if (!opts || !Array.isArray(opts.partitions) || opts.partitions.length === 0 || !opts.partitions.every(isPartition)) {
       throw new BadArgumentError(`Slice: expected { partitions: [sc.partitioner....] } with one partitioner per stream (or one for all), got ${describe(opts?.partitions)}`);
     }
-    return new Column(new SliceNode(c, opts.partitions), 0, c.type);
+    return new Column<T>(new SliceNode(c, opts.partitions), 0, c.type);
   }
 
   /** Joins a sliced stream back into one. */
-  Unslice(col: Column): Column {
+  Unslice<T>(col: Column<T>): Column<T> {
     const c = column('Unslice', col);
-    return new Column(new UnsliceNode(c), 0, c.type);
+    return new Column<T>(new UnsliceNode(c), 0, c.type);
   }
 }
 
-function sample(op: string, col: Column, samplings: Sampling[]): Column {
+function sample<T>(op: string, col: Column<T>, samplings: Sampling[]): Column<T> {
   const c = column(op, col);
-  return new Column(new SampleNode(c, samplings), 0, c.type);
+  return new Column<T>(new SampleNode(c, samplings), 0, c.type);
 }
 
 const partitionTag = Symbol('vidgraph.partition');

@@ -6,17 +6,39 @@
  *   deserialize: (b) => { const f = new Float64Array(b.slice().buffer); return { x: f[0], y: f[1] }; } });
  */
 import { BadArgumentError } from '../errors';
+import type { AnyFrame } from '../frame';
 import { describe } from '../validate';
 
 export interface ColumnType<T = unknown> {
   readonly name: string;
   serialize(value: T): Uint8Array;
   deserialize(bytes: Uint8Array): T;
+  /** The type of the values, for the compiler only: never set at run time. */
+  readonly valueType?: T;
+}
+
+/** The type of vg.FrameType. */
+export interface FrameTypeT {
+  readonly name: 'Frame';
+  readonly frame: true;
+  /** The type of the values, for the compiler only: never set at run time. */
+  readonly valueType?: AnyFrame;
 }
 
 /** The frame type (columns of vg.Frame). */
-export const FrameType = Object.freeze({ name: 'Frame', frame: true as const });
-export type FrameTypeT = typeof FrameType;
+export const FrameType: FrameTypeT = Object.freeze({ name: 'Frame', frame: true } as const);
+
+/** Any column type, as far as the compiler is concerned: its name and the type of its values. */
+export interface TypeOf<T> {
+  readonly name: string;
+  readonly valueType?: T;
+}
+
+/**
+ * The values of a column of a given type: `ColumnValue<typeof vg.Histogram>` is `Int32Array[]`,
+ * `ColumnValue<typeof vg.FrameType>` is `vg.AnyFrame` (a frame whose `dtype` narrows `data`).
+ */
+export type ColumnValue<C> = C extends FrameTypeT ? AnyFrame : C extends ColumnType<infer V> ? V : unknown;
 
 const registry = new Map<string, ColumnType>();
 
@@ -37,6 +59,23 @@ export function typeNamed(name: string): ColumnType | undefined {
 const u8 = (b: Uint8Array) => new Uint8Array(b);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** Values of a `vg.Bytes` column. */
+export type Bytes = Uint8Array;
+/** Values of a `vg.Image` column (encoded PNG or JPEG bytes). */
+export type Image = Uint8Array;
+/** Values of a `vg.Json` column: anything JSON.stringify keeps. */
+export type Json = unknown;
+/** Values of a `vg.Histogram` column: R, G and B, each an Int32Array(16) (bin = value >> 4). */
+export type Histogram = Int32Array[];
+/** Values of a `vg.Float32` column. */
+export type Float32 = Float32Array;
+/** Values of a `vg.Int32` column. */
+export type Int32 = Int32Array;
+/** Values of a `vg.BboxList` column. */
+export type BboxList = Bbox[];
+/** Values of a `FrameInfo` column. */
+export interface FrameInfo { width: number; height: number; channels: number }
 
 export const Bytes = registerType<Uint8Array>({ name: 'Bytes', serialize: u8, deserialize: u8 });
 export const Image = registerType<Uint8Array>({ name: 'Image', serialize: u8, deserialize: u8 });
@@ -68,7 +107,7 @@ export const Int32 = registerType<Int32Array>({
   serialize: (v) => new Uint8Array(Int32Array.from(v).buffer),
   deserialize: (b) => new Int32Array(b.slice().buffer),
 });
-/** Bounding boxes: { x1, y1, x2, y2, score, label }[]. */
+/** A bounding box (a `vg.BboxList` row is an array of them). */
 export interface Bbox { x1: number; y1: number; x2: number; y2: number; score?: number; label?: number }
 export const BboxList = registerType<Bbox[]>({
   name: 'BboxList',

@@ -14,7 +14,9 @@
 import { BadArgumentError, ExistsError, VidgraphError } from '../errors';
 import { native } from '../native';
 import { Frame } from '../frame';
-import { ColumnType, FrameType, typeNamed } from '../graph/types';
+import type { Column } from '../graph/graph';
+import type { OpHandle } from '../graph/op-types';
+import { ColumnType, ColumnValue, FrameType, FrameTypeT, typeNamed } from '../graph/types';
 import { describe } from '../validate';
 import type { Value } from '../run/evaluate';
 
@@ -26,12 +28,60 @@ export interface KernelConfig {
   nodeId: number;
 }
 
-/** A kernel function: the row's value (or a record by output name), or a Promise of it (awaited). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type FunctionKernel = (config: KernelConfig, inputs: Record<string, any>) => any;
+/** A value or a Promise of it (kernels may be async). */
+export type MaybePromise<T> = T | PromiseLike<T>;
 
-/** Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises are awaited). */
-export class Kernel {
+/** An input or output type of a TypeScript op: vg.FrameType or a registered column type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TypeArg = typeof FrameType | ColumnType<any>;
+
+/** Rows as a kernel sees them: one value per input (null for a null row). */
+type Windowed<V, S> = S extends readonly [0] ? V : S extends readonly number[] ? V[] : V;
+type Batched<V, B> = B extends 1 | undefined ? V : B extends number ? V[] : V;
+
+/**
+ * The inputs a kernel receives for an op declared with inputs I, batch B and stencil S: each
+ * input's value (`vg.Frame` for vg.FrameType, `Int32Array[]` for vg.Histogram, ...), an array of
+ * the stencil's rows with a stencil, and an array of rows with a batch.
+ */
+export type KernelInputs<I, B = undefined, S = undefined> = { [K in keyof I]: Batched<Windowed<ColumnValue<I[K]> | null, S>, B> };
+
+type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
+
+/** A column's values as produced: any vg.Frame for vg.FrameType, else the type's values. */
+type Produced<C> = C extends FrameTypeT ? Frame : ColumnValue<C>;
+
+/** What a kernel returns per row: the value of its one output, or a record by output name. */
+export type KernelRow<O> = [keyof O] extends [never]
+  ? null | undefined | void
+  : true extends IsUnion<keyof O>
+    ? { [K in keyof O]?: Produced<O[K]> | null } | null
+    : Produced<O[keyof O]> | null | undefined;
+
+/** What a kernel returns for an op with outputs O and batch B (an array of rows with a batch). */
+export type KernelOutput<O, B = undefined> = B extends 1 | undefined ? KernelRow<O> : B extends number ? MaybePromise<KernelRow<O>>[] : KernelRow<O>;
+
+/** The columns an op declared with inputs I takes. */
+export type InputColumns<I> = { [K in keyof I]: Column<Produced<I[K]>> };
+
+/** What calling an op declared with outputs O returns: its one column, or a record of columns. */
+export type OutputColumns<O> = [keyof O] extends [never]
+  ? Record<string, never>
+  : true extends IsUnion<keyof O>
+    ? { [K in keyof O]: Column<Produced<O[K]>> }
+    : Column<Produced<O[keyof O]>>;
+
+/**
+ * A kernel function: the row's value (or a record by output name), or a Promise of it (awaited).
+ * Registered with registerOp, its inputs are typed from the op's declaration.
+ */
+export type FunctionKernel<In = Record<string, unknown>, Out = unknown> = (config: KernelConfig, inputs: In) => MaybePromise<Out>;
+
+/**
+ * Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises
+ * are awaited). `In` and `Out` type the rows `execute` gets and returns.
+ */
+export class Kernel<In = Record<string, unknown>, Out = unknown> {
   readonly config: KernelConfig;
   readonly args: Record<string, unknown>;
   constructor(config: KernelConfig, args: Record<string, unknown>) {
@@ -39,28 +89,30 @@ export class Kernel {
     this.args = args;
   }
   /** Called before the first row, at every slice boundary and every discontinuity. */
-  reset(): void {}
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  execute(_inputs: Record<string, any>): any {
+  reset(): MaybePromise<void> {}
+  execute(_inputs: In): MaybePromise<Out> {
     throw new BadArgumentError(`${this.constructor.name}.execute() is not implemented`);
   }
-  close?(): void;
+  close?(): MaybePromise<void>;
 }
 
-export type KernelClass = new (config: KernelConfig, args: Record<string, unknown>) => Kernel;
+export type KernelClass<In = Record<string, unknown>, Out = unknown> = new (config: KernelConfig, args: Record<string, unknown>) => Kernel<In, Out>;
 
-type TypeArg = typeof FrameType | ColumnType;
-
-export interface OpRegistration {
+export interface OpRegistration<
+  I extends Record<string, TypeArg> = Record<string, TypeArg>,
+  O extends Record<string, TypeArg> = Record<string, TypeArg>,
+  B extends number | undefined = number | undefined,
+  S extends readonly number[] | undefined = readonly number[] | undefined,
+> {
   name: string;
-  inputs: Record<string, TypeArg>;
-  outputs: Record<string, TypeArg>;
+  inputs: I;
+  outputs: O;
   device?: 'cpu' | 'gpu';
-  batch?: number;
-  stencil?: number[];
+  batch?: B;
+  stencil?: S;
   boundedState?: number;
   unboundedState?: boolean;
-  kernel?: FunctionKernel | KernelClass;
+  kernel?: FunctionKernel<KernelInputs<I, B, S>, KernelOutput<O, B>> | KernelClass<KernelInputs<I, B, S>, KernelOutput<O, B>>;
   module?: { url: string | URL; export: string };
   /**
    * A name that is already an op (built in, from a plugin, or registered before) is ERR_EXISTS
@@ -95,8 +147,16 @@ function isClass(f: unknown): f is KernelClass {
   return typeof f === 'function' && (f.prototype instanceof Kernel || /^class\s/.test(Function.prototype.toString.call(f)));
 }
 
-/** Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. */
-export function registerOp(reg: OpRegistration): void {
+/**
+ * Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. Returns a
+ * handle for `sc.ops.call(handle, {...})`, which TypeScript checks against the declaration.
+ */
+export function registerOp<
+  I extends Record<string, TypeArg>,
+  O extends Record<string, TypeArg>,
+  B extends number | undefined = undefined,
+  const S extends readonly number[] | undefined = undefined,
+>(reg: OpRegistration<I, O, B, S>): OpHandle<InputColumns<I>, OutputColumns<O>> {
   if (typeof reg !== 'object' || reg === null) throw new BadArgumentError(`registerOp: expected an op declaration, got ${describe(reg)}`);
   const where = `registerOp('${String(reg.name)}')`;
   if (typeof reg.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(reg.name)) throw new BadArgumentError(`registerOp: expected an identifier for name, got ${describe(reg.name)}`);
@@ -123,6 +183,7 @@ export function registerOp(reg: OpRegistration): void {
   }
   const stencil = reg.stencil ?? [0];
   if (!Array.isArray(stencil) || stencil.length === 0 || !stencil.every((x) => Number.isInteger(x))) throw new BadArgumentError(`${where}: expected stencil as integer offsets, got ${describe(reg.stencil)}`);
+  const kernel = reg.kernel as FunctionKernel | KernelClass | undefined;
   tsOps.set(reg.name, {
     name: reg.name,
     inputs: Object.entries(reg.inputs).map(([name, t]) => ({ name, type: typeName(`${where} input '${name}'`, t) })),
@@ -132,9 +193,10 @@ export function registerOp(reg: OpRegistration): void {
     boundedState: int(reg.boundedState, 'boundedState', 0, 0),
     unboundedState: reg.unboundedState === true,
     device: reg.device ?? 'cpu',
-    kernel: reg.kernel,
+    kernel,
     module,
   });
+  return Object.freeze({ name: reg.name });
 }
 
 export function tsOp(name: string): TsOp | undefined {

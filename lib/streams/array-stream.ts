@@ -7,9 +7,9 @@ import { describe } from '../validate';
  * @example
  * const sizes = new vg.ArrayStream([new Uint8Array([1]), new Uint8Array([2])]);
  */
-export class ArrayStream {
-  readonly values: unknown[];
-  constructor(values: unknown[]) {
+export class ArrayStream<T = unknown> {
+  readonly values: T[];
+  constructor(values: T[]) {
     if (!Array.isArray(values)) throw new BadArgumentError(`ArrayStream: expected an array of values, got ${describe(values)}`);
     this.values = values;
   }

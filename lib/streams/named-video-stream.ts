@@ -33,7 +33,7 @@ export interface IngestProgress {
   totalBytes: number;
 }
 
-export class NamedVideoStream extends StoredStream<Frame> {
+export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
   private readonly sourcePath?: string;
   private readonly inplace: boolean;
   private readonly rotate: boolean;

@@ -91,7 +91,7 @@ export abstract class StoredStream<T> {
   }
 
   /** @internal Frames of a stream stored as packets, decoding a bounded chunk ahead. */
-  private async *loadPackets(rows: number[]): AsyncGenerator<Frame> {
+  private async *loadPackets(rows: number[]): AsyncGenerator<Frame<'uint8'>> {
     const source = await this.openSource();
     try {
       for await (const { frame } of framesInOrder(source, rows)) yield frame;
