@@ -2,7 +2,9 @@ import { BadArgumentError, NotFoundError } from './errors';
 import { native } from './native';
 import { describe, integer } from './validate';
 
+/** The element type of a frame's pixels. Decoded video frames are `'uint8'`. */
 export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
+/** The typed array behind a frame, matching its {@link DType}. */
 export type FrameData = Uint8Array | Uint16Array | Float32Array | Float64Array;
 
 const ctors = { uint8: Uint8Array, uint16: Uint16Array, float32: Float32Array, float64: Float64Array } as const;
@@ -36,10 +38,15 @@ export function frameFromEngine(f: EngineFrame): Frame {
 
 /** Minimal structural view of an OpenCV Mat from @u4/opencv4nodejs. */
 export interface CvMat {
+  /** Height in pixels. */
   rows: number;
+  /** Width in pixels. */
   cols: number;
+  /** Channels per pixel. */
   channels: number;
+  /** OpenCV's type code (depth and channels, e.g. CV_8UC3). */
   type: number;
+  /** The pixels as one Buffer. */
   getData(): Buffer;
 }
 
@@ -52,10 +59,15 @@ export interface CvMat {
  * f.data[(y * f.width + x) * 3 + 0] = 255; // red at (x, y)
  */
 export class Frame {
+  /** Rows of pixels. */
   readonly height: number;
+  /** Pixels per row. */
   readonly width: number;
+  /** Values per pixel (3 for RGB). */
   readonly channels: number;
+  /** The element type of `data`. */
   readonly dtype: DType;
+  /** The pixels, packed HWC and row-major: pixel (x, y) channel c is `data[(y * width + x) * channels + c]`. */
   readonly data: FrameData;
 
   private constructor(data: FrameData, height: number, width: number, channels: number, dtype: DType) {
@@ -66,7 +78,13 @@ export class Frame {
     this.dtype = dtype;
   }
 
-  /** A zero-filled frame. */
+  /**
+   * A zero-filled frame (dtype `'uint8'` unless given).
+   *
+   * @example
+   * const mask = vg.Frame.alloc(480, 640, 1);
+   * const flow = vg.Frame.alloc(480, 640, 2, 'float32');
+   */
   static alloc(height: number, width: number, channels: number, dtype: DType = 'uint8'): Frame {
     integer('Frame.alloc', 'height', height, { min: 1 });
     integer('Frame.alloc', 'width', width, { min: 1 });
@@ -76,7 +94,13 @@ export class Frame {
     return new Frame(new Ctor(height * width * channels), height, width, channels, dtype);
   }
 
-  /** Wraps existing pixels (no copy). `data.length` must be height × width × channels. */
+  /**
+   * Wraps existing pixels (no copy). `data.length` must be height × width × channels; the
+   * dtype follows the array's type.
+   *
+   * @example
+   * const gray = vg.Frame.from(new Uint8Array(640 * 480), 480, 640, 1);
+   */
   static from(data: FrameData, height: number, width: number, channels: number): Frame {
     const dtype = dtypeOf(data);
     if (!dtype) throw new BadArgumentError(`Frame.from: expected data as Uint8Array, Uint16Array, Float32Array or Float64Array, got ${describe(data)}`);
@@ -106,7 +130,14 @@ export class Frame {
     return loadOpenCv();
   }
 
-  /** An OpenCV Mat of these pixels (needs the optional peer dependency @u4/opencv4nodejs). */
+  /**
+   * An OpenCV Mat of these pixels (needs the optional peer dependency @u4/opencv4nodejs;
+   * ERR_NOT_FOUND without it). The Mat is a cv.Mat at run time, typed here by {@link CvMat}.
+   *
+   * @example
+   * const { image } = await reader.frame(0);
+   * const mat = image.toMat(); // rows = image.height, cols = image.width, 3 channels (RGB order)
+   */
   toMat(): CvMat {
     const cv = loadOpenCv();
     const depth = { uint8: cv.CV_8U, uint16: cv.CV_16U, float32: cv.CV_32F, float64: cv.CV_64F }[this.dtype];
@@ -115,7 +146,13 @@ export class Frame {
     return new cv.Mat(buf, this.height, this.width, type);
   }
 
-  /** A Frame holding a copy of an OpenCV Mat's pixels. */
+  /**
+   * A Frame holding a copy of an OpenCV Mat's pixels (the channel order is kept as it is).
+   *
+   * @example
+   * const cv = vg.Frame.opencv();
+   * const blurred = vg.Frame.fromMat(image.toMat().gaussianBlur(new cv.Size(5, 5), 1.2));
+   */
   static fromMat(mat: CvMat): Frame {
     const cv = loadOpenCv();
     const depth = mat.type & 7;

@@ -13,6 +13,7 @@ import { StoredStream } from './stored-stream';
  * for await (const [r, g, b] of hists.load()) console.log(r[0], g[0], b[0]);
  */
 export class NamedStream<T = unknown> extends StoredStream<T> {
+  /** The stream `name` of the database `sc` (it need not exist yet: an output stream does not). */
   constructor(sc: Client, name: string) {
     super(sc, name, 'NamedStream');
   }
