@@ -123,8 +123,12 @@ export class SampleNode extends GraphNode {
   }
 }
 
-/** Groups of input rows, per job: each group is processed with fresh op state. */
-export type Partition = { /** The groups of rows of a stream of `len` rows. */ groups: (len: number) => number[][] };
+/**
+ * Groups of input rows, per job: each group is processed with fresh op state. Made by `sc.partitioner`.
+ *
+ * @property groups The groups of rows of a stream of `len` rows.
+ */
+export type Partition = { groups: (len: number) => number[][] };
 
 export class SliceNode extends GraphNode {
   /** `partitions`: one entry for every job, or one per job. */

@@ -8,18 +8,41 @@
 import { BadArgumentError } from '../errors';
 import { describe } from '../validate';
 
+/** A column type: how values of type T are stored as bytes and loaded back. */
 export interface ColumnType<T = unknown> {
+  /** The type's name, unique among registered types. */
   readonly name: string;
+  /** The stored bytes of a value. */
   serialize(value: T): Uint8Array;
+  /** The value back from its stored bytes. */
   deserialize(bytes: Uint8Array): T;
 }
 
-/** The frame type (columns of vg.Frame). */
-export const FrameType = Object.freeze({ name: 'Frame', frame: true as const });
+/** The frame type (columns of vg.Frame): `inputs: { frame: vg.FrameType }` in `vg.registerOp`. */
+export const FrameType = Object.freeze({
+  /** Always 'Frame'. */
+  name: 'Frame',
+  /** Marks the frame type. */
+  frame: true as const,
+});
 export type FrameTypeT = typeof FrameType;
 
 const registry = new Map<string, ColumnType>();
 
+/**
+ * Registers a user column type so that op outputs of that type can be stored and loaded; returns
+ * the type. A type without a name or without serialize/deserialize, or named 'Frame', is
+ * ERR_BAD_ARGUMENT.
+ *
+ * @example
+ * const Point = vg.registerType<{ x: number; y: number }>({
+ *   name: 'Point',
+ *   serialize: (p) => new Uint8Array(new Float64Array([p.x, p.y]).buffer),
+ *   deserialize: (b) => { const f = new Float64Array(b.slice().buffer); return { x: f[0]!, y: f[1]! }; },
+ * });
+ * vg.registerOp({ name: 'Centre', inputs: { frame: vg.FrameType }, outputs: { point: Point },
+ *   kernel: (config, { frame }) => ({ x: frame.width / 2, y: frame.height / 2 }) });
+ */
 export function registerType<T>(type: ColumnType<T>): ColumnType<T> {
   if (!type || typeof type.name !== 'string' || !type.name) throw new BadArgumentError(`registerType: expected a type with a name, got ${describe(type)}`);
   if (typeof type.serialize !== 'function' || typeof type.deserialize !== 'function') {
@@ -38,8 +61,11 @@ const u8 = (b: Uint8Array) => new Uint8Array(b);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** Raw bytes: Uint8Array rows. */
 export const Bytes = registerType<Uint8Array>({ name: 'Bytes', serialize: u8, deserialize: u8 });
+/** Encoded images (ImageEncoder's PNG or JPEG output): Uint8Array rows. */
 export const Image = registerType<Uint8Array>({ name: 'Image', serialize: u8, deserialize: u8 });
+/** Any JSON-serializable value, stored as JSON text. */
 export const Json = registerType<unknown>({
   name: 'Json',
   serialize: (v) => enc.encode(JSON.stringify(v)),
@@ -58,18 +84,30 @@ export const Histogram = registerType<Int32Array[]>({
     return [all.slice(0, 16), all.slice(16, 32), all.slice(32, 48)];
   },
 });
+/** Float32Array rows. */
 export const Float32 = registerType<Float32Array>({
   name: 'Float32',
   serialize: (v) => new Uint8Array(Float32Array.from(v).buffer),
   deserialize: (b) => new Float32Array(b.slice().buffer),
 });
+/** Int32Array rows. */
 export const Int32 = registerType<Int32Array>({
   name: 'Int32',
   serialize: (v) => new Uint8Array(Int32Array.from(v).buffer),
   deserialize: (b) => new Int32Array(b.slice().buffer),
 });
-/** Bounding boxes: { x1, y1, x2, y2, score, label }[]. */
+/**
+ * A bounding box, in pixels (an element of a {@link BboxList} row).
+ *
+ * @property x1 Left.
+ * @property y1 Top.
+ * @property x2 Right.
+ * @property y2 Bottom.
+ * @property score Confidence (stored as 0 when absent).
+ * @property label Class label (stored as 0 when absent).
+ */
 export interface Bbox { x1: number; y1: number; x2: number; y2: number; score?: number; label?: number }
+/** Lists of bounding boxes ({@link Bbox}[]), stored as float64. */
 export const BboxList = registerType<Bbox[]>({
   name: 'BboxList',
   serialize: (boxes) => {

@@ -18,11 +18,17 @@ import { ColumnType, FrameType, typeNamed } from '../graph/types';
 import { describe } from '../validate';
 import type { Value } from '../run/evaluate';
 
+/** What a kernel is told about its op instance (as Scanner's KernelConfig). */
 export interface KernelConfig {
+  /** The op's arguments for this job: `sc.ops.Brightness({ frame, label: 'x' })` gives `{ label: 'x' }`. */
   args: Record<string, unknown>;
+  /** Where the op runs. */
   device: 'cpu' | 'gpu';
+  /** The op's input column names, in declaration order. */
   inputColumns: string[];
+  /** The op's output column names, in declaration order. */
   outputColumns: string[];
+  /** The id of the op's node in the graph. */
   nodeId: number;
 }
 
@@ -31,37 +37,98 @@ export interface KernelConfig {
 export type FunctionKernel = (config: KernelConfig, inputs: Record<string, any>) => any;
 
 /** Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises are awaited). */
+/**
+ * Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises are awaited).
+ *
+ * @example
+ * class Counter extends vg.Kernel {            // stateful: reset() at every slice boundary
+ *   n = 0;
+ *   reset() { this.n = 0; }
+ *   execute({ frame }) { return ++this.n; }
+ * }
+ * vg.registerOp({ name: 'Counter', inputs: { frame: vg.FrameType }, outputs: { n: vg.Json }, kernel: Counter, boundedState: 5 });
+ */
 export class Kernel {
+  /** The op instance's configuration. */
   readonly config: KernelConfig;
+  /** The op's arguments (the same as `config.args`). */
   readonly args: Record<string, unknown>;
+  /** Made by the runner, once per op instance and job: `new MyKernel(config, config.args)`. */
   constructor(config: KernelConfig, args: Record<string, unknown>) {
     this.config = config;
     this.args = args;
   }
-  /** Called before the first row, at every slice boundary and every discontinuity. */
+  /**
+   * Called before the first row, at every slice boundary and every discontinuity: clear state here.
+   *
+   * @example
+   * class RunningMean extends vg.Kernel {
+   *   reset() { this.sum = 0; this.n = 0; }
+   *   execute({ value }) { this.sum += value; return this.sum / ++this.n; }
+   * }
+   */
   reset(): void {}
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  /**
+   * Computes one row's outputs from its inputs (a record by input column name): the value itself
+   * for one output, a record by output name for several. With `batch` each input is an array of
+   * rows and an array is returned; with `stencil` each input is the array of rows at those offsets.
+   *
+   * @example
+   * class Threshold extends vg.Kernel {
+   *   execute({ frame }) { return frame.data.filter((v) => v > this.args.level).length; }
+   * }
+   */
   execute(_inputs: Record<string, any>): any {
     throw new BadArgumentError(`${this.constructor.name}.execute() is not implemented`);
   }
+  /**
+   * Optional: called when the op instance is done with its job, to release what it holds.
+   *
+   * @example
+   * class Logger extends vg.Kernel {
+   *   reset() { this.lines ??= []; }
+   *   execute({ value }) { this.lines.push(JSON.stringify(value)); return value; }
+   *   async close() { await fs.promises.appendFile('log.jsonl', this.lines.join('\n') + '\n'); }
+   * }
+   */
   close?(): void;
 }
 
+/** A class kernel: {@link Kernel} or a subclass, made once per op instance and job. */
 export type KernelClass = new (config: KernelConfig, args: Record<string, unknown>) => Kernel;
 
 type TypeArg = typeof FrameType | ColumnType;
 
+/** The declaration `vg.registerOp` takes: the op's name, columns, scheduling options and kernel. */
 export interface OpRegistration {
+  /** The op's name, an identifier: it becomes `sc.ops[name]`. */
   name: string;
+  /** Input columns: name → type (`vg.FrameType` or a column type); at least one. */
   inputs: Record<string, TypeArg>;
+  /** Output columns: name → type. */
   outputs: Record<string, TypeArg>;
+  /** Where the op runs (default `'cpu'`). */
   device?: 'cpu' | 'gpu';
+  /** Rows per kernel call (default 1): with more, inputs and the result are arrays of rows. */
   batch?: number;
+  /** Row offsets each input holds (default [0]): `[0, 1]` gives each row with the next one. */
   stencil?: number[];
+  /** Warm-up rows: at least this many rows before the first needed row go through the kernel (default 0). */
   boundedState?: number;
+  /** The kernel sees every row before each needed one (its state depends on the whole stream). */
   unboundedState?: boolean;
+  /** The kernel, run on the calling thread: a function or a {@link Kernel} class. Give this or `module`. */
   kernel?: FunctionKernel | KernelClass;
-  module?: { url: string | URL; export: string };
+  /**
+   * A kernel in a module, run in a pool of worker threads (one instance per worker). Give this or `kernel`.
+   */
+  module?: {
+    /** The module's URL or path, e.g. `new URL('./kernels.mjs', import.meta.url)`. */
+    url: string | URL;
+    /** The exported kernel function's or class's name. */
+    export: string;
+  };
   /**
    * A name that is already an op (built in, from a plugin, or registered before) is ERR_EXISTS
    * unless `replace: true`: then this op takes the name (the other is hidden, not unloaded).
@@ -95,7 +162,19 @@ function isClass(f: unknown): f is KernelClass {
   return typeof f === 'function' && (f.prototype instanceof Kernel || /^class\s/.test(Function.prototype.toString.call(f)));
 }
 
-/** Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. */
+/**
+ * Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. A name already
+ * taken is ERR_EXISTS unless `replace: true`; a malformed declaration is ERR_BAD_ARGUMENT.
+ *
+ * @example
+ * vg.registerOp({
+ *   name: 'Brightness', inputs: { frame: vg.FrameType }, outputs: { value: vg.Json },
+ *   kernel: (config, { frame }) => frame.data.reduce((a, b) => a + b, 0) / frame.data.length,
+ * });
+ * // CPU-heavy? Run it in a pool of worker threads:
+ * vg.registerOp({ name: 'Heavy', inputs: { frame: vg.FrameType }, outputs: { v: vg.Json },
+ *   module: { url: new URL('./kernels.mjs', import.meta.url), export: 'heavy' } });
+ */
 export function registerOp(reg: OpRegistration): void {
   if (typeof reg !== 'object' || reg === null) throw new BadArgumentError(`registerOp: expected an op declaration, got ${describe(reg)}`);
   const where = `registerOp('${String(reg.name)}')`;
