@@ -5,6 +5,11 @@
  * import * as vg from 'vidgraph';
  * const reader = await vg.VideoReader.open('movie.mp4');
  * const { image } = await reader.frame(100); // RGB, byte-identical to ffmpeg's rgb24 output
+ *
+ * The database side: a {@link Client} (`sc`), stored streams ({@link NamedVideoStream},
+ * {@link NamedStream}), graphs built with `sc.io`, `sc.ops` and `sc.streams`, run by `sc.run`.
+ *
+ * @packageDocumentation
  */
 export { Client } from './client';
 export type { ClientOptions, LogLevel, StorageConfig } from './client';

@@ -51,7 +51,7 @@ export interface GeneratorOptions {
 
 /** One batch of a generator: frame sequences and one-hot labels as flat Float32Arrays with their shapes. */
 export interface Batch {
-  /** The frames, rescaled, in xShape order. */
+  /** The frames, in xShape order, times `rescale` (the optical-flow generator's `flow` is not rescaled). */
   x: Float32Array;
   /** [batch, nbFrames, height, width, channels]. */
   xShape: [number, number, number, number, number];

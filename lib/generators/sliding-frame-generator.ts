@@ -39,9 +39,10 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
   }
 
   /**
+   * Finds the videos as the other generators do; their windows are counted later (see
+   * {@link ready}). `sequenceTime` (seconds) is the time a window's nbFrames frames span.
    * `files` (internal): samples of a parent generator; with `steps` they are windows already,
-   * without they are whole files whose windows this generator counts. `sequenceTime` (seconds)
-   * is the time a window's nbFrames frames span.
+   * without they are whole files whose windows this generator counts.
    */
   constructor(options: GeneratorOptions & { sequenceTime?: number } = {}, files?: { train: Sample[]; validation: Sample[]; steps?: Map<string, number> }) {
     super(options, files);
