@@ -74,7 +74,7 @@ export interface ReaderStats extends DecodeStats {
 
 /** A frame as {@link VideoReader} returns it: the picture with where it is in the video. */
 export interface ReaderFrame {
-  /** The picture: RGB, uint8, 3 channels, byte-identical to ffmpeg's rgb24 output for this index. */
+  /** The picture: RGB, uint8, 3 channels; byte-identical to ffmpeg's rgb24 output for this index unless `maxSize` shrank it. */
   image: Frame;
   /** Frame index (row), counted from 0 in presentation order. */
   index: number;
