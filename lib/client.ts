@@ -15,21 +15,39 @@ import { LocalDatabase, StreamListing } from './storage/local-database';
 import { limitInputPixelsOption, threadsOption } from './limits';
 import { describe, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 
+/** How much the engine logs: `'warn'` by default; `'debug'` also lets the native engine's own warnings through. */
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
+/**
+ * An explicit storage backend for {@link ClientOptions.storage}. Only `'posix'` (a local
+ * directory) is available in this version; `'s3'` is refused with ERR_BAD_ARGUMENT.
+ */
 export interface StorageConfig {
+  /** The backend: `'posix'` (local disk) or `'s3'` (not available in this version). */
   type: 'posix' | 's3';
+  /** S3 bucket (S3 backend only). */
   bucket?: string;
+  /** S3 region (S3 backend only). */
   region?: string;
+  /** S3 endpoint URL (S3 backend only). */
   endpoint?: string;
+  /** For `'posix'`: the database directory, used when `db` is not given. */
   prefix?: string;
 }
 
+/** Options of `new vg.Client(options)`; every one is optional and an unknown key is ERR_BAD_ARGUMENT. */
 export interface ClientOptions {
   /** Database location. Default: $VIDGRAPH_DB, else ~/.vidgraph/db (embedded, local disk). */
   db?: string;
+  /** An explicit storage backend instead of `db` (see {@link StorageConfig}). */
   storage?: StorageConfig;
-  cluster?: { redis: string; queue?: string };
+  /** Distributed mode; not available in this version (ERR_BAD_ARGUMENT). */
+  cluster?: {
+    /** The Redis URL of the task queue. */
+    redis: string;
+    /** The queue's name. */
+    queue?: string;
+  };
   /**
    * CPU threads for decoding and encoding. Default: all cores. At most 1024; more than 4 per
    * core are clamped to 4 per core with a process warning.
@@ -48,6 +66,7 @@ export interface ClientOptions {
   skipNonReference?: boolean;
   /** GPU ids to use. Default: all visible; [] forces CPU. */
   gpus?: number[];
+  /** How much the engine logs (default `'warn'`). */
   logLevel?: LogLevel;
 }
 
@@ -55,7 +74,9 @@ const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'deb
 const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel', 'limitInputPixels', 'skipNonReference'] as const;
 
 /**
- * A connection to a vidgraph database.
+ * A connection to a vidgraph database: the entry point for stored streams (`NamedVideoStream`,
+ * `NamedStream`), graphs (`sc.io`, `sc.ops`, `sc.streams`) and runs (`sc.run`). Options are
+ * validated at once; the database directory is created on first use.
  *
  * @example
  * await using sc = new vg.Client();            // ~/.vidgraph/db
@@ -64,13 +85,17 @@ const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel',
  * console.log(await sc.summarize());
  */
 export class Client {
+  /** The database directory, as an absolute path. */
   readonly dbPath: string;
+  /** CPU threads used for decoding and encoding (the `threads` option, else all cores). */
   readonly threads: number;
   /** Pixels per picture above which videos are refused; 0: no limit (limitInputPixels: false). */
   readonly maxPixels: number;
   /** Whether decoders leave out unneeded frames nothing references (skipNonReference). */
   readonly skipNonReference: boolean;
+  /** The GPU ids asked for (`gpus` option); undefined: all visible ones. */
   readonly gpus: number[] | undefined;
+  /** The log level in effect. */
   readonly logLevel: LogLevel;
   /** @internal */
   readonly database: LocalDatabase;
@@ -85,6 +110,10 @@ export class Client {
   /** Partitioners for Slice: all, strided, range, ranges, gather. */
   readonly partitioner = new Partitioner();
 
+  /**
+   * Validates the options (ERR_BAD_ARGUMENT naming the option) without touching the disk; the
+   * database is opened, and created if needed, by the first call that uses it.
+   */
   constructor(options?: ClientOptions) {
     // Phase 1: defaults.
     const opts = plainObject('Client', 'options', options) as ClientOptions;
@@ -176,30 +205,56 @@ export class Client {
     return loadOp(soPath, protoPath, opts);
   }
 
-  /** True when a CUDA GPU can be used (and `gpus` does not force the CPU). */
+  /**
+   * True when a CUDA GPU can be used (and `gpus` does not force the CPU).
+   *
+   * @example
+   * const device = sc.hasGpu() ? vg.DeviceType.GPU : vg.DeviceType.CPU;
+   */
   hasGpu(): boolean {
     if (this.gpus && this.gpus.length === 0) return false;
     return native().hasGpu();
   }
 
-  /** Every committed stream. */
+  /**
+   * Every committed stream, with its kind (`'video'` or `'stream'`), rows and size on disk.
+   *
+   * @example
+   * for (const s of await sc.listStreams()) console.log(s.name, s.kind, s.rows);
+   */
   async listStreams(): Promise<StreamListing[]> {
     return (await this.ready()).list();
   }
 
   /**
    * A table of the streams: name, kind, rows, committed, size on disk. Control characters in
-   * names are shown escaped (see `displayName`); damaged streams are marked and explained.
+   * names are shown escaped; damaged streams are marked and explained.
+   *
+   * @example
+   * console.log(await sc.summarize());
    */
   async summarize(): Promise<string> {
     const streams = await this.listStreams();
     return [streamTable(streams), `${streams.length} stream(s) in ${displayName(this.dbPath)}`, ...damageNotes(streams)].join('\n');
   }
 
+  /**
+   * Closes the client: later calls on it reject with ERR_CLOSED. Streams already committed stay.
+   *
+   * @example
+   * const sc = new vg.Client({ db: './db' });
+   * try { console.log(await sc.summarize()); } finally { await sc.close(); }
+   */
   async close(): Promise<void> {
     this.closed = true;
   }
 
+  /**
+   * Closes the client at the end of an `await using` block (the same as {@link Client.close}).
+   *
+   * @example
+   * await using sc = new vg.Client();
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -7,6 +7,7 @@
  */
 import type { RunResult } from './run/run';
 
+/** The stable code of a {@link VidgraphError}; the README's error list says what each one means. */
 export type ErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_EXISTS'
@@ -26,7 +27,16 @@ export type ErrorCode =
   | 'ERR_JOBS_FAILED'
   | 'ERR_INTERNAL';
 
+/**
+ * The base class of every error vidgraph throws. Its `code` is stable across versions and its
+ * message says what was wrong and with which input; the subclasses below narrow it by code.
+ *
+ * @example
+ * try { await new vg.NamedVideoStream(sc, 'clip', { path: 'clip.mp4' }).ingest(); }
+ * catch (e) { if (e instanceof vg.VidgraphError && e.code === 'ERR_INVALID_VIDEO') console.warn(e.message); else throw e; }
+ */
 export class VidgraphError extends Error {
+  /** What went wrong, as one of the documented codes (`err.code === 'ERR_NOT_FOUND'`). */
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -35,35 +45,44 @@ export class VidgraphError extends Error {
   }
 }
 
+/** ERR_NOT_FOUND: a file, stream, directory or op (`sc.ops.NoSuchOp`) that does not exist. */
 export class NotFoundError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NOT_FOUND', message, options); }
 }
+/** ERR_EXISTS: something by that name exists already (an output stream under `CacheMode.Error`, an op name at `loadOp` or `registerOp`). */
 export class ExistsError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_EXISTS', message, options); }
 }
+/** ERR_BAD_ARGUMENT: an argument of the wrong type or out of range, or an unknown option; the message names the argument, the expected type and what was received. */
 export class BadArgumentError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_BAD_ARGUMENT', message, options); }
 }
+/** ERR_INVALID_VIDEO: not a video, no video stream, an unreadable container, or pictures larger than `limitInputPixels`. */
 export class InvalidVideoError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_INVALID_VIDEO', message, options); }
 }
 /** A frame that cannot be decoded; `rows` names the damaged rows. */
 export class DecodeError extends VidgraphError {
+  /** The rows (frame indices) that could not be decoded; may be empty when unknown. */
   readonly rows: number[];
   constructor(message: string, rows: number[] = [], options?: { cause?: unknown }) {
     super('ERR_DECODE', message, options);
     this.rows = rows;
   }
 }
+/** ERR_UNSUPPORTED_CODEC: the video's codec has no decoder in this build of the engine. */
 export class UnsupportedCodecError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_UNSUPPORTED_CODEC', message, options); }
 }
+/** ERR_PLUGIN: a C++ op plugin that cannot be loaded (wrong ABI version, missing symbol, failed registration); the message names the file. */
 export class PluginError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_PLUGIN', message, options); }
 }
+/** ERR_ABORTED: the operation was cancelled through its `AbortSignal`; nothing partial was made visible. */
 export class AbortedError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_ABORTED', message, options); }
 }
+/** ERR_NO_GPU: a GPU was asked for (`device: vg.DeviceType.GPU`) and none can be used. */
 export class NoGpuError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NO_GPU', message, options); }
 }
@@ -83,14 +102,18 @@ export class ResourceError extends VidgraphError {
 export class TimeoutError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_TIMEOUT', message, options); }
 }
+/** ERR_NATIVE_LOAD: the native engine (the compiled addon) could not be loaded. */
 export class NativeLoadError extends VidgraphError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_NATIVE_LOAD', message, options); }
 }
 
 /** A failed job of a run: its name (the input stream's), and its error's code and message. */
 export interface JobFailure {
+  /** The job's name: its input stream's name. */
   job: string;
+  /** The code of the job's error (an {@link ErrorCode}). */
   code: string;
+  /** The job's error message. */
   message: string;
 }
 
@@ -103,7 +126,9 @@ export interface JobFailure {
  * catch (e) { if (e instanceof vg.JobsFailedError) for (const f of e.failures) console.error(f.job, f.code); else throw e; }
  */
 export class JobsFailedError extends VidgraphError {
+  /** Each failed job with its error's code and message. */
   readonly failures: JobFailure[];
+  /** What `sc.run` would have returned without `throwOnFailure` (the other jobs are committed). */
   readonly result: RunResult;
   constructor(failures: JobFailure[], jobs: number, result: RunResult) {
     const lines = failures.map((f) => `  job '${f.job}': ${f.message.split('\n')[0]} (${f.code})`);

@@ -19,14 +19,17 @@ import { VideoReader } from './reader';
 import { limitInputPixelsOption } from './limits';
 import { describe, knownKeys, optionalBoolean, plainObject } from './validate';
 
+/** Options of {@link extractFrames}; an unknown key is ERR_BAD_ARGUMENT. */
 export interface ExtractOptions {
   /** A video file or a directory of videos. */
   input: string;
+  /** Where the frames go: one subdirectory per video, named after the video file. */
   outputDir: string;
   /** Frames per second to keep (the frame nearest each 1/fps step); -1 or undefined: every frame. */
   fps?: number;
   /** Videos in parallel, and each video split at keyframes across threads. */
   threaded?: boolean;
+  /** Image format (default `'jpg'`). */
   format?: 'jpg' | 'png';
   /** JPEG quality, 0-100 (default 95). */
   quality?: number;
@@ -34,17 +37,48 @@ export interface ExtractOptions {
   limitInputPixels?: number | false;
   /** Turn frames by the video's display rotation, as the ffmpeg CLI does (default true); false: stored orientation. */
   rotate?: boolean;
+  /** Called as frames are written: frames written (`done`) of those known so far (`total`), videos, failed videos. */
   onProgress?: (p: { done: number; total: number; videos: number; failed: number }) => void;
 }
 
+/** What {@link extractFrames} did, per video and in total. */
 export interface ExtractReport {
-  videos: { file: string; outputDir: string; frames: number; written: number; error?: { code: string; message: string } }[];
+  /** One entry per video, sorted by file. */
+  videos: {
+    /** The video file. */
+    file: string;
+    /** Its output directory. */
+    outputDir: string;
+    /** Frames in the video. */
+    frames: number;
+    /** Images written. */
+    written: number;
+    /** Why it failed; some or no images were written. */
+    error?: {
+      /** The error's code. */
+      code: string;
+      /** The error's message. */
+      message: string;
+    };
+  }[];
+  /** Videos that failed (the others completed). */
   failed: number;
+  /** Images written in all. */
   written: number;
 }
 
 const CHUNK = 16;
 
+/**
+ * Writes every frame (or, with `fps`, the frame nearest each 1/fps step) of a video or a
+ * directory of videos as images named by source frame index:
+ * `<outputDir>/<video file name>/0000000000.jpg`. A video that fails is reported in the result
+ * (`failed`, `videos[i].error`) and the others complete; the CLI's `extract-frames` runs this.
+ *
+ * @example
+ * const report = await vg.extractFrames({ input: 'videos/', outputDir: 'frames/', fps: 2, format: 'png', threaded: true });
+ * for (const v of report.videos) if (v.error) console.error(v.file, v.error.code);
+ */
 export async function extractFrames(options: ExtractOptions): Promise<ExtractReport> {
   // Phase 1: defaults and validation.
   const o = plainObject('extractFrames', 'options', options) as unknown as ExtractOptions;

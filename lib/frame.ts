@@ -2,7 +2,9 @@ import { BadArgumentError, NotFoundError } from './errors';
 import { native } from './native';
 import { describe, integer } from './validate';
 
+/** The element type of a frame's pixels. Decoded video frames are `'uint8'`. */
 export type DType = 'uint8' | 'uint16' | 'float32' | 'float64';
+/** The typed array behind a frame, matching its {@link DType}. */
 export type FrameData = Uint8Array | Uint16Array | Float32Array | Float64Array;
 
 /** The typed array that holds a dtype's pixels: `DataOf<'uint8'>` is Uint8Array. */
@@ -48,10 +50,15 @@ export function frameFromEngine(f: EngineFrame): Frame {
 
 /** Minimal structural view of an OpenCV Mat from @u4/opencv4nodejs. */
 export interface CvMat {
+  /** Height in pixels. */
   rows: number;
+  /** Width in pixels. */
   cols: number;
+  /** Channels per pixel. */
   channels: number;
+  /** OpenCV's type code (depth and channels, e.g. CV_8UC3). */
   type: number;
+  /** The pixels as one Buffer. */
   getData(): Buffer;
 }
 
@@ -67,10 +74,15 @@ export interface CvMat {
  * f.data[(y * f.width + x) * 3 + 0] = 255; // red at (x, y)
  */
 export class Frame<D extends DType = DType> {
+  /** Rows of pixels. */
   readonly height: number;
+  /** Pixels per row. */
   readonly width: number;
+  /** Values per pixel (3 for RGB). */
   readonly channels: number;
+  /** The element type of `data`. */
   readonly dtype: D;
+  /** The pixels, packed HWC and row-major: pixel (x, y) channel c is `data[(y * width + x) * channels + c]`. */
   readonly data: DataOf<D>;
 
   private constructor(data: DataOf<D>, height: number, width: number, channels: number, dtype: D) {
@@ -81,7 +93,13 @@ export class Frame<D extends DType = DType> {
     this.dtype = dtype;
   }
 
-  /** A zero-filled frame. */
+  /**
+   * A zero-filled frame (dtype `'uint8'` unless given).
+   *
+   * @example
+   * const mask = vg.Frame.alloc(480, 640, 1);
+   * const flow = vg.Frame.alloc(480, 640, 2, 'float32');
+   */
   static alloc<D extends DType = 'uint8'>(height: number, width: number, channels: number, dtype?: D): Frame<D> {
     integer('Frame.alloc', 'height', height, { min: 1 });
     integer('Frame.alloc', 'width', width, { min: 1 });
@@ -92,7 +110,13 @@ export class Frame<D extends DType = DType> {
     return new Frame(new Ctor(height * width * channels) as DataOf<D>, height, width, channels, d);
   }
 
-  /** Wraps existing pixels (no copy). `data.length` must be height × width × channels. */
+  /**
+   * Wraps existing pixels (no copy). `data.length` must be height × width × channels; the
+   * dtype follows the array's type.
+   *
+   * @example
+   * const gray = vg.Frame.from(new Uint8Array(640 * 480), 480, 640, 1);
+   */
   static from<A extends FrameData>(data: A, height: number, width: number, channels: number): Frame<DTypeOf<A>> {
     const dtype = dtypeOf(data);
     if (!dtype) throw new BadArgumentError(`Frame.from: expected data as Uint8Array, Uint16Array, Float32Array or Float64Array, got ${describe(data)}`);
@@ -122,7 +146,14 @@ export class Frame<D extends DType = DType> {
     return loadOpenCv();
   }
 
-  /** An OpenCV Mat of these pixels (needs the optional peer dependency @u4/opencv4nodejs). */
+  /**
+   * An OpenCV Mat of these pixels (needs the optional peer dependency @u4/opencv4nodejs;
+   * ERR_NOT_FOUND without it). The Mat is a cv.Mat at run time, typed here by {@link CvMat}.
+   *
+   * @example
+   * const { image } = await reader.frame(0);
+   * const mat = image.toMat(); // rows = image.height, cols = image.width, 3 channels (RGB order)
+   */
   toMat(): CvMat {
     const cv = loadOpenCv();
     const depth = { uint8: cv.CV_8U, uint16: cv.CV_16U, float32: cv.CV_32F, float64: cv.CV_64F }[this.dtype];
@@ -131,7 +162,13 @@ export class Frame<D extends DType = DType> {
     return new cv.Mat(buf, this.height, this.width, type);
   }
 
-  /** A Frame holding a copy of an OpenCV Mat's pixels. */
+  /**
+   * A Frame holding a copy of an OpenCV Mat's pixels (the channel order is kept as it is).
+   *
+   * @example
+   * const cv = vg.Frame.opencv();
+   * const blurred = vg.Frame.fromMat(image.toMat().gaussianBlur(new cv.Size(5, 5), 1.2));
+   */
   static fromMat(mat: CvMat): Frame {
     const cv = loadOpenCv();
     const depth = mat.type & 7;

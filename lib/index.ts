@@ -5,6 +5,11 @@
  * import * as vg from 'vidgraph';
  * const reader = await vg.VideoReader.open('movie.mp4');
  * const { image } = await reader.frame(100); // RGB, byte-identical to ffmpeg's rgb24 output
+ *
+ * The database side: a {@link Client} (`sc`), stored streams ({@link NamedVideoStream},
+ * {@link NamedStream}), graphs built with `sc.io`, `sc.ops` and `sc.streams`, run by `sc.run`.
+ *
+ * @packageDocumentation
  */
 export { Client } from './client';
 export type { ClientOptions, LogLevel, StorageConfig } from './client';
@@ -25,10 +30,12 @@ export { NamedStream } from './streams/named-stream';
 export type { NamedStreamOptions } from './streams/named-stream';
 export { ArrayStream } from './streams/array-stream';
 export { Column, OutputOp } from './graph/graph';
-export type { Partition } from './graph/graph';
+export type { Partition, SourceStream } from './graph/graph';
+export type { IO } from './graph/io';
+export type { StreamOps, Partitioner } from './graph/stream-ops';
 export { FrameType, registerType, Bytes, Json, Histogram, BboxList, Float32, Int32, Image } from './graph/types';
 export type { ColumnType, ColumnValue, TypeOf, FrameTypeT, Bbox, FrameInfo } from './graph/types';
-export type { Ops, BuiltinOps, PluginOps, PerStream, OpOptions, OpHandle, OpResult, Interpolation, ColorConversion } from './graph/op-types';
+export type { Ops, OpsCall, BuiltinOps, PluginOps, PerStream, OpOptions, OpHandle, OpSignature, OpResult, Interpolation, ColorConversion } from './graph/op-types';
 export { PerfParams, CacheMode, DeviceType } from './run/perf-params';
 export { registerOp, Kernel } from './kernels/ts-ops';
 export { extractFrames } from './extract';
@@ -42,6 +49,7 @@ export type { Batch, GeneratorOptions } from './generators/base';
 export type { ExtractOptions, ExtractReport } from './extract';
 export type {
   KernelConfig, FunctionKernel, KernelClass, OpRegistration, TypeArg, KernelInputs, KernelOutput, KernelRow, InputColumns, OutputColumns, MaybePromise,
+  Windowed, Batched, IsUnion, Produced,
 } from './kernels/ts-ops';
 export type { RunOptions, RunResult, RunStats, RunProgress } from './run/run';
 export type { LoadOpOptions } from './plugins';

@@ -12,6 +12,7 @@ import { NativeLoadError } from './errors';
 export interface VideoMetadata {
   /** Width of the frames as they are read: after the display rotation unless `rotate: false`. */
   width: number;
+  /** Height of the frames as they are read (after the display rotation). */
   height: number;
   /**
    * The display rotation the file asks for, in clockwise degrees [0, 360) as the ffmpeg CLI
@@ -20,11 +21,17 @@ export interface VideoMetadata {
   rotation: number;
   /** Frames, counted by scanning every packet (never from the container header). */
   frames: number;
+  /** Frames per second. */
   fps: number;
+  /** The stream's time base as [numerator, denominator]. */
   timeBase: [number, number];
+  /** FFmpeg's codec name, e.g. 'h264'. */
   codec: string;
+  /** FFmpeg's pixel format of the coded pictures, e.g. 'yuv420p'. */
   pixFmt: string;
+  /** Seconds, from the first frame's start to the last frame's end. */
   durationSec: number;
+  /** Keyframes in the video. */
   keyframes: number;
 }
 

@@ -14,6 +14,7 @@ import { tsOp } from './kernels/ts-ops';
 import { native, packageRoot } from './native';
 import { describe, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 
+/** Options of `sc.loadOp`. */
 export interface LoadOpOptions {
   /**
    * Milliseconds each of the two registrations (in the check process, then in this one) may

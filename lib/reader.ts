@@ -21,6 +21,7 @@ import { ensureDirectory, writeFileAtomic } from './storage/paths';
 import { describe, finiteNumber, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 import { DecodeStats, framesInOrder, VideoSource } from './video-source';
 
+/** Options of {@link VideoReader.open}; every one is optional and an unknown key is ERR_BAD_ARGUMENT. */
 export interface ReaderOptions {
   /**
    * Bytes of decoded RGB frames kept for repeated requests. Default 64 MiB. Only frames of
@@ -71,13 +72,15 @@ export interface ReaderStats extends DecodeStats {
   cachedFrames: number;
 }
 
+/** A frame as {@link VideoReader} returns it: the picture with where it is in the video. */
 export interface ReaderFrame {
-  /** RGB, 3 channels, uint8: `image.data` is a Uint8Array. */
+  /** The picture: RGB, uint8, 3 channels; byte-identical to ffmpeg's rgb24 output for this index unless `maxSize` shrank it. */
   image: Frame<'uint8'>;
   /** Frame index (row), counted from 0 in presentation order. */
   index: number;
   /** Presentation time, seconds since the first frame. */
   seconds: number;
+  /** The video's frame rate. */
   fps: number;
 }
 
@@ -92,6 +95,9 @@ const liveTempDirs = new Set<string>();
 let exitHookInstalled = false;
 
 /**
+ * Exact random access to one video file, no database needed: frames by index or time, decoded
+ * from the keyframe before each one, byte-identical to the ffmpeg CLI's rgb24 output.
+ *
  * @example
  * const reader = await vg.VideoReader.open('movie.mp4');
  * const { image } = await reader.frame(-1);               // the last frame
@@ -100,10 +106,15 @@ let exitHookInstalled = false;
  * await reader.close();
  */
 export class VideoReader {
+  /** The file this reader reads. */
   readonly path: string;
+  /** Frames in the video, counted by the packet index (not the container header). */
   readonly frameCount: number;
+  /** Frames per second. */
   readonly fps: number;
+  /** Width of the frames returned (after rotation and `maxSize`). */
   readonly width: number;
+  /** Height of the frames returned (after rotation and `maxSize`). */
   readonly height: number;
   /** The display rotation the file asks for, clockwise degrees (0 when none); frames are turned by it unless `rotate: false`. */
   readonly rotation: number;
@@ -138,6 +149,15 @@ export class VideoReader {
     [this.width, this.height] = fittedSize(info.width, info.height, maxSize);
   }
 
+  /**
+   * Opens a video file: scans it into a packet index (or reads the index from `indexCache`).
+   * A missing file is ERR_NOT_FOUND; a file that is not a video, or has no video stream, is
+   * ERR_INVALID_VIDEO.
+   *
+   * @example
+   * const reader = await vg.VideoReader.open('movie.mp4', { cacheBytes: 256 * 2 ** 20, indexCache: '.vidgraph-index' });
+   * console.log(reader.frameCount, reader.fps, reader.width, reader.height);
+   */
   static async open(file: string, options?: ReaderOptions): Promise<VideoReader> {
     // Phase 1: defaults.
     const o = plainObject('VideoReader.open', 'options', options);
@@ -207,19 +227,32 @@ export class VideoReader {
     return new VideoReader(abs, source, cacheBytes, maxSize, indexSource, maxBatchBytes, tempDir);
   }
 
-  /** Decode work so far (frames the codec produced versus frames returned, and seeks) and the cache's contents. */
+  /**
+   * Decode work so far (frames the codec produced versus frames returned, and seeks) and the cache's contents.
+   */
   get stats(): Readonly<ReaderStats> {
     return { ...this.source.stats, cacheBytes: this.cache?.calculatedSize ?? 0, cachedFrames: this.cache?.size ?? 0 };
   }
 
-  /** Frame `i`; negative counts from the end; out of range clamps to the first or last frame. */
+  /**
+   * Frame `i`; negative counts from the end; out of range clamps to the first or last frame.
+   *
+   * @example
+   * const { image, index, seconds } = await reader.frame(100);
+   * const last = await reader.frame(-1);
+   */
   async frame(i: number): Promise<ReaderFrame> {
     this.checkOpen('frame');
     const row = this.clampIndex('frame', i);
     return (await this.fetch('frame', [row])).get(row)!;
   }
 
-  /** Frames in the order asked (repeats allowed); each keyframe interval is decoded once. */
+  /**
+   * Frames in the order asked (repeats allowed); each keyframe interval is decoded once.
+   *
+   * @example
+   * const [a, b, c] = await reader.frames([500, 10, 500]);
+   */
   async frames(indices: number[]): Promise<ReaderFrame[]> {
     this.checkOpen('frames');
     if (!Array.isArray(indices)) throw new BadArgumentError(`VideoReader.frames: expected an array of frame indices, got ${describe(indices)}`);
@@ -237,6 +270,10 @@ export class VideoReader {
    * you keep (`new Uint8Array(f.image.data)`). Without it every frame stays valid, and its
    * memory returns only when the garbage collector reaches it, which at 1080p leaves about ten
    * dropped frames (60 MiB) alive at any time and costs a major collection every few frames.
+   *
+   * @example
+   * for await (const f of reader.iterFrames({ time: [1.0, 2.0] })) console.log(f.index, f.seconds);
+   * for await (const f of reader.iterFrames({ frames: [0, 100], reuse: true })) sum += f.image.data[0];
    */
   iterFrames(opts?: { time?: [number, number]; frames?: [number, number]; reuse?: boolean }): AsyncIterable<ReaderFrame> {
     this.checkOpen('iterFrames');
@@ -271,13 +308,23 @@ export class VideoReader {
     };
   }
 
-  /** Rows of the keyframes (where decoding can start), ascending. */
+  /**
+   * Rows of the keyframes (where decoding can start), ascending.
+   *
+   * @example
+   * const keyframes = await Promise.all(reader.keyframeRows().map((i) => reader.frame(i)));
+   */
   keyframeRows(): number[] {
     this.checkOpen('keyframeRows');
     return Array.from(this.source.keyframeRows()).sort((a, b) => a - b);
   }
 
-  /** The frame nearest to `seconds` (clamped to the video). */
+  /**
+   * The frame nearest to `seconds` (clamped to the video).
+   *
+   * @example
+   * const { image } = await reader.frame(reader.timeToIndex(12.5));
+   */
   timeToIndex(seconds: number): number {
     finiteNumber('VideoReader.timeToIndex', 'seconds', seconds);
     const t = this.times;
@@ -292,7 +339,12 @@ export class VideoReader {
     return lo;
   }
 
-  /** Seconds since the first frame for frame `i` (negative counts from the end; clamps). */
+  /**
+   * Seconds since the first frame for frame `i` (negative counts from the end; clamps).
+   *
+   * @example
+   * const lastFrameAt = reader.indexToTime(-1);
+   */
   indexToTime(i: number): number {
     return this.times[this.clampIndex('indexToTime', i)]!;
   }
@@ -301,6 +353,10 @@ export class VideoReader {
    * Releases the decoder and the cache. A decode in progress stops at its next packet and its
    * request rejects with `ERR_CLOSED`, as does every later call. Safe to call twice; never
    * blocks the event loop.
+   *
+   * @example
+   * const reader = await vg.VideoReader.open('movie.mp4');
+   * try { await reader.frame(0); } finally { await reader.close(); }
    */
   async close(): Promise<void> {
     const wasOpen = !this.source.isClosed; // a second close() neither counts nor trims again
@@ -312,6 +368,12 @@ export class VideoReader {
     if (wasOpen && --openReaders === 0) native().trimFrameMemory();
   }
 
+  /**
+   * Closes the reader at the end of an `await using` block (the same as {@link VideoReader.close}).
+   *
+   * @example
+   * await using reader = await vg.VideoReader.open('movie.mp4');
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -14,11 +14,13 @@ import * as path from 'node:path';
 import { BadArgumentError, fromNative } from './errors';
 import { native, NativeEncoder } from './native';
 
+/** Options of {@link writeSampleVideo}. */
 export interface SampleVideoOptions {
   /** Length in seconds (default 10). */
   seconds?: number;
   /** Even frame size (default 1280 × 720). */
   width?: number;
+  /** Even frame height (default 720). */
   height?: number;
   /** Whole frames per second (default 30). */
   fps?: number;
@@ -28,14 +30,21 @@ export interface SampleVideoOptions {
   quality?: number;
 }
 
+/** The video {@link writeSampleVideo} wrote. */
 export interface SampleVideo {
+  /** The file written. */
   path: string;
+  /** Frames in it. */
   frames: number;
+  /** Frame width. */
   width: number;
+  /** Frame height. */
   height: number;
+  /** Frames per second. */
   fps: number;
   /** The FFmpeg H.264 encoder that wrote it (libx264, libopenh264). */
   encoder: string;
+  /** The file's size in bytes. */
   bytes: number;
 }
 
@@ -97,6 +106,10 @@ class Pattern {
 /**
  * Writes a synthetic H.264 MP4 to `file` with the engine's own encoder. The file appears
  * whole or not at all: it is written under a temporary name in the same directory, then renamed.
+ *
+ * @example
+ * const sample = await vg.writeSampleVideo('sample.mp4', { seconds: 5, width: 640, height: 360 });
+ * const reader = await vg.VideoReader.open(sample.path);
  */
 export async function writeSampleVideo(file: string, opts: SampleVideoOptions = {}): Promise<SampleVideo> {
   if (typeof file !== 'string' || file === '') throw new BadArgumentError('writeSampleVideo: expected an output file path');

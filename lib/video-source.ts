@@ -18,11 +18,15 @@ import { ClosedError, DecodeError, fromNative } from './errors';
 import { Frame } from './frame';
 import { native, NativeDecodeResult, NativeDecoder, NativeIndexInfo } from './native';
 
+/** Decode work done for one video so far. */
 export interface DecodeStats {
+  /** Frames the decoder produced (including those decoded only to reach a wanted frame). */
   framesDecoded: number;
+  /** Frames handed back to the caller. */
   framesReturned: number;
   /** Frames left undecoded: no other frame references them and they were not asked for. */
   framesSkipped: number;
+  /** Times the decoder jumped to a keyframe instead of reading on. */
   seeks: number;
   /** Decoders opened for this video (decode lanes: 1, or 2 once a request spread over two). */
   lanes: number;

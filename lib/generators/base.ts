@@ -17,21 +17,31 @@ import { describe, optionalBoolean } from '../validate';
 /** keras-video-generators' default file pattern (API.md). */
 export const DEFAULT_GLOB_PATTERN = './videos/{classname}/*.avi';
 
+/** Options of the training-data generators, with keras-video-generators' names and defaults. */
 export interface GeneratorOptions {
   /** Where the videos are, one directory level per class. Default './videos/{classname}/*.avi' (keras-video's). */
   globPattern?: string;
+  /** The class names, in label order. Default: every directory `{classname}` matches, sorted. */
   classes?: string[];
+  /** Frames per sequence (default 5). */
   nbFrames?: number;
+  /** Sequences per batch (default 16). */
   batchSize?: number;
-  /** [width, height] */
+  /** The size frames are resized to, as [width, height] (default [224, 224]). */
   targetShape?: [number, number];
+  /** 3 for RGB (default) or 1 for grayscale. */
   nbChannel?: 1 | 3;
+  /** Factor applied to every pixel value (default 1/255). */
   rescale?: number;
+  /** Shuffle the samples at every epoch (default true). */
   shuffle?: boolean;
   /** Fraction of each class's files kept for validation. */
   split?: number;
+  /** Keep each sample's decoded sequence in memory for later epochs (default false). */
   useFrameCache?: boolean;
+  /** Applied to each resized frame before rescaling (e.g. an augmentation). */
   transform?: (frame: Frame) => Frame;
+  /** Seed of the validation split and the shuffling (default 1): the same seed gives the same order. */
   seed?: number;
   /** Videos whose pictures have more pixels fail (ERR_INVALID_VIDEO) as in VideoReader.open. Default 8K UHD; false: no limit. */
   limitInputPixels?: number | false;
@@ -39,10 +49,15 @@ export interface GeneratorOptions {
   rotate?: boolean;
 }
 
+/** One batch of a generator: frame sequences and one-hot labels as flat Float32Arrays with their shapes. */
 export interface Batch {
+  /** The frames, in xShape order, times `rescale` (the optical-flow generator's `flow` is not rescaled). */
   x: Float32Array;
+  /** [batch, nbFrames, height, width, channels]. */
   xShape: [number, number, number, number, number];
+  /** One-hot labels, one row per sequence. */
   y: Float32Array;
+  /** [batch, classes]. */
   yShape: [number, number];
 }
 
@@ -104,12 +119,19 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
 }
 
 export abstract class FrameGeneratorBase {
+  /** The class names, in label order (label i is `classes[i]`). */
   readonly classes: string[];
+  /** Frames per sequence. */
   readonly nbFrames: number;
+  /** Sequences per batch. */
   readonly batchSize: number;
+  /** [width, height] of the produced frames. */
   readonly targetShape: [number, number];
+  /** Channels of the produced frames (1 or 3). */
   readonly nbChannel: 1 | 3;
+  /** Factor applied to every pixel value. */
   readonly rescale: number;
+  /** Whether samples are shuffled at every epoch. */
   readonly shuffle: boolean;
   protected readonly options: GeneratorOptions;
   protected samples: Sample[];
@@ -179,19 +201,30 @@ export abstract class FrameGeneratorBase {
     return Math.floor(this.samples.length / this.batchSize);
   }
 
+  /** The number of classes. */
   get classesCount(): number {
     return this.classes.length;
   }
 
+  /** The number of distinct files in this generator's (training) samples. */
   get filesCount(): number {
     return new Set(this.samples.map((s) => s.file)).size;
   }
 
+  /** The distinct files of this generator's (training) samples. */
   get files(): string[] {
     return [...new Set(this.samples.map((s) => s.file))];
   }
 
-  /** A new order for the next epoch (when shuffling). */
+  /**
+   * Starts the next epoch: a new order of the samples when shuffling, prefetched batches dropped.
+   *
+   * @example
+   * for (let epoch = 0; epoch < 10; epoch++) {
+   *   for await (const batch of gen) train(batch);
+   *   gen.onEpochEnd();
+   * }
+   */
   onEpochEnd(): void {
     this.epoch++;
     this.prefetch.clear();
@@ -203,7 +236,13 @@ export abstract class FrameGeneratorBase {
     return `the generator has no batches: ${this.samples.length} sample(s) (from ${new Set(this.samples.map((s) => s.file)).size} file(s)) is fewer than batchSize ${this.batchSize}`;
   }
 
-  /** Batch i of this epoch; batch i + 1 starts decoding in the background. */
+  /**
+   * Batch i of this epoch (0 to `length - 1`); batch i + 1 starts decoding in the background.
+   *
+   * @example
+   * const { x, xShape, y, yShape } = await gen.getBatch(0);
+   * // xShape: [16, 5, 224, 224, 3], yShape: [16, gen.classesCount]
+   */
   async getBatch(i: number): Promise<Batch> {
     if (this.closed) throw new ClosedError('getBatch: the generator is closed');
     if (this.length === 0) throw new BadArgumentError(`getBatch(${describe(i)}): ${this.emptyReason()}`);
@@ -237,6 +276,9 @@ export abstract class FrameGeneratorBase {
   /**
    * One epoch. An epoch without a batch (fewer samples than batchSize) says so with a process
    * warning (code VIDGRAPH_GENERATOR) instead of ending silently.
+   *
+   * @example
+   * for await (const { x, y } of gen) train(x, y);
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     if (this.length === 0) process.emitWarning(`vidgraph ${this.constructor.name}: ${this.emptyReason()}; the epoch yields nothing`, { code: 'VIDGRAPH_GENERATOR' });

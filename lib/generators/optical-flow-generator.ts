@@ -5,13 +5,18 @@ import type { VideoReader } from '../reader';
 import { describe } from '../validate';
 import { checkTotal, closeAll, FrameGeneratorBase, GeneratorOptions, Sample } from './base';
 
+/** What an {@link OpticalFlowGenerator} produces from each pair of frames (see its description). */
 export type FlowMethod = 'flow' | 'flowMask' | 'diffMask' | 'absDiff';
 
+/** Options of {@link OpticalFlowGenerator}: the generator options plus the flow's method and Farneback parameters. */
 export interface OpticalFlowOptions extends GeneratorOptions {
+  /** What each image shows (default `'flow'`). */
   method?: FlowMethod;
   /** Farneback pyramid levels. */
   flowLevel?: number;
+  /** Farneback iterations at each pyramid level (default 3). */
   iterations?: number;
+  /** Farneback averaging window size (default 15). */
   winSize?: number;
 }
 
@@ -23,11 +28,20 @@ export interface OpticalFlowOptions extends GeneratorOptions {
  *   diffMask  the next frame weighted by the gray absolute difference / 255
  *   absDiff   the absolute difference of the two frames
  * Values are multiplied by `rescale` except for `flow`.
+ *
+ * @example
+ * const gen = new vg.OpticalFlowGenerator({ globPattern: './videos/{classname}/*.avi', method: 'absDiff', nbFrames: 4 });
+ * const { x, xShape } = await gen.getBatch(0); // xShape: [16, 4, 224, 224, 3]
  */
 export class OpticalFlowGenerator extends FrameGeneratorBase {
+  /** The method in use. */
   readonly method: FlowMethod;
   private readonly flowArgs: { levels: number; iterations: number; winSize: number };
 
+  /**
+   * Finds the videos as the other generators do and validates the flow options (ERR_BAD_ARGUMENT).
+   * `files` is internal (the validation generator's samples).
+   */
   constructor(options: OpticalFlowOptions = {}, files?: { train: Sample[]; validation: Sample[] }) {
     super(options, files);
     const method = options.method ?? 'flow';
@@ -109,6 +123,13 @@ export class OpticalFlowGenerator extends FrameGeneratorBase {
     return this.channels;
   }
 
+  /**
+   * A generator over the validation files, in order, without shuffling, with the same method.
+   *
+   * @example
+   * const validation = gen.getValidationGenerator();
+   * for await (const { x, y } of validation) evaluate(x, y);
+   */
   getValidationGenerator(): OpticalFlowGenerator {
     return new OpticalFlowGenerator({ ...(this.options as OpticalFlowOptions), classes: this.classes, shuffle: false, split: 0 }, { train: this.validationFiles, validation: [] });
   }

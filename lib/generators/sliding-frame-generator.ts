@@ -25,7 +25,13 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
   /** Videos whose windows were counted (for saying why there are none). */
   private videoCount = 0;
 
-  /** A generator whose videos are already indexed (off the main thread). */
+  /**
+   * A generator whose videos are already indexed (off the main thread), so `length` does not block.
+   *
+   * @example
+   * const gen = await vg.SlidingFrameGenerator.create({ globPattern: './videos/{classname}/*.mp4', nbFrames: 8 });
+   * console.log(gen.length, 'batches');
+   */
   static async create(options: GeneratorOptions & { sequenceTime?: number }): Promise<SlidingFrameGenerator> {
     const gen = new SlidingFrameGenerator(options);
     await gen.ready();
@@ -33,6 +39,8 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
   }
 
   /**
+   * Finds the videos as the other generators do; their windows are counted later (see
+   * {@link ready}). `sequenceTime` (seconds) is the time a window's nbFrames frames span.
    * `files` (internal): samples of a parent generator; with `steps` they are windows already,
    * without they are whole files whose windows this generator counts.
    */
@@ -42,33 +50,55 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
     if (!files?.steps) this.unindexed = this.samples;
   }
 
-  /** Indexes the videos (once, off the main thread) and counts their windows. */
+  /**
+   * Indexes the videos (once, off the main thread) and counts their windows.
+   *
+   * @example
+   * const gen = new vg.SlidingFrameGenerator({ globPattern: './videos/{classname}/*.mp4', sequenceTime: 2 });
+   * await gen.ready();
+   * console.log(gen.length, 'batches of', gen.batchSize, 'windows');
+   */
   ready(): Promise<void> {
     if (!this.unindexed) return Promise.resolve();
     this.indexing ??= this.indexAsync().finally(() => { this.indexing = undefined; });
     return this.indexing;
   }
 
+  /** Batches per epoch: floor(windows / batchSize); indexes the videos on this thread if {@link ready} has not. */
   override get length(): number {
     this.indexSync();
     return super.length;
   }
 
+  /** The number of distinct files with at least one window (indexes the videos if needed). */
   override get filesCount(): number {
     this.indexSync();
     return super.filesCount;
   }
 
+  /** The distinct files with at least one window (indexes the videos if needed). */
   override get files(): string[] {
     this.indexSync();
     return super.files;
   }
 
+  /**
+   * Batch i of this epoch, after indexing the videos if that is not done yet.
+   *
+   * @example
+   * const { x, xShape, y } = await gen.getBatch(0);
+   */
   override async getBatch(i: number): Promise<Batch> {
     await this.ready();
     return super.getBatch(i);
   }
 
+  /**
+   * One epoch of batches, after indexing the videos if that is not done yet.
+   *
+   * @example
+   * for await (const { x, y } of gen) train(x, y);
+   */
   override async *[Symbol.asyncIterator](): AsyncGenerator<Batch> {
     await this.ready();
     yield* super[Symbol.asyncIterator]();
@@ -84,7 +114,13 @@ export class SlidingFrameGenerator extends FrameGeneratorBase {
     return Array.from({ length: this.nbFrames }, (_, i) => s.start! + i * step);
   }
 
-  /** The validation files, without shuffling; it counts its own windows the same way. */
+  /**
+   * A generator over the validation files, without shuffling; it counts its own windows the same way.
+   *
+   * @example
+   * const validation = gen.getValidationGenerator();
+   * await validation.ready();
+   */
   getValidationGenerator(): SlidingFrameGenerator {
     return new SlidingFrameGenerator({ ...this.options, classes: this.classes, shuffle: false, split: 0 }, { train: this.validationFiles, validation: [] });
   }

@@ -9,6 +9,11 @@ import { checkTotal, FrameGeneratorBase, GeneratorOptions, Sample } from './base
  * for await (const { x, xShape, y } of gen) model.trainOnBatch(tf.tensor(x, xShape), tf.tensor(y, [xShape[0], 2]));
  */
 export class VideoFrameGenerator extends FrameGeneratorBase {
+  /**
+   * Finds the videos (`globPattern`, per class) and splits off the validation files; options
+   * are validated at once (ERR_BAD_ARGUMENT), and no matching file is ERR_NOT_FOUND. `files` is
+   * internal (the validation generator's samples).
+   */
   constructor(options: GeneratorOptions = {}, files?: { train: Sample[]; validation: Sample[] }) {
     super(options, files);
   }
@@ -20,7 +25,14 @@ export class VideoFrameGenerator extends FrameGeneratorBase {
     return Array.from({ length: this.nbFrames }, (_, i) => i * step);
   }
 
-  /** The validation files, in order, without shuffling. */
+  /**
+   * A generator over the validation files (the `split` share of each class), in order, without shuffling.
+   *
+   * @example
+   * const gen = new vg.VideoFrameGenerator({ globPattern: './videos/{classname}/*.avi', split: 0.2 });
+   * const validation = gen.getValidationGenerator();
+   * const { x, y } = await validation.getBatch(0);
+   */
   getValidationGenerator(): VideoFrameGenerator {
     return new VideoFrameGenerator({ ...this.options, classes: this.classes, shuffle: false, split: 0 }, { train: this.validationFiles, validation: [] });
   }

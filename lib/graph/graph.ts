@@ -24,27 +24,46 @@ export abstract class GraphNode {
 }
 
 /**
- * A column: one output of a node. `Column<T>` holds values of type T: `Column<vg.Frame>` frames,
- * `Column<vg.Histogram>` histograms; ops check at compile time that they get the columns they need.
+/**
+ * A column of a graph: what `sc.io.Input`, an op or a stream operator produces, and what ops,
+ * stream operators and `sc.io.Output` consume. `Column<T>` holds values of type T
+ * (`Column<vg.Frame>` frames, `Column<vg.Histogram>` histograms): ops check at compile time that
+ * they get the columns they need. Frame columns can choose how they are stored.
+ *
+ * @example
+ * const frames = sc.io.Input([video]);
+ * const small = sc.ops.Resize({ frame: frames, width: 320, height: 240 }).lossless();
  */
 export class Column<T = unknown> {
   /** The type of this column's values, for the compiler only: it is never set at run time. */
   declare readonly valueType?: T;
   /** @internal */ compression: Compression | undefined;
+  /** @internal Columns come from sc.io.Input, ops and stream operators. */
   constructor(
     /** @internal */ readonly node: GraphNode,
     /** @internal */ readonly index: number,
     /** @internal */ readonly type: string,
   ) {}
 
-  /** Store this frame column encoded (H.264). quality is the CRF. */
+  /**
+   * Store this frame column encoded as H.264 (the default for uint8 RGB frames): `quality` is
+   * the CRF, or `bitrate`; `keyframeDistance` sets the GOP length. Not a frame column: ERR_BAD_ARGUMENT.
+   *
+   * @example
+   * const out = sc.io.Output(small.compressVideo({ quality: 18, keyframeDistance: 30 }), [new vg.NamedVideoStream(sc, 'small')]);
+   */
   compressVideo<C extends Column<Frame>>(this: C, opts: { quality?: number; bitrate?: number; keyframeDistance?: number } = {}): C {
     this.requireFrames('compressVideo');
     this.compression = { mode: 'encoded', ...opts };
     return this;
   }
 
-  /** Store this frame column raw: frames load back bit for bit. */
+  /**
+   * Store this frame column raw: frames load back bit for bit.
+   *
+   * @example
+   * const out = sc.io.Output(sc.ops.Blur({ frame: frames, kernelSize: 3, sigma: 1 }).lossless(), [new vg.NamedStream(sc, 'blurred')]);
+   */
   lossless<C extends Column<Frame>>(this: C): C {
     this.requireFrames('lossless');
     this.compression = { mode: 'raw' };
@@ -58,7 +77,9 @@ export class Column<T = unknown> {
 
 /** Anything that can be read as a job's input: stored streams and in-memory arrays. */
 export interface SourceStream {
+  /** The stream's name. */
   name(): string;
+  /** Its rows. */
   len(): Promise<number>;
 }
 
@@ -108,7 +129,11 @@ export class SampleNode extends GraphNode {
   }
 }
 
-/** Groups of input rows, per job: each group is processed with fresh op state. */
+/**
+ * Groups of input rows, per job: each group is processed with fresh op state. Made by `sc.partitioner`.
+ *
+ * @property groups The groups of rows of a stream of `len` rows.
+ */
 export type Partition = { groups: (len: number) => number[][] };
 
 export class SliceNode extends GraphNode {
@@ -130,8 +155,18 @@ export class UnsliceNode extends GraphNode {
   }
 }
 
-/** Where a column is written: one output stream per job. */
+/**
+ * Where a column is written: one output stream per job. Made by `sc.io.Output`, passed to `sc.run`.
+ *
+ * @example
+ * const out: vg.OutputOp = sc.io.Output(hist, [new vg.NamedStream(sc, 'example_hist')]);
+ */
 export class OutputOp {
+  /**
+   * @internal Made by sc.io.Output.
+   * @param column The column written.
+   * @param streams The output streams, one per job.
+   */
   constructor(readonly column: Column, readonly streams: SourceStream[]) {}
 }
 

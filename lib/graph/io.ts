@@ -27,8 +27,22 @@ function inputsOf(col: Column): InputNode[] {
   return out;
 }
 
+/**
+ * `sc.io`: a graph's inputs and outputs. Each input stream is one job of the run; an output
+ * names one stream per job.
+ *
+ * @example
+ * const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'example', { path: 'example.mp4' })]);
+ * const out = sc.io.Output(sc.ops.Histogram({ frame: frames }), [new vg.NamedStream(sc, 'example_hist')]);
+ */
 export class IO {
-  /** One job per stream: NamedVideoStream (frames), NamedStream (stored rows) or ArrayStream. */
+  /**
+   * One job per stream: NamedVideoStream (frames), NamedStream (stored rows) or ArrayStream,
+   * all of one kind. The column holds the streams' rows (`Column<vg.Frame<'uint8'>>` for videos).
+   *
+   * @example
+   * const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'a'), new vg.NamedVideoStream(sc, 'b')]);
+   */
   Input(streams: NamedVideoStream[]): Column<Frame<'uint8'>>;
   Input<T>(streams: NamedStream<T>[]): Column<T>;
   Input<T>(streams: ArrayStream<T>[]): Column<T>;
@@ -51,7 +65,15 @@ export class IO {
     return new Column(new InputNode(streams, type), 0, type);
   }
 
-  /** Writes `column` to one stream per job (as many as the Input has). */
+  /**
+   * Writes `column` to one stream per job (as many as the Input has, else ERR_BAD_ARGUMENT), with
+   * distinct names. Pass the result (or several) to `sc.run`.
+   *
+   * @example
+   * const small = sc.ops.Resize({ frame: frames, width: 320, height: 240 });
+   * const out = sc.io.Output(small, [new vg.NamedVideoStream(sc, 'a_small'), new vg.NamedVideoStream(sc, 'b_small')]);
+   * await sc.run(out, vg.PerfParams.estimate());
+   */
   Output<T>(column: Column<T>, streams: (NamedVideoStream | NamedStream<T>)[]): OutputOp {
     if (!(column instanceof Column)) throw new BadArgumentError(`Output: expected a column as the first argument, got ${describe(column)}`);
     if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Output: expected a non-empty array of output streams, got ${describe(streams)}`);

@@ -80,18 +80,42 @@ export type OpResult = Column | Record<string, Column>;
 
 /** A TypeScript op as registerOp returns it: its name, with its inputs and outputs in its type. */
 export interface OpHandle<In = Record<string, unknown>, Out = OpResult> {
+  /** The op's name (`sc.ops[name]`). */
   readonly name: string;
   /** For the compiler only: the op's input columns and result. Never set at run time. */
-  readonly signature?: { inputs: In; result: Out };
+  readonly signature?: OpSignature<In, Out>;
+}
+
+/** What an OpHandle's type records of its op (for the compiler only). */
+export interface OpSignature<In, Out> {
+  /** The input columns, by name. */
+  inputs: In;
+  /** What calling the op returns. */
+  result: Out;
 }
 
 /** `sc.ops`: the built-in ops, the ops declared in PluginOps, and `call` for any op by name. */
-export type Ops = BuiltinOps & PluginOps & {
+export type Ops = BuiltinOps & PluginOps & OpsCall;
+
+/** `sc.ops.call`: any op by name, or a TypeScript op by its handle. */
+export interface OpsCall {
   /**
-   * Calls an op known only at run time (a plugin loaded with sc.loadOp, a TypeScript op) by
-   * name, or a TypeScript op by the handle registerOp returned (typed from its declaration).
-   * A single-output op returns its column; name the result type for a multi-output op.
+   * Calls a TypeScript op by the handle registerOp returned: its inputs and result are typed
+   * from its declaration; other keys are its arguments (`config.args`).
+   *
+   * @example
+   * const brightness = vg.registerOp({ name: 'Brightness', inputs: { frame: vg.FrameType }, outputs: { value: vg.Json }, kernel: () => 1 });
+   * const b = sc.ops.call(brightness, { frame: frames, label: 'x' });
    */
   call<In, Out>(op: OpHandle<In, Out>, params: In & OpOptions & Record<string, unknown>): Out;
+  /**
+   * Calls an op known only at run time (a plugin loaded with sc.loadOp, a TypeScript op) by
+   * name. A single-output op returns its column; name the result type for a multi-output op.
+   *
+   * @example
+   * await sc.loadOp('build/myresize.so', 'resize.proto');
+   * const small = sc.ops.call('MyResize', { frame: frames, width: 200, height: 300 });
+   * const parts = sc.ops.call<{ left: vg.Column; right: vg.Column }>('Split', { frame: frames });
+   */
   call<R extends OpResult = Column>(op: string, params: Record<string, unknown>): R;
-};
+}

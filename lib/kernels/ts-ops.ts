@@ -20,11 +20,17 @@ import { ColumnType, ColumnValue, FrameType, FrameTypeT, typeNamed } from '../gr
 import { describe } from '../validate';
 import type { Value } from '../run/evaluate';
 
+/** What a kernel is told about its op instance (as Scanner's KernelConfig). */
 export interface KernelConfig {
+  /** The op's arguments for this job: `sc.ops.Brightness({ frame, label: 'x' })` gives `{ label: 'x' }`. */
   args: Record<string, unknown>;
+  /** Where the op runs. */
   device: 'cpu' | 'gpu';
+  /** The op's input column names, in declaration order. */
   inputColumns: string[];
+  /** The op's output column names, in declaration order. */
   outputColumns: string[];
+  /** The id of the op's node in the graph. */
   nodeId: number;
 }
 
@@ -35,9 +41,10 @@ export type MaybePromise<T> = T | PromiseLike<T>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TypeArg = typeof FrameType | ColumnType<any>;
 
-/** Rows as a kernel sees them: one value per input (null for a null row). */
-type Windowed<V, S> = S extends readonly [0] ? V : S extends readonly number[] ? V[] : V;
-type Batched<V, B> = B extends 1 | undefined ? V : B extends number ? V[] : V;
+/** A stencil's window of rows (an array), or the row itself for the default stencil [0]. */
+export type Windowed<V, S> = S extends readonly [0] ? V : S extends readonly number[] ? V[] : V;
+/** A batch of rows (an array) when batch > 1, else the row itself. */
+export type Batched<V, B> = B extends 1 | undefined ? V : B extends number ? V[] : V;
 
 /**
  * The inputs a kernel receives for an op declared with inputs I, batch B and stencil S: each
@@ -46,10 +53,11 @@ type Batched<V, B> = B extends 1 | undefined ? V : B extends number ? V[] : V;
  */
 export type KernelInputs<I, B = undefined, S = undefined> = { [K in keyof I]: Batched<Windowed<ColumnValue<I[K]> | null, S>, B> };
 
-type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
+/** Whether T is a union (an op with several outputs has a union of output names). */
+export type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
 /** A column's values as produced: any vg.Frame for vg.FrameType, else the type's values. */
-type Produced<C> = C extends FrameTypeT ? Frame : ColumnValue<C>;
+export type Produced<C> = C extends FrameTypeT ? Frame : ColumnValue<C>;
 
 /** What a kernel returns per row: the value of its one output, or a record by output name. */
 export type KernelRow<O> = [keyof O] extends [never]
@@ -80,40 +88,105 @@ export type FunctionKernel<In = Record<string, unknown>, Out = unknown> = (confi
 /**
  * Base class for stateful kernels. `execute`, `reset` and `close` may be async (their Promises
  * are awaited). `In` and `Out` type the rows `execute` gets and returns.
+ *
+ * @example
+ * class Counter extends vg.Kernel {            // stateful: reset() at every slice boundary
+ *   n = 0;
+ *   reset() { this.n = 0; }
+ *   execute() { return ++this.n; }
+ * }
+ * vg.registerOp({ name: 'Counter', inputs: { frame: vg.FrameType }, outputs: { n: vg.Json }, kernel: Counter, boundedState: 5 });
  */
 export class Kernel<In = Record<string, unknown>, Out = unknown> {
+  /** The op instance's configuration. */
   readonly config: KernelConfig;
+  /** The op's arguments (the same as `config.args`). */
   readonly args: Record<string, unknown>;
+  /** Made by the runner, once per op instance and job: `new MyKernel(config, config.args)`. */
   constructor(config: KernelConfig, args: Record<string, unknown>) {
     this.config = config;
     this.args = args;
   }
-  /** Called before the first row, at every slice boundary and every discontinuity. */
+  /**
+   * Called before the first row, at every slice boundary and every discontinuity: clear state here.
+   *
+   * @example
+   * class RunningMean extends vg.Kernel<{ value: number | null }, number> {
+   *   sum = 0;
+   *   n = 0;
+   *   reset() { this.sum = 0; this.n = 0; }
+   *   execute({ value }: { value: number | null }) { this.sum += value ?? 0; return this.sum / ++this.n; }
+   * }
+   */
   reset(): MaybePromise<void> {}
+  /**
+   * Computes one row's outputs from its inputs (a record by input column name): the value itself
+   * for one output, a record by output name for several. With `batch` each input is an array of
+   * rows and an array is returned; with `stencil` each input is the array of rows at those offsets.
+   *
+   * @example
+   * class Threshold extends vg.Kernel<{ frame: vg.AnyFrame | null }, number> {
+   *   execute({ frame }: { frame: vg.AnyFrame | null }) {
+   *     return frame ? frame.data.filter((v) => v > Number(this.args.level)).length : 0;
+   *   }
+   * }
+   */
   execute(_inputs: In): MaybePromise<Out> {
     throw new BadArgumentError(`${this.constructor.name}.execute() is not implemented`);
   }
+  /**
+   * Optional: called when the op instance is done with its job, to release what it holds.
+   *
+   * @example
+   * class Logger extends vg.Kernel {
+   *   lines: string[] = [];
+   *   execute({ value }: { value: unknown }) { this.lines.push(JSON.stringify(value)); return value; }
+   *   async close() { await fs.promises.appendFile('log.jsonl', this.lines.join('\n') + '\n'); }
+   * }
+   */
   close?(): MaybePromise<void>;
 }
 
+/** A class kernel: {@link Kernel} or a subclass, made once per op instance and job. */
 export type KernelClass<In = Record<string, unknown>, Out = unknown> = new (config: KernelConfig, args: Record<string, unknown>) => Kernel<In, Out>;
 
+/**
+ * The declaration `vg.registerOp` takes: the op's name, columns, scheduling options and kernel.
+ * Its type parameters (inputs I, outputs O, batch B, stencil S) type the kernel's rows.
+ */
 export interface OpRegistration<
   I extends Record<string, TypeArg> = Record<string, TypeArg>,
   O extends Record<string, TypeArg> = Record<string, TypeArg>,
   B extends number | undefined = number | undefined,
   S extends readonly number[] | undefined = readonly number[] | undefined,
 > {
+  /** The op's name, an identifier: it becomes `sc.ops[name]`. */
   name: string;
+  /** Input columns: name → type (`vg.FrameType` or a column type); at least one. */
   inputs: I;
+  /** Output columns: name → type. */
   outputs: O;
+  /** Where the op runs (default `'cpu'`). */
   device?: 'cpu' | 'gpu';
+  /** Rows per kernel call (default 1): with more, inputs and the result are arrays of rows. */
   batch?: B;
+  /** Row offsets each input holds (default [0]): `[0, 1]` gives each row with the next one. */
   stencil?: S;
+  /** Warm-up rows: at least this many rows before the first needed row go through the kernel (default 0). */
   boundedState?: number;
+  /** The kernel sees every row before each needed one (its state depends on the whole stream). */
   unboundedState?: boolean;
+  /** The kernel, run on the calling thread: a function or a {@link Kernel} class. Give this or `module`. */
   kernel?: FunctionKernel<KernelInputs<I, B, S>, KernelOutput<O, B>> | KernelClass<KernelInputs<I, B, S>, KernelOutput<O, B>>;
-  module?: { url: string | URL; export: string };
+  /**
+   * A kernel in a module, run in a pool of worker threads (one instance per worker). Give this or `kernel`.
+   */
+  module?: {
+    /** The module's URL or path, e.g. `new URL('./kernels.mjs', import.meta.url)`. */
+    url: string | URL;
+    /** The exported kernel function's or class's name. */
+    export: string;
+  };
   /**
    * A name that is already an op (built in, from a plugin, or registered before) is ERR_EXISTS
    * unless `replace: true`: then this op takes the name (the other is hidden, not unloaded).
@@ -148,8 +221,24 @@ function isClass(f: unknown): f is KernelClass {
 }
 
 /**
- * Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. Returns a
- * handle for `sc.ops.call(handle, {...})`, which TypeScript checks against the declaration.
+ * Registers an op written in TypeScript; it is then `sc.ops[name]` on every client. A name already
+ * taken is ERR_EXISTS unless `replace: true`; a malformed declaration is ERR_BAD_ARGUMENT. Returns
+ * a handle for `sc.ops.call(handle, {...})`, which TypeScript checks against the declaration.
+ *
+ * @example
+ * const brightness = vg.registerOp({
+ *   name: 'Brightness', inputs: { frame: vg.FrameType }, outputs: { value: vg.Json },
+ *   kernel: (config, { frame }) => {
+ *     if (frame === null) return null;
+ *     let sum = 0;
+ *     for (const v of frame.data) sum += v;
+ *     return sum / frame.data.length;
+ *   },
+ * });
+ * const b = sc.ops.call(brightness, { frame: frames });
+ * // CPU-heavy? Run it in a pool of worker threads:
+ * vg.registerOp({ name: 'Heavy', inputs: { frame: vg.FrameType }, outputs: { v: vg.Json },
+ *   module: { url: new URL('./kernels.mjs', import.meta.url), export: 'heavy' } });
  */
 export function registerOp<
   I extends Record<string, TypeArg>,

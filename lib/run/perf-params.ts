@@ -14,16 +14,46 @@ import { describe, integer, knownKeys, plainObject } from '../validate';
 /** Packets queued per pipeline, at most. */
 const MAX_QUEUE = 1024;
 
+/**
+ * How a run is cut into work: `ioPacketSize` rows per task (the unit of decoding, writing and
+ * progress) and `workPacketSize` rows per kernel call. Made by {@link PerfParams.estimate} or
+ * {@link PerfParams.manual}.
+ *
+ * @example
+ * await sc.run(output, vg.PerfParams.estimate());
+ */
 export class PerfParams {
   private constructor(
+    /** Rows per kernel call. */
     readonly workPacketSize: number,
+    /** Rows per task: the unit of decoding, writing and progress. */
     readonly ioPacketSize: number,
-    readonly options: { cpuPool?: number; gpuPool?: number; pipelineInstancesPerNode?: number; queueSizePerPipeline?: number },
+    /**
+     * Scanner's pool and pipeline options as given to `manual` (cpuPool, gpuPool,
+     * pipelineInstancesPerNode, queueSizePerPipeline): validated, but not used by the runner in this version.
+     */
+    readonly options: {
+      /** Scanner's CPU memory pool size (not used). */
+      cpuPool?: number;
+      /** Scanner's GPU memory pool size (not used). */
+      gpuPool?: number;
+      /** Scanner's pipelines per machine (not used). */
+      pipelineInstancesPerNode?: number;
+      /** Scanner's packets queued per pipeline, at most 1024 (not used). */
+      queueSizePerPipeline?: number;
+    },
     /** @internal estimate() without frameBytes: sized again from the real frames at run time. */
     readonly estimated = false,
   ) {}
 
-  /** Explicit packet sizes (rows). */
+  /**
+   * Explicit packet sizes, in rows (`ioPacketSize >= workPacketSize`). The options are Scanner's
+   * (cpuPool, gpuPool, pipelineInstancesPerNode, queueSizePerPipeline): validated, not used by
+   * the runner in this version.
+   *
+   * @example
+   * await sc.run(output, vg.PerfParams.manual(50, 250));
+   */
   static manual(workPacketSize: number, ioPacketSize: number, opts?: { cpuPool?: number; gpuPool?: number; pipelineInstancesPerNode?: number; queueSizePerPipeline?: number }): PerfParams {
     integer('PerfParams.manual', 'workPacketSize', workPacketSize, { min: 1 });
     integer('PerfParams.manual', 'ioPacketSize', ioPacketSize, { min: 1 });
@@ -39,7 +69,13 @@ export class PerfParams {
 
   /**
    * Packet sizes from memory and frame size: a task's frames (decoded input plus one output
-   * per op) stay within a small share of free memory, so 4K video does not exhaust it.
+   * per op) stay within a small share of free memory, so 4K video does not exhaust it. Without
+   * `frameBytes` the sizes are worked out again from the real frames at run time; `memoryBytes`
+   * replaces the free memory.
+   *
+   * @example
+   * await sc.run(output, vg.PerfParams.estimate());
+   * const for4k = vg.PerfParams.estimate({ frameBytes: 3840 * 2160 * 3 });
    */
   static estimate(opts?: { frameBytes?: number; memoryBytes?: number }): PerfParams {
     const o = plainObject('PerfParams.estimate', 'options', opts);
@@ -70,9 +106,27 @@ export class PerfParams {
   }
 }
 
-/** What run() does with outputs that already exist. */
-export const CacheMode = Object.freeze({ Error: 'error', Ignore: 'ignore', Overwrite: 'overwrite' } as const);
+/**
+ * What `sc.run` does with outputs that already exist (the `cacheMode` option).
+ */
+export const CacheMode = Object.freeze({
+  /** Refuse the run (ERR_EXISTS) when an output exists (the default). */
+  Error: 'error',
+  /** Skip the jobs whose outputs all exist. */
+  Ignore: 'ignore',
+  /** Replace existing outputs. */
+  Overwrite: 'overwrite',
+} as const);
 export type CacheMode = (typeof CacheMode)[keyof typeof CacheMode];
 
-export const DeviceType = Object.freeze({ CPU: 'cpu', GPU: 'gpu' } as const);
+/**
+ * Where an op runs: `device: vg.DeviceType.GPU` asks for its GPU kernel (ERR_NO_GPU without a GPU).
+ */
+export const DeviceType = Object.freeze({
+  /** The CPU (the default). */
+  CPU: 'cpu',
+  /** A CUDA GPU. */
+  GPU: 'gpu',
+} as const);
+/** The values of {@link DeviceType}. */
 export type DeviceType = (typeof DeviceType)[keyof typeof DeviceType];

@@ -29,18 +29,29 @@ import { JobPlan } from './plan';
 import { ProgressBar } from './progress';
 import { Trace } from './trace';
 
+/** What `onProgress` receives during a run. */
 export interface RunProgress {
+  /** Output rows written so far. */
   done: number;
+  /** Output rows the run will write (jobs skipped by `CacheMode.Ignore` not counted). */
   total: number;
+  /** Jobs in the run (one per input stream). */
   jobs: number;
+  /** Jobs that failed so far. */
   failedJobs: number;
 }
 
+/** Options of `sc.run`. */
 export interface RunOptions {
+  /** What to do with outputs that exist already: `CacheMode.Error` (default: ERR_EXISTS), `Ignore` (skip those jobs) or `Overwrite`. */
   cacheMode?: CacheMode;
+  /** Draw a progress bar on stderr (default: when stderr is a TTY). */
   showProgress?: boolean;
+  /** Called as rows are written and when a job fails. */
   onProgress?: (p: RunProgress) => void;
+  /** Aborting cancels the run (ERR_ABORTED); nothing partial becomes visible. */
   signal?: AbortSignal;
+  /** Write a Chrome trace of the pipeline stages; its path is in `stats.profile`. */
   profiling?: boolean;
   /**
    * Milliseconds one kernel call (a batch of rows through one op, or its reset()) may take;
@@ -59,9 +70,13 @@ export interface RunOptions {
   throwOnFailure?: boolean;
 }
 
+/** Counters of a finished run. */
 export interface RunStats {
+  /** Jobs in the run (one per input stream). */
   jobs: number;
+  /** Jobs skipped because their outputs existed (`CacheMode.Ignore`). */
   skippedJobs: number;
+  /** Output rows written. */
   rowsWritten: number;
   /** Frames the decoders produced (fewer than the input has when sampling is pushed down). */
   framesDecoded: number;
@@ -73,15 +88,28 @@ export interface RunStats {
   gopsOpened: number;
   /** Rows the op kernels executed (warm-up rows included). */
   opRows: number;
+  /** Wall-clock seconds the run took. */
   seconds: number;
-  errors: { job: string; code: string; message: string }[];
+  /** One entry per failed job: its name, its error's code and message. */
+  errors: {
+    /** The job's name (its input stream's). */
+    job: string;
+    /** The error's code. */
+    code: string;
+    /** The error's message. */
+    message: string;
+  }[];
   /** With `profiling: true`: the Chrome trace file of the run's stages. */
   profile?: string;
 }
 
+/** What `sc.run` resolves to. */
 export interface RunResult {
+  /** A random id of this run (also names its profiling trace). */
   jobId: string;
+  /** The names of the jobs that failed (their input streams'); the others are committed. */
   failedJobs: string[];
+  /** The run's counters. */
   stats: RunStats;
 }
 

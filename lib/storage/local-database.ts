@@ -39,11 +39,17 @@ export interface StreamMeta {
   warnings?: string[];
 }
 
+/** One stream as `sc.listStreams()` lists it. */
 export interface StreamListing {
+  /** The stream's name. */
   name: string;
+  /** `'video'` for ingested videos, `'stream'` for everything else. */
   kind: 'video' | 'stream';
+  /** Rows in the stream. */
   rows: number;
+  /** Whether it is committed (listed streams are). */
   committed: boolean;
+  /** Its size on disk. */
   bytes: number;
   /**
    * Set when the stream's stored metadata is damaged (ERR_CORRUPT on every read): why. Its

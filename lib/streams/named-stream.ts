@@ -28,6 +28,10 @@ export interface NamedStreamOptions<T> {
 export class NamedStream<T = unknown> extends StoredStream<T> {
   private readonly rowType?: string;
 
+  /**
+   * The stream `name` of the database `sc` (it need not exist yet: an output stream does not).
+   * `opts.type` declares (and, when read, checks) the type of its rows.
+   */
   constructor(sc: Client, name: string, opts?: NamedStreamOptions<T>) {
     super(sc, name, 'NamedStream');
     const o = plainObject('NamedStream', 'options', opts);

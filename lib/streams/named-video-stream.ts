@@ -14,15 +14,6 @@ import { EncodedWriter } from '../storage/encoded-writer';
 export type { VideoMetadata } from '../native';
 
 
-/**
- * A video stored in the database. With `path`, the video is ingested at the first read
- * (or eagerly with `ingest()`): demuxed once, every packet indexed, and (unless `inplace`)
- * its packets copied into the database.
- *
- * @example
- * const video = new vg.NamedVideoStream(sc, 'street', { path: 'street.mp4' });
- * for await (const frame of video.load({ rows: [0, 100, 200] })) console.log(frame.width, frame.height);
- */
 /** How far an ingest got (NamedVideoStream.ingest's onProgress). */
 export interface IngestProgress {
   /** Frames (packets of the video stream) indexed so far. */
@@ -33,6 +24,15 @@ export interface IngestProgress {
   totalBytes: number;
 }
 
+/**
+ * A video stored in the database. With `path`, the video is ingested at the first read
+ * (or eagerly with `ingest()`): demuxed once, every packet indexed, and (unless `inplace`)
+ * its packets copied into the database.
+ *
+ * @example
+ * const video = new vg.NamedVideoStream(sc, 'street', { path: 'street.mp4' });
+ * for await (const frame of video.load({ rows: [0, 100, 200] })) console.log(frame.width, frame.height);
+ */
 export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
   private readonly sourcePath?: string;
   private readonly inplace: boolean;
@@ -42,6 +42,8 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
   /**
    * `rotate` (default true): frames are turned by the video's display rotation (phone videos)
    * as the ffmpeg CLI turns them; false keeps the stored orientation. Fixed at ingest.
+   * `path` is the video to ingest (nothing is read yet); `inplace: true` stores only the index
+   * and reads frames from the original file. Without `path` the stream must exist already.
    */
   constructor(sc: Client, name: string, opts?: { path?: string; inplace?: boolean; rotate?: boolean }) {
     super(sc, name, 'NamedVideoStream');
@@ -142,6 +144,14 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
     return meta;
   }
 
+  /**
+   * The video's size, frame count (from the index), frame rate, time base, codec, pixel format,
+   * duration and keyframe count; ingests first when the stream has a `path` and does not exist.
+   * A stream of non-frame rows is ERR_BAD_ARGUMENT.
+   *
+   * @example
+   * const { width, height, frames, fps } = await video.metadata();
+   */
   async metadata(): Promise<VideoMetadata> {
     const meta = await this.meta();
     if (!meta.video) throw new BadArgumentError(`stream '${this.name()}' holds ${meta.type ?? 'non-video'} rows, not a video`);

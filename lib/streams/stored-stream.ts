@@ -29,6 +29,13 @@ export abstract class StoredStream<T> {
     this.streamName = name;
   }
 
+  /**
+   * The stream's name in the database.
+   *
+   * @example
+   * const out = new vg.NamedStream(sc, 'example_hist');
+   * console.log(out.name()); // 'example_hist'
+   */
   name(): string {
     return this.streamName;
   }
@@ -36,29 +43,64 @@ export abstract class StoredStream<T> {
   /** @internal The committed stream's metadata (ingesting first where the stream knows how). */
   abstract meta(): Promise<StreamMeta>;
 
+  /**
+   * Rows in the stream (ingesting first when it is a NamedVideoStream with a `path` that does not
+   * exist yet); ERR_NOT_FOUND when the stream does not exist.
+   *
+   * @example
+   * const rows = await video.len();
+   */
   async len(): Promise<number> {
     return (await this.meta()).rows;
   }
 
-  /** True once the stream is committed (streams are never visible before). */
+  /**
+   * True once the stream is committed (streams are never visible before). Never ingests.
+   *
+   * @example
+   * if (!(await video.exists())) await video.ingest();
+   */
   async exists(): Promise<boolean> {
     return (await (await this.sc.ready()).read(this.streamName)) !== undefined;
   }
 
+  /**
+   * Whether the stream is committed: the same as {@link exists}, since only committed streams are visible.
+   *
+   * @example
+   * const done = await new vg.NamedStream(sc, 'example_hist').committed();
+   */
   async committed(): Promise<boolean> {
     return this.exists();
   }
 
-  /** Deletes the stream (ERR_NOT_FOUND when it does not exist). */
+  /**
+   * Deletes the stream (ERR_NOT_FOUND when it does not exist).
+   *
+   * @example
+   * await new vg.NamedStream(sc, 'example_hist').delete();
+   */
   async delete(sc: Client = this.sc): Promise<void> {
     await (await sc.ready()).delete(this.streamName);
   }
 
+  /**
+   * The stream's storage backend, which can delete many streams at once.
+   *
+   * @example
+   * await hists.storage().delete(sc, [hists, video]);
+   */
   storage(): PosixStorage {
     return new PosixStorage();
   }
 
-  /** Rows, lazily, in the order asked (repeats allowed). Without `rows`: every row in order. */
+  /**
+   * Rows, lazily, in the order asked (repeats allowed). Without `rows`: every row in order.
+   * Frames load as {@link Frame}, other rows decoded by their column type, null rows as null.
+   *
+   * @example
+   * for await (const frame of video.load({ rows: [0, 100, 100, 5] })) console.log(frame.width);
+   */
   load(opts?: { rows?: number[] }): AsyncIterable<T> {
     const where = `${this.streamName}.load`;
     const o = plainObject(where, 'options', opts);
