@@ -31,6 +31,14 @@ export interface LoadOpOptions {
   replace?: boolean;
 }
 
+/** Where each loaded plugin op came from: its library and .proto (a graph sent to workers names them). */
+const pluginSources = new Map<string, { file: string; proto?: string }>();
+
+/** @internal The library and .proto an op was loaded from (undefined for other ops). */
+export function pluginSource(op: string): { file: string; proto?: string } | undefined {
+  return pluginSources.get(op);
+}
+
 /** Default bound on a plugin's registration (each of the check process and the real load). */
 export const DEFAULT_LOAD_TIMEOUT_MS = 30_000;
 const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit
@@ -173,7 +181,10 @@ export async function loadOp(soPath: string, protoPath?: string, optsArg?: LoadO
   }
   // The engine checks the names again, atomically with registering them (ERR_EXISTS unless replace).
   const names = await loadHere(file, timeout, opts.replace === true);
-  for (const name of names) setPluginProto(name, types.get(name));
+  for (const name of names) {
+    setPluginProto(name, types.get(name));
+    pluginSources.set(name, { file, proto: protoPath === undefined ? undefined : path.resolve(protoPath) });
+  }
   setPluginProto('', undefined); // refresh the registry view
   return names;
 }

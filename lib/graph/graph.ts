@@ -134,7 +134,20 @@ export class SampleNode extends GraphNode {
  *
  * @property groups The groups of rows of a stream of `len` rows.
  */
-export type Partition = { groups: (len: number) => number[][] };
+export type Partition = {
+  /** The groups of rows for a stream of `len` rows. */
+  groups: (len: number) => number[][];
+  /** @internal How the partitioner was called (a graph sent to workers carries this, not the function). */
+  spec?: PartitionSpec;
+};
+
+/** @internal A partitioner call, as data. */
+export type PartitionSpec =
+  | { kind: 'all'; groupSize: number }
+  | { kind: 'strided'; stride: number; groupSize: number }
+  | { kind: 'range'; start: number; end: number }
+  | { kind: 'ranges'; ranges: [number, number][] }
+  | { kind: 'gather'; groups: number[][] };
 
 export class SliceNode extends GraphNode {
   /** `partitions`: one entry for every job, or one per job. */

@@ -9,7 +9,7 @@
  */
 import { BadArgumentError } from '../errors';
 import { describe } from '../validate';
-import { Column, Partition, SampleNode, Sampling, SliceNode, UnsliceNode } from './graph';
+import { Column, Partition, PartitionSpec, SampleNode, Sampling, SliceNode, UnsliceNode } from './graph';
 
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
 
@@ -176,8 +176,20 @@ const partitionTag = Symbol('vidgraph.partition');
 function isPartition(p: unknown): p is Partition {
   return typeof p === 'object' && p !== null && (p as Record<symbol, unknown>)[partitionTag] === true;
 }
-function partition(groups: (len: number) => number[][]): Partition {
-  return { groups, [partitionTag]: true } as Partition;
+function partition(groups: (len: number) => number[][], spec: PartitionSpec): Partition {
+  return { groups, spec, [partitionTag]: true } as Partition;
+}
+
+/** @internal The partition a partitioner call made (a graph sent to workers is rebuilt from specs). */
+export function partitionFromSpec(spec: PartitionSpec): Partition {
+  const p = new Partitioner();
+  switch (spec.kind) {
+    case 'all': return p.all(spec.groupSize);
+    case 'strided': return p.strided(spec.stride, spec.groupSize);
+    case 'range': return p.range(spec.start, spec.end);
+    case 'ranges': return p.ranges(spec.ranges);
+    case 'gather': return p.gather(spec.groups);
+  }
 }
 
 /**
@@ -195,7 +207,7 @@ export class Partitioner {
    */
   all(groupSize: number): Partition {
     if (!isInt(groupSize, 1)) throw new BadArgumentError(`partitioner.all: expected integer groupSize > 0, got ${describe(groupSize)}`);
-    return partition((len) => chunk(Array.from({ length: len }, (_, i) => i), groupSize));
+    return partition((len) => chunk(Array.from({ length: len }, (_, i) => i), groupSize), { kind: 'all', groupSize });
   }
 
   /**
@@ -207,7 +219,7 @@ export class Partitioner {
   strided(stride: number, groupSize: number): Partition {
     if (!isInt(stride, 1)) throw new BadArgumentError(`partitioner.strided: expected integer stride > 0, got ${describe(stride)}`);
     if (!isInt(groupSize, 1)) throw new BadArgumentError(`partitioner.strided: expected integer groupSize > 0, got ${describe(groupSize)}`);
-    return partition((len) => chunk(Array.from({ length: Math.ceil(len / stride) }, (_, i) => i * stride), groupSize));
+    return partition((len) => chunk(Array.from({ length: Math.ceil(len / stride) }, (_, i) => i * stride), groupSize), { kind: 'strided', stride, groupSize });
   }
 
   /**
@@ -218,7 +230,7 @@ export class Partitioner {
    */
   range(start: number, end: number): Partition {
     const [a, b] = range('partitioner.range', [start, end], 0);
-    return partition((len) => [rowsOf(a, Math.min(b, len))]);
+    return partition((len) => [rowsOf(a, Math.min(b, len))], { kind: 'range', start: a, end: b });
   }
 
   /**
@@ -230,7 +242,7 @@ export class Partitioner {
   ranges(ranges: [number, number][]): Partition {
     if (!Array.isArray(ranges) || ranges.length === 0) throw new BadArgumentError(`partitioner.ranges: expected a list of [start, end) ranges, got ${describe(ranges)}`);
     const rs = ranges.map((r, i) => range('partitioner.ranges', r, i));
-    return partition((len) => rs.map(([a, b]) => rowsOf(a, Math.min(b, len))));
+    return partition((len) => rs.map(([a, b]) => rowsOf(a, Math.min(b, len))), { kind: 'ranges', ranges: rs });
   }
 
   /**
@@ -243,7 +255,8 @@ export class Partitioner {
     if (!Array.isArray(groups) || !groups.every((g) => Array.isArray(g) && g.every((r) => isInt(r)))) {
       throw new BadArgumentError(`partitioner.gather: expected a list of row lists, got ${describe(groups)}`);
     }
-    return partition(() => groups.map((g) => [...g]));
+    const copy = groups.map((g) => [...g]);
+    return partition(() => copy.map((g) => [...g]), { kind: 'gather', groups: copy });
   }
 }
 

@@ -57,6 +57,11 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
     this.rotate = optionalBoolean('NamedVideoStream', 'rotate', o.rotate) ?? true;
   }
 
+  /** @internal How this stream would ingest (a graph sent to workers carries it). */
+  ingestOptions(): { path?: string; inplace: boolean; rotate: boolean } {
+    return { path: this.sourcePath, inplace: this.inplace, rotate: this.rotate };
+  }
+
   /**
    * Indexes the video (and copies its packets unless `inplace`) and commits the stream.
    * Does nothing when the stream already exists. `onProgress` is called about ten times a
