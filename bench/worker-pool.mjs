@@ -37,9 +37,15 @@
 //   call 1080p    30.14      29.39  (x0.98)    30.41  (x1.01)
 //   batch 1080p   199.9      271.0  (x1.36)    208.6  (x1.04)
 //   pass 1080p    2.297      2.528  (x1.10)    2.779  (x1.21)
+// A second run (load ~4):
+//   call 64x64    0.338      0.377  (x1.12)    0.484  (x1.43)
+//   batch 64x64   2.261      2.483  (x1.10)    2.335  (x1.03)
+//   call 1080p    29.06      29.24  (x1.01)    32.16  (x1.11)
+//   batch 1080p   182.9      170.8  (x0.93)    178.1  (x0.97)
+//   pass 1080p    2.585      2.775  (x1.07)    2.682  (x1.04)
 // With a kernel doing 20-30 ms of work per 1080p frame, the pools are level within the noise of
 // this machine; where the pool itself is what is measured (small frames, a pass-through op) ours
-// costs less per call: piscina +10 % to +63 %, tinypool +17 % to +92 %.
+// costs less per call in both runs: piscina +7 % to +63 %, tinypool +3 % to +92 %.
 //
 // DECISION: lib/kernels/worker-pool.ts stays hand-written. Neither library is within 5 % of its
 // per-call overhead, tinypool cannot keep the semantics at all (no pinning, no broadcast), and
