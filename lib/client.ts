@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type TableClass from 'cli-table3';
 import { BadArgumentError, ClosedError } from './errors';
 import type { Column } from './graph/graph';
 import { IO } from './graph/io';
@@ -268,10 +269,33 @@ export function formatBytes(n: number): string {
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+/** cli-table3 drawn without a box: columns two spaces apart, a rule of dashes under the heading. */
+const PLAIN_TABLE: Partial<Record<TableClass.CharName, string>> = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', right: '', 'right-mid': '',
+  mid: '-', 'mid-mid': '  ', middle: '  ',
+};
+
+/**
+ * A plain-text table: a heading, a rule, one line per row, columns aligned by their width on a
+ * terminal (cli-table3 measures wide characters, such as CJK, as two columns), no colours.
+ */
+export function formatTable(header: string[], rows: string[][], align: ('left' | 'right')[] = []): string {
+  // Loaded when a table is drawn, so that importing vidgraph does not pay for it (~8 ms).
+  const Table = require('cli-table3') as typeof TableClass;
+  const table = new Table({
+    head: header,
+    chars: PLAIN_TABLE,
+    colAligns: header.map((_, i) => align[i] ?? 'left'),
+    // compact: the rule under the heading only, none between rows.
+    style: { head: [], border: [], compact: true, 'padding-left': 0, 'padding-right': 0 },
+  });
+  table.push(...rows);
+  const lines = table.toString().split('\n').map((l) => l.trimEnd());
+  // With no rows cli-table3 draws no rule under the heading: the same layout either way.
+  if (rows.length === 0) lines.push(header.map((h) => '-'.repeat(h.length)).join('  '));
+  return lines.join('\n');
 }
 
 /**
@@ -294,7 +318,7 @@ export function streamTable(streams: StreamListing[]): string {
   const rows = streams.map((s) => s.damaged
     ? [displayName(s.name), '?', '?', 'damaged', formatBytes(s.bytes)]
     : [displayName(s.name), s.kind, String(s.rows), s.committed ? 'yes' : 'no', formatBytes(s.bytes)]);
-  return formatTable(['stream', 'kind', 'rows', 'committed', 'size'], rows);
+  return formatTable(['stream', 'kind', 'rows', 'committed', 'size'], rows, ['left', 'left', 'right', 'left', 'right']);
 }
 
 /** One line per damaged stream: what is wrong with it. */

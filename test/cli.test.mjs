@@ -63,6 +63,27 @@ describe('vidgraph command line (issue 10, item 9)', () => {
     assert.match(d.stdout, /^plain +\? +\? +damaged /m);
     assert.equal(d.stderr, "vidgraph ls: stream 'plain': its metadata meta.json is not valid JSON (truncated or damaged) (ERR_CORRUPT)\n");
   });
+
+  test('ls aligns its columns on the terminal when names hold wide (CJK) characters, and right-aligns rows and size', async () => {
+    const db = await databaseWith(['街道の映像', 'plain']);
+    const r = cli('ls', '--db', db);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 2 + 2, r.stdout);
+    // Terminal columns: a CJK character takes two.
+    const columns = (text) => [...text].reduce((n, c) => n + (/[\u3000-\u9fff]/.test(c) ? 2 : 1), 0);
+    const at = (line, cell) => columns(line.slice(0, line.indexOf(cell)));
+    assert.match(lines[0], /^stream +kind +rows +committed +size$/, r.stdout);
+    assert.match(lines[1], /^-+ +-+ +-+ +-+ +-+$/, r.stdout);
+    const wide = lines.find((l) => l.startsWith('街道の映像 '));
+    const plain = lines.find((l) => l.startsWith('plain '));
+    assert.ok(wide && plain, r.stdout);
+    assert.equal(at(wide, 'stream'), at(lines[0], 'kind'), r.stdout);
+    assert.equal(at(plain, 'stream'), at(lines[0], 'kind'), r.stdout);
+    // rows: the header 'rows' and the count end in the same column.
+    assert.equal(at(plain, ' 1  ') + 2, at(lines[0], 'rows') + 4, r.stdout);
+    assert.equal(columns(wide.trimEnd()), columns(lines[0]), r.stdout); // size right-aligned: every line ends where the header does
+  });
 });
 
 const COMMANDS = ['ingest', 'ls', 'info', 'rm', 'extract-frames', 'bench', 'demo', 'types', 'config'];

@@ -275,6 +275,8 @@ describe('running', () => {
     const sc = client();
     const frames = sc.io.Input([new vg.NamedVideoStream(sc, 'a', { path: fileA })]);
     assert.throws(() => sc.ops.Resise({ frame: frames }), (e) => e instanceof vg.VidgraphError && e.code === 'ERR_NOT_FOUND' && /did you mean 'Resize'/.test(e.message));
+    // Case does not count in the distance: HISTOGRAMM is one edit from Histogram, not ten.
+    assert.throws(() => sc.ops.HISTOGRAMM({ frame: frames }), { code: 'ERR_NOT_FOUND', message: /no op named 'HISTOGRAMM' \(did you mean 'Histogram'\?\)/ });
     assert.throws(() => sc.ops.Resize({ frame: frames, width: '640px', height: 480 }), { code: 'ERR_BAD_ARGUMENT', message: "Resize: expected an integer for argument 'width', got '640px' (string)" });
     assert.throws(() => sc.ops.Resize({ frame: frames, width: 640 }), { code: 'ERR_BAD_ARGUMENT', message: /missing required argument 'height'/ });
     assert.throws(() => sc.ops.Resize({ frame: frames, width: 64, height: 48, colour: 1 }), { code: 'ERR_BAD_ARGUMENT', message: /unknown argument 'colour'/ });

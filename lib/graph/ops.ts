@@ -3,6 +3,7 @@
  * Built-in ops are declared by the engine (native registry) with their argument schemas here;
  * `sc.ops.Name({...})` validates against them and records an op node.
  */
+import { distance as editDistance } from 'fastest-levenshtein';
 import { BadArgumentError, NotFoundError } from '../errors';
 import { native } from '../native';
 import { describe } from '../validate';
@@ -125,16 +126,9 @@ export function opDeclarations(): Map<string, OpDeclaration> {
   return declarations;
 }
 
-/** Edit distance, for "did you mean" suggestions. */
+/** Edit distance ignoring case, for "did you mean" suggestions. */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
+  return editDistance(a.toLowerCase(), b.toLowerCase());
 }
 
 /** A TypeScript op's declaration (its arguments are free-form: the kernel reads config.args). */
@@ -147,7 +141,8 @@ export function findOpDeclaration(name: string): OpDeclaration {
   const decl = tsDeclaration(name) ?? opDeclarations().get(name);
   if (decl) return decl;
   const names = [...tsOpNames(), ...opDeclarations().keys()];
-  const close = names.filter((n) => distance(n, name) <= Math.max(2, Math.floor(n.length / 3))).sort((a, b) => distance(a, name) - distance(b, name));
+  const near = new Map(names.map((n) => [n, distance(n, name)]));
+  const close = names.filter((n) => near.get(n)! <= Math.max(2, Math.floor(n.length / 3))).sort((a, b) => near.get(a)! - near.get(b)!);
   throw new NotFoundError(`no op named '${name}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(' or ')}?)` : ''}; known ops: ${names.join(', ')}`);
 }
 
