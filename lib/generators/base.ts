@@ -5,7 +5,7 @@
  * threads, and the next batch is prepared while the caller trains on this one.
  */
 import * as fs from 'node:fs';
-import { convertPathToPattern, escapePath, globSync } from 'tinyglobby';
+import { escapePath, globSync } from 'tinyglobby';
 import * as path from 'node:path';
 import { BadArgumentError, ClosedError, NotFoundError, toVidgraphError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
@@ -110,10 +110,13 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
     .filter((d) => d.isDirectory() && classRe.test(d.name))
     .map((d) => classRe.exec(d.name)![1]!).sort();
   const found = new Map<string, string[]>();
+  const rest = parts.slice(ci + 1).join('/');
   for (const cls of names) {
-    // The class name is literal text in the glob (a class may be called 'a[1]' or '{x}').
-    const glob = convertPathToPattern(base) + '/' + parts.slice(ci).join('/').split('{classname}').join(escapePath(cls));
-    found.set(cls, globSync(glob, { absolute: true, onlyFiles: true, expandDirectories: false }).map((f) => path.normalize(f)).sort());
+    // Globbed from inside the class directory (a relative pattern from its cwd costs tinyglobby
+    // a fifth of an absolute one). The class name is literal text (a class may be called 'a[1]' or '{x}').
+    const dir = path.join(base, classPart.split('{classname}').join(cls));
+    const files = rest === '' ? [] : globSync(rest.split('{classname}').join(escapePath(cls)), { cwd: dir, onlyFiles: true, expandDirectories: false });
+    found.set(cls, files.map((f) => path.join(dir, f)).sort());
   }
   return found;
 }
