@@ -4,6 +4,8 @@ import type TableClass from 'cli-table3';
 import { BadArgumentError, ClosedError } from './errors';
 import type { Column } from './graph/graph';
 import { IO } from './graph/io';
+import { clusterRun } from './distributed/cluster-run';
+import { queueName, redisUrl } from './distributed/queue';
 import { opsProxy } from './graph/ops';
 import type { Ops } from './graph/op-types';
 import { Partitioner, StreamOps } from './graph/stream-ops';
@@ -42,11 +44,14 @@ export interface ClientOptions {
   db?: string;
   /** An explicit storage backend instead of `db` (see {@link StorageConfig}). */
   storage?: StorageConfig;
-  /** Distributed mode; not available in this version (ERR_BAD_ARGUMENT). */
+  /**
+   * Distributed mode: `sc.run` sends one task per job to a BullMQ queue on this Redis, where
+   * `npx vidgraph worker` processes take them; every worker must see the same database (`db`).
+   */
   cluster?: {
-    /** The Redis URL of the task queue. */
+    /** The Redis URL of the task queue, e.g. 'redis://127.0.0.1:6379'. */
     redis: string;
-    /** The queue's name. */
+    /** The queue's name (default 'vidgraph'; the workers' `--queue`). */
     queue?: string;
   };
   /**
@@ -98,6 +103,8 @@ export class Client {
   readonly gpus: number[] | undefined;
   /** The log level in effect. */
   readonly logLevel: LogLevel;
+  /** @internal Distributed mode's queue (from `cluster`), or undefined for local runs. */
+  readonly cluster: { redis: string; queue: string } | undefined;
   /** @internal */
   readonly database: LocalDatabase;
   private opened?: Promise<void>;
@@ -147,8 +154,11 @@ export class Client {
     if (opts.storage !== undefined && opts.storage.type !== 'posix') {
       throw new BadArgumentError(`Client: expected storage.type 'posix' or 's3', got ${describe(opts.storage.type)}`);
     }
+    let cluster: { redis: string; queue: string } | undefined;
     if (opts.cluster !== undefined) {
-      throw new BadArgumentError('Client: distributed mode (cluster) is not available in this version of vidgraph');
+      const c = plainObject('Client', 'cluster', opts.cluster);
+      knownKeys('Client.cluster', c, ['redis', 'queue']);
+      cluster = { redis: redisUrl('Client: cluster.redis', c.redis), queue: queueName('Client: cluster.queue', c.queue) };
     }
     this.dbPath = path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db);
     this.threads = threads;
@@ -156,6 +166,7 @@ export class Client {
     this.skipNonReference = skipNonReference;
     this.gpus = opts.gpus;
     this.logLevel = logLevel;
+    this.cluster = cluster;
     this.database = new LocalDatabase(this.dbPath);
     native().setLogLevel(logLevel === 'debug' ? 'warn' : 'silent');
   }
@@ -187,6 +198,7 @@ export class Client {
    */
   run(outputs: OutputOp | OutputOp[], perf: PerfParams, opts?: RunOptions): Promise<RunResult> {
     if (this.closed) return Promise.reject(new ClosedError(`Client.run: the client of '${this.dbPath}' is closed`));
+    if (this.cluster) return clusterRun(this, outputs, perf, opts ?? {}, this.cluster);
     return run(this, outputs, perf, opts);
   }
 

@@ -275,6 +275,33 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
       if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the demo (${script}) exited with code ${code}`);
     });
 
+  withDb(prog.command('worker')
+    .description('take tasks of distributed runs (sc.run on a Client with cluster) from a BullMQ queue and run them here, until SIGINT or SIGTERM')
+    .addOption(new Option('--redis <url>', 'the Redis server of the queue, e.g. redis://127.0.0.1:6379').makeOptionMandatory().argParser((v) => {
+      if (!/^rediss?:\/\/./.test(v)) throw new InvalidArgumentError(`expected a Redis URL such as redis://127.0.0.1:6379, got '${v}'`);
+      return v;
+    }))
+    .option('--queue <name>', 'the queue\'s name (the client\'s cluster.queue)', 'vidgraph')
+    .addOption(new Option('--concurrency <n>', 'tasks run at once').default(1).argParser(integer('--concurrency', 1, 64)))
+    .addOption(new Option('--lock-duration <ms>', 'how long a task stays with a worker that stopped answering before another takes it').default(30000).argParser(integer('--lock-duration', 1000, 3_600_000)))
+    .addOption(new Option('--threads <n>', 'engine threads (default: all cores)').argParser(integer('--threads', 1, 1024))))
+    .action(async (opts: { redis: string; queue: string; concurrency: number; lockDuration: number; threads?: number }, cmd: Command) => {
+      const { startWorker } = await import('../distributed/worker');
+      const db = dbOf(cmd);
+      const worker = await startWorker({
+        redis: opts.redis, queue: opts.queue, db, concurrency: opts.concurrency, lockDuration: opts.lockDuration, threads: opts.threads,
+        onEvent: (line) => process.stderr.write(`vidgraph worker: ${line}\n`),
+      });
+      process.stderr.write(`vidgraph worker ${worker.id}: ready on queue '${opts.queue}' at ${opts.redis} (database ${db ?? process.env.VIDGRAPH_DB ?? '~/.vidgraph/db'})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.stderr.write(`vidgraph worker ${worker.id}: stopping (waiting for running tasks)\n`);
+      await worker.close();
+    });
+
   prog.command('types')
     .description('TypeScript declarations for plugin ops (sc.ops.MyResize) from their .proto, written to stdout')
     .argument('<proto>', 'the .proto file that defines the ops\' argument messages')

@@ -262,7 +262,15 @@ function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
   };
 }
 
-export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}): Promise<RunResult> {
+/** @internal What a distributed run changes in a worker's run of one job (lib/distributed). */
+export interface RunHooks {
+  /** Run only these jobs: the others are not planned, read or counted. */
+  onlyJobs?: number[];
+  /** Hands a job's staged outputs over (with their metadata) instead of committing them. */
+  handOver?: (job: number, staged: { dir: string; meta: StreamMeta }[]) => Promise<void>;
+}
+
+export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
   // Validate.
   const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
   if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
@@ -293,6 +301,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   // Cache mode, decided for every job before anything runs.
   const runJob: boolean[] = [];
   for (let j = 0; j < jobs; j++) {
+    if (hooks.onlyJobs && !hooks.onlyJobs.includes(j)) {
+      runJob.push(false);
+      continue;
+    }
     const existing: string[] = [];
     for (const o of outputs) if (await (o.streams[j] as OutputStream).exists()) existing.push(o.streams[j]!.name());
     if (existing.length > 0 && cacheMode === CacheMode.Error) {
@@ -311,6 +323,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const inputFailures: { job: number; error: VidgraphError }[] = [];
   let total = 0;
   for (let j = 0; j < jobs; j++) {
+    if (hooks.onlyJobs && !hooks.onlyJobs.includes(j)) continue;
     const lengths = new Map<number, number>();
     try {
       for (const n of inputNodes) {
@@ -413,7 +426,8 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           stats.framesDecoded += s.framesDecoded?.() ?? 0;
           stats.gopsOpened += s.gopsOpened?.() ?? 0;
         }
-        // Commit every output of the job.
+        // Commit every output of the job (or hand them over, in a distributed run's worker).
+        const metas: { dir: string; meta: StreamMeta }[] = [];
         for (const s of staged) {
           const isVideo = s.stream instanceof NamedVideoStream;
           const firstFrame = s.writer.firstFrame;
@@ -433,8 +447,10 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
                       durationSec: fps > 0 ? rows / fps : 0, keyframes: rows }
                   : undefined,
               };
-          await db.commit(s.dir, meta, { overwrite: cacheMode === CacheMode.Overwrite });
+          metas.push({ dir: s.dir, meta });
         }
+        if (hooks.handOver) await hooks.handOver(j, metas);
+        else for (const { dir, meta } of metas) await db.commit(dir, meta, { overwrite: cacheMode === CacheMode.Overwrite });
         staged.length = 0;
       } catch (err) {
         for (const s of staged) {

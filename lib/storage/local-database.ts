@@ -105,6 +105,22 @@ export class LocalDatabase {
   }
 
   /**
+   * Gives a staged directory to another process (a distributed run's client, which commits what
+   * a worker staged): renamed under that process's pid, with its host, so that the database's
+   * garbage collection keeps it while that process lives and removes it once it is gone.
+   */
+  async adopt(stagingDir: string, owner: { pid: number; host: string }): Promise<string> {
+    const dir = path.join(this.root, 'staging', `${owner.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      await fsp.writeFile(path.join(stagingDir, 'owner.json'), JSON.stringify({ pid: owner.pid, host: owner.host, started: new Date().toISOString() }));
+      await fsp.rename(stagingDir, dir);
+    } catch (err) {
+      throw toVidgraphError(err, `cannot hand a staged stream over in the database '${this.root}'`);
+    }
+    return dir;
+  }
+
+  /**
    * Makes a staged stream visible under `name`. Throws ExistsError when the name is taken
    * (unless `overwrite`: the old stream is removed first, so readers see the old one,
    * then briefly none, then the new one, never a mix).

@@ -35,3 +35,9 @@ export class Counter extends vg.Kernel {
     return [this.n, frame.data[0]];
   }
 }
+
+/** Inverted frame, slowly (config.args.ms per row): long tasks for the distributed-run tests. */
+export function slowInvert(config, { frame }) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(config.args.ms ?? 20));
+  return invert(config, { frame });
+}

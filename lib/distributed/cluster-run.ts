@@ -1,0 +1,181 @@
+/**
+ * sc.run() on a cluster: the client plans as a local run does (cache modes, lazy ingest), sends
+ * the graph as data with one BullMQ task per job, and commits each job's outputs once a worker
+ * has staged them. BullMQ gives each task an id (`<run>-<job>`), retries a failed task (3
+ * attempts, exponential backoff), and hands a task whose worker died (its lock expired) to
+ * another worker; a task that fails 3 times fails its job alone.
+ */
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import type { Client } from '../client';
+import { AbortedError, BadArgumentError, ClosedError, ExistsError, JobsFailedError, toVidgraphError } from '../errors';
+import { InputNode, OutputOp } from '../graph/graph';
+import { CacheMode, PerfParams } from '../run/perf-params';
+import { JobPlan } from '../run/plan';
+import { ProgressBar } from '../run/progress';
+import type { RunOptions, RunResult, RunStats } from '../run/run';
+import { describe, integer, optionalBoolean } from '../validate';
+import { graphToSpec } from './graph-spec';
+import { bullmq, decodeFailure, TaskData, TaskResult } from './queue';
+
+/** Attempts per task before its job fails. */
+export const TASK_ATTEMPTS = 3;
+
+export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions, cluster: { redis: string; queue: string }): Promise<RunResult> {
+  // Validate, as a local run does.
+  const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
+  if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
+  const perf = PerfParams.check(perfArg);
+  const kernelTimeout = opts.kernelTimeout === undefined ? undefined : integer('run', 'kernelTimeout (ms)', opts.kernelTimeout, { min: 1, max: 2 ** 31 - 1 });
+  const throwOnFailure = optionalBoolean('run', 'throwOnFailure', opts.throwOnFailure) ?? false;
+  const cacheMode = opts.cacheMode ?? CacheMode.Error;
+  if (!Object.values(CacheMode).includes(cacheMode)) throw new BadArgumentError(`run: expected cacheMode vg.CacheMode.Error, Ignore or Overwrite, got ${describe(cacheMode)}`);
+  const jobs = outputs[0]!.streams.length;
+  for (const o of outputs) if (o.streams.length !== jobs) throw new BadArgumentError(`run: every Output needs the same number of streams (${jobs}), got ${o.streams.length}`);
+  const spec = graphToSpec(outputs); // what cannot leave this process is refused before anything runs
+  const db = await sc.ready();
+  const started = performance.now();
+  const runId = randomBytes(8).toString('hex');
+  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors: [] };
+  const failedJobs: string[] = [];
+  const inputs = new Map<number, InputNode>();
+  const visit = (n: { id: number; inputs: { node: unknown }[] }): void => {
+    if (n instanceof InputNode) inputs.set(n.id, n);
+    n.inputs.forEach((c) => visit(c.node as { id: number; inputs: { node: unknown }[] }));
+  };
+  outputs.forEach((o) => visit(o.column.node));
+  const jobName = (j: number) => [...inputs.values()][0]?.streams[j]?.name() ?? `job ${j}`;
+  const fail = (j: number, code: string, message: string) => {
+    failedJobs.push(jobName(j));
+    stats.errors.push({ job: jobName(j), code, message });
+  };
+
+  // Cache modes, then the inputs (ingested here, lazily, so that workers find them stored).
+  const runJob: boolean[] = [];
+  for (let j = 0; j < jobs; j++) {
+    const existing: string[] = [];
+    for (const o of outputs) if (await (o.streams[j] as unknown as { exists(): Promise<boolean> }).exists()) existing.push(o.streams[j]!.name());
+    if (existing.length > 0 && cacheMode === CacheMode.Error) {
+      throw new ExistsError(`run: output stream(s) ${existing.map((n) => `'${n}'`).join(', ')} already exist (use cacheMode vg.CacheMode.Ignore or Overwrite)`);
+    }
+    const skip = cacheMode === CacheMode.Ignore && existing.length === outputs.length;
+    runJob.push(!skip);
+    if (skip) stats.skippedJobs++;
+  }
+  let total = 0;
+  for (let j = 0; j < jobs; j++) {
+    if (!runJob[j]) continue;
+    try {
+      const lengths = new Map<number, number>();
+      for (const n of inputs.values()) lengths.set(n.id, await n.streams[j]!.len());
+      const plan = new JobPlan(j, jobs, lengths);
+      for (const o of outputs) total += plan.column(o.column).length;
+    } catch (err) {
+      if (err instanceof AbortedError || err instanceof ClosedError) throw err;
+      const e = toVidgraphError(err, `job '${jobName(j)}'`);
+      fail(j, e.code, e.message);
+      runJob[j] = false;
+    }
+  }
+
+  // One task per job.
+  const { bull, connect } = await bullmq();
+  const connections = [connect(cluster.redis), connect(cluster.redis)];
+  const queue = new bull.Queue<TaskData, TaskResult>(cluster.queue, { connection: connections[0]! });
+  const events = new bull.QueueEvents(cluster.queue, { connection: connections[1]! });
+  const progress = { done: 0, total, jobs, failedJobs: failedJobs.length };
+  const doneByTask = new Map<string, number>();
+  const bar = (opts.showProgress ?? process.stderr.isTTY) ? new ProgressBar(total) : undefined;
+  const report = () => {
+    progress.done = [...doneByTask.values()].reduce((a, b) => a + b, 0);
+    opts.onProgress?.({ ...progress });
+    bar?.update(progress.done, progress.failedJobs);
+  };
+  const committing: Promise<void>[] = [];
+  let aborted = false;
+  const onAbort = () => { aborted = true; };
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    await events.waitUntilReady();
+    events.on('progress', ({ jobId, data }) => {
+      const p = data as { done?: number };
+      if (!jobId.startsWith(`${runId}-`) || typeof p?.done !== 'number') return;
+      doneByTask.set(jobId, p.done);
+      report();
+    });
+    const owner = { pid: process.pid, host: os.hostname() };
+    const tasks: { j: number; task: import('bullmq').Job<TaskData, TaskResult> }[] = [];
+    for (let j = 0; j < jobs; j++) {
+      if (!runJob[j]) continue;
+      const data: TaskData = {
+        runId, job: j, name: jobName(j), spec, owner, kernelTimeout,
+        perf: { workPacketSize: perf.workPacketSize, ioPacketSize: perf.ioPacketSize, estimated: perf.estimated },
+      };
+      tasks.push({ j, task: await queue.add('task', data, { jobId: `${runId}-${j}`, attempts: TASK_ATTEMPTS, backoff: { type: 'exponential', delay: 500 } }) });
+    }
+    report();
+    const settle = async ({ j, task }: (typeof tasks)[number]) => {
+      let result: TaskResult;
+      try {
+        result = await task.waitUntilFinished(events);
+      } catch (err) {
+        const state = await bull.Job.fromId(queue, task.id!).then((t) => t?.failedReason).catch(() => undefined);
+        const f = decodeFailure(state ?? (err as Error)?.message);
+        fail(j, f.code, `${f.message} (worker ${f.worker}, after ${TASK_ATTEMPTS} attempts)`);
+        progress.failedJobs++;
+        report();
+        return;
+      }
+      if (aborted) {
+        for (const s of result.staged) await db.discard(s.dir).catch(() => undefined);
+        return;
+      }
+      // Commit exactly the attempt BullMQ completed: its staged outputs, all of them.
+      try {
+        for (const s of result.staged) await db.commit(s.dir, s.meta, { overwrite: cacheMode === CacheMode.Overwrite });
+        stats.rowsWritten += result.stats.rowsWritten;
+        stats.framesDecoded += result.stats.framesDecoded;
+        stats.gopsOpened += result.stats.gopsOpened;
+        stats.opRows += result.stats.opRows;
+      } catch (err) {
+        for (const s of result.staged) await db.discard(s.dir).catch(() => undefined);
+        const e = toVidgraphError(err, `job '${jobName(j)}'`);
+        fail(j, e.code, e.message);
+        progress.failedJobs++;
+        report();
+      }
+    };
+    for (const t of tasks) committing.push(settle(t));
+    const all = Promise.all(committing);
+    if (opts.signal) {
+      const abort = new Promise<never>((_, reject) => {
+        if (opts.signal!.aborted) reject(new AbortedError('the run was aborted'));
+        opts.signal!.addEventListener('abort', () => reject(new AbortedError('the run was aborted')), { once: true });
+      });
+      abort.catch(() => undefined);
+      try {
+        await Promise.race([all, abort]);
+      } catch (err) {
+        // Tasks not yet taken are withdrawn; ones running finish and are discarded.
+        for (const { task } of tasks) await task.remove().catch(() => undefined);
+        throw err;
+      }
+    } else {
+      await all;
+    }
+    for (const { task } of tasks) await task.remove().catch(() => undefined);
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    bar?.stop();
+    await events.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    for (const c of connections) c.disconnect(); // BullMQ leaves connections it was given open
+  }
+  stats.seconds = (performance.now() - started) / 1000;
+  const result: RunResult = { jobId: runId, failedJobs, stats };
+  if (stats.errors.length > 0) {
+    if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, result);
+    for (const e of stats.errors) process.emitWarning(`job '${e.job}' failed: ${e.message.split('\n')[0]} (${e.code})`, { code: 'VIDGRAPH_JOB_FAILED' });
+  }
+  return result;
+}

@@ -1,0 +1,112 @@
+/**
+ * `vidgraph worker`: takes tasks of distributed runs from a BullMQ queue, rebuilds each task's
+ * graph (lib/distributed/graph-spec.ts), runs its job on this machine's engine against the
+ * shared database, and hands the staged outputs to the client, which commits them. A worker
+ * that dies mid-task stops renewing its BullMQ lock; after `lockDuration` another worker's
+ * stalled-job check puts the task back in the queue and it runs again elsewhere. Nothing a
+ * dead worker staged is ever committed (it was not handed over).
+ */
+import { Client } from '../client';
+import { toVidgraphError } from '../errors';
+import { JobsFailedError } from '../errors';
+import { CacheMode, PerfParams } from '../run/perf-params';
+import { run } from '../run/run';
+import type { StreamMeta } from '../storage/local-database';
+import { graphFromSpec } from './graph-spec';
+import { bullmq, encodeFailure, queueName, redisUrl, TaskData, TaskResult, workerName } from './queue';
+
+export interface WorkerOptions {
+  /** The Redis server of the queue, e.g. 'redis://127.0.0.1:6379'. */
+  redis: string;
+  /** The shared database (the directory every worker and the client see). */
+  db?: string;
+  /** The queue's name (default 'vidgraph'). */
+  queue?: string;
+  /** Tasks run at once (default 1). */
+  concurrency?: number;
+  /** Milliseconds a task's lock lasts without renewal: how long a dead worker's task waits (default 30000). */
+  lockDuration?: number;
+  /** Engine threads for decoding and kernels (default: all cores). */
+  threads?: number;
+  /** Called when a task starts, ends or fails (for the CLI's log lines). */
+  onEvent?: (line: string) => void;
+}
+
+export interface RunningWorker {
+  /** This worker's name (host:pid). */
+  readonly id: string;
+  /** Stops taking tasks, waits for the running ones, closes the connections. */
+  close(): Promise<void>;
+}
+
+/** Starts a worker; it runs until close(). */
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const redis = redisUrl('worker', opts.redis);
+  const queue = queueName('worker', opts.queue);
+  const concurrency = opts.concurrency ?? 1;
+  const lockDuration = opts.lockDuration ?? 30_000;
+  const id = workerName();
+  const sc = new Client({ db: opts.db, threads: opts.threads });
+  await sc.ready();
+  const { bull, connect } = await bullmq();
+  const log = opts.onEvent ?? (() => undefined);
+
+  const processor = async (task: { id?: string; data: TaskData; updateProgress(p: object): Promise<void> }): Promise<TaskResult> => {
+    const data = task.data;
+    log(`task ${task.id} (job '${data.name}') started`);
+    const staged: { dir: string; meta: StreamMeta }[] = [];
+    try {
+      const outputs = await graphFromSpec(sc, data.spec, `worker ${id}`);
+      const perf = data.perf.estimated ? PerfParams.estimate() : PerfParams.manual(data.perf.workPacketSize, data.perf.ioPacketSize);
+      let last = 0;
+      const result = await run(sc, outputs, perf, {
+        cacheMode: CacheMode.Overwrite, // the client decided which jobs run; it commits with its own cache mode
+        showProgress: false,
+        throwOnFailure: true,
+        kernelTimeout: data.kernelTimeout,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (p.done === p.total || now - last > 200) {
+            last = now;
+            task.updateProgress({ done: p.done, total: p.total }).catch(() => undefined);
+          }
+        },
+      }, { onlyJobs: [data.job], handOver: async (_job, entries) => { staged.push(...entries); } });
+      // The client commits: the staged directories become its own (kept while it lives).
+      const db = await sc.ready();
+      const handed = [];
+      for (const s of staged) handed.push({ dir: await db.adopt(s.dir, data.owner), meta: s.meta });
+      log(`task ${task.id} (job '${data.name}') done: ${result.stats.rowsWritten} rows`);
+      return {
+        staged: handed, worker: id,
+        stats: { rowsWritten: result.stats.rowsWritten, framesDecoded: result.stats.framesDecoded, gopsOpened: result.stats.gopsOpened, opRows: result.stats.opRows },
+      };
+    } catch (err) {
+      const db = await sc.ready().catch(() => undefined);
+      for (const s of staged) await db?.discard(s.dir).catch(() => undefined);
+      const cause = err instanceof JobsFailedError && err.failures[0] ? Object.assign(new Error(err.failures[0].message), { code: err.failures[0].code }) : toVidgraphError(err);
+      log(`task ${task.id} (job '${data.name}') failed: ${cause.message.split('\n')[0]}`);
+      throw encodeFailure(cause, id);
+    }
+  };
+
+  const connection = connect(redis);
+  const worker = new bull.Worker<TaskData, TaskResult>(queue, processor, {
+    connection,
+    concurrency,
+    lockDuration,
+    stalledInterval: Math.max(500, Math.floor(lockDuration / 2)),
+    maxStalledCount: 2,
+    name: id,
+  });
+  worker.on('error', (err) => log(`queue error: ${err.message}`));
+  await worker.waitUntilReady();
+  return {
+    id,
+    close: async () => {
+      await worker.close();
+      connection.disconnect(); // BullMQ leaves a connection it was given open
+      await sc.close();
+    },
+  };
+}
