@@ -86,7 +86,7 @@ describe('vidgraph command line (issue 10, item 9)', () => {
   });
 });
 
-const COMMANDS = ['ingest', 'ls', 'info', 'rm', 'extract-frames', 'bench', 'demo', 'types', 'worker', 'config'];
+const COMMANDS = ['ingest', 'ls', 'info', 'rm', 'extract-frames', 'bench', 'demo', 'types', 'worker', 'workers', 'config'];
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 describe('vidgraph command line (commander)', () => {

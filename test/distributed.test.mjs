@@ -115,8 +115,12 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const db = tempDir();
     await startWorkers(db, 'identical');
     const sc = new vg.Client({ db, cluster: { redis: url, queue: 'identical' }, threads: 1 });
+    const listed = JSON.parse(spawnSync(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'workers', '--redis', url, '--queue', 'identical', '--json'], { encoding: 'utf8' }).stdout);
+    assert.deepEqual(listed.map((w) => w.name).sort(), workers.slice(-3).map((w) => /worker (\S+): ready/.exec(w.output())[1]).sort(), 'vidgraph workers lists the three');
+    assert.ok(listed.every((w) => Array.isArray(w.tasks) && w.tasks.length === 0), 'idle before the run');
     const seen = [];
     const result = await sc.run(build(sc), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true, onProgress: (p) => seen.push({ ...p }) });
+    assert.equal(seen.at(-1).workers, 3, 'progress counts the live workers');
     await sc.close();
     assert.deepEqual(result.failedJobs, []);
     assert.ok(result.stats.rowsWritten > 0 && result.stats.framesDecoded > 0);
@@ -156,6 +160,44 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const [mine, theirs] = [storedFiles(localDb), storedFiles(db)];
     for (const k of Object.keys(mine)) assert.ok(theirs[k] === mine[k], `${k}: rows lost, duplicated or changed`);
     assert.ok(Date.now() - t0 < 60000);
+  });
+
+  test('Redis restarted mid-run (its queue lost): the client adds the lost tasks again; outputs neither lost nor duplicated', async () => {
+    const localDb = tempDir();
+    const local = new vg.Client({ db: localDb, threads: 1 });
+    await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
+    await local.close();
+    const port = await freePort();
+    const ownUrl = `redis://127.0.0.1:${port}`;
+    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    let own = await startProcess('redis-server', redisArgs, /Ready to accept connections/, 'redis-server');
+    const db = tempDir();
+    const mine = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        mine.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', ownUrl, '--db', db, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, `worker ${i}`));
+      }
+      const sc = new vg.Client({ db, cluster: { redis: ownUrl }, threads: 1 });
+      let restarted;
+      const result = await sc.run(build(sc, 300), vg.PerfParams.manual(1, 1), {
+        showProgress: false, throwOnFailure: true,
+        onProgress: (p) => {
+          if (restarted || p.done === 0) return;
+          own.child.kill('SIGKILL');
+          restarted = new Promise((r) => setTimeout(r, 300)).then(() => startProcess('redis-server', redisArgs, /Ready to accept connections/, 'redis-server again')).then((r) => { own = r; });
+        },
+      });
+      await restarted;
+      await sc.close();
+      assert.ok(restarted, 'Redis was restarted mid-run');
+      assert.deepEqual(result.failedJobs, []);
+      const [a, b] = [storedFiles(localDb), storedFiles(db)];
+      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+      for (const k of Object.keys(a)) assert.ok(b[k] === a[k], `${k}: rows lost, duplicated or changed`);
+    } finally {
+      for (const w of mine) w.child.kill('SIGKILL');
+      own.child.kill('SIGKILL');
+    }
   });
 
   test('a damaged input fails its job alone after 3 attempts, naming the worker; the others commit', async () => {

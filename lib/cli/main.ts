@@ -12,7 +12,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { Client, damageNotes, displayName, streamTable } from '../client';
+import { Client, damageNotes, displayName, formatTable, streamTable } from '../client';
 import { toVidgraphError, VidgraphError } from '../errors';
 import { extractFrames } from '../extract';
 import { packageRoot } from '../native';
@@ -300,6 +300,25 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
       });
       process.stderr.write(`vidgraph worker ${worker.id}: stopping (waiting for running tasks)\n`);
       await worker.close();
+    });
+
+  prog.command('workers')
+    .description('the workers connected to a distributed-run queue, with the tasks each is running')
+    .addOption(new Option('--redis <url>', 'the Redis server of the queue, e.g. redis://127.0.0.1:6379').makeOptionMandatory().argParser((v) => {
+      if (!/^rediss?:\/\/./.test(v)) throw new InvalidArgumentError(`expected a Redis URL such as redis://127.0.0.1:6379, got '${v}'`);
+      return v;
+    }))
+    .option('--queue <name>', 'the queue\'s name', 'vidgraph')
+    .addOption(jsonOption('the workers'))
+    .action(async (opts: { redis: string; queue: string; json?: boolean }) => {
+      const { listWorkers } = await import('../distributed/workers');
+      const workers = await listWorkers(opts.redis, opts.queue);
+      if (opts.json) {
+        print(safeJson(workers));
+        return;
+      }
+      const rows = workers.map((w) => [w.name, String(w.tasks.length), w.tasks.map((t) => `${t.job} (${t.id})`).join(', ') || '-', `${w.ageSec} s`, w.addr]);
+      print([formatTable(['worker', 'tasks', 'running', 'up', 'address'], rows, ['left', 'right', 'left', 'right', 'left']), `${workers.length} worker(s) on queue '${opts.queue}'`].join('\n'));
     });
 
   prog.command('types')

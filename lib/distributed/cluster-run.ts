@@ -83,16 +83,22 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
   const connections = [connect(cluster.redis), connect(cluster.redis)];
   const queue = new bull.Queue<TaskData, TaskResult>(cluster.queue, { connection: connections[0]! });
   const events = new bull.QueueEvents(cluster.queue, { connection: connections[1]! });
-  const progress = { done: 0, total, jobs, failedJobs: failedJobs.length };
+  const progress = { done: 0, total, jobs, failedJobs: failedJobs.length, workers: 0 };
   const doneByTask = new Map<string, number>();
-  const bar = (opts.showProgress ?? process.stderr.isTTY) ? new ProgressBar(total) : undefined;
+  const bar = (opts.showProgress ?? process.stderr.isTTY)
+    ? new ProgressBar(total, {
+        unit: 'rows', failedLabel: 'failed jobs', initial: { workers: 0 },
+        format: 'vidgraph {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | workers: {workers} | failed jobs: {failed}',
+      })
+    : undefined;
   const report = () => {
     progress.done = [...doneByTask.values()].reduce((a, b) => a + b, 0);
     opts.onProgress?.({ ...progress });
-    bar?.update(progress.done, progress.failedJobs);
+    bar?.update(progress.done, progress.failedJobs, undefined, { workers: progress.workers });
   };
   const committing: Promise<void>[] = [];
   let aborted = false;
+  let stopPolling = () => undefined as void;
   const onAbort = () => { aborted = true; };
   opts.signal?.addEventListener('abort', onAbort);
   try {
@@ -103,6 +109,18 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
       doneByTask.set(jobId, p.done);
       report();
     });
+    // Live workers, about once a second (BullMQ names each worker's connection).
+    const poll = setInterval(() => {
+      queue.getWorkersCount().then((n) => {
+        if (n !== progress.workers) {
+          progress.workers = n;
+          report();
+        }
+      }, () => undefined);
+    }, 1000);
+    poll.unref();
+    stopPolling = () => clearInterval(poll);
+    progress.workers = await queue.getWorkersCount().catch(() => 0);
     const owner = { pid: process.pid, host: os.hostname() };
     const tasks: { j: number; task: import('bullmq').Job<TaskData, TaskResult> }[] = [];
     for (let j = 0; j < jobs; j++) {
@@ -114,18 +132,39 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
       tasks.push({ j, task: await queue.add('task', data, { jobId: `${runId}-${j}`, attempts: TASK_ATTEMPTS, backoff: { type: 'exponential', delay: 500 } }) });
     }
     report();
+    /**
+     * A task's outcome: from BullMQ's events, and every few seconds from the task itself, so that
+     * events lost with a Redis restart are not waited for; a task Redis lost (restarted without
+     * persistence) is added again under the same id.
+     */
+    const outcome = async (task: (typeof tasks)[number]['task']): Promise<{ result: TaskResult } | { failure: string }> => {
+      for (;;) {
+        if (aborted) throw new AbortedError('the run was aborted');
+        try {
+          return { result: await task.waitUntilFinished(events, 3000) };
+        } catch (err) {
+          const now = await bull.Job.fromId<TaskData, TaskResult>(queue, task.id!).catch(() => 'unreachable' as const);
+          if (now === 'unreachable') continue; // Redis is away: BullMQ's connections retry
+          if (!now) {
+            await queue.add('task', task.data, task.opts).catch(() => undefined);
+            continue;
+          }
+          const state = await now.getState().catch(() => 'unknown');
+          if (state === 'completed') return { result: now.returnvalue };
+          if (state === 'failed' && now.attemptsMade >= TASK_ATTEMPTS) return { failure: now.failedReason ?? (err as Error)?.message };
+        }
+      }
+    };
     const settle = async ({ j, task }: (typeof tasks)[number]) => {
-      let result: TaskResult;
-      try {
-        result = await task.waitUntilFinished(events);
-      } catch (err) {
-        const state = await bull.Job.fromId(queue, task.id!).then((t) => t?.failedReason).catch(() => undefined);
-        const f = decodeFailure(state ?? (err as Error)?.message);
+      const got = await outcome(task);
+      if ('failure' in got) {
+        const f = decodeFailure(got.failure);
         fail(j, f.code, `${f.message} (worker ${f.worker}, after ${TASK_ATTEMPTS} attempts)`);
         progress.failedJobs++;
         report();
         return;
       }
+      const result = got.result;
       if (aborted) {
         for (const s of result.staged) await db.discard(s.dir).catch(() => undefined);
         return;
@@ -147,6 +186,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
     };
     for (const t of tasks) committing.push(settle(t));
     const all = Promise.all(committing);
+    all.catch(() => undefined); // an abort ends the wait below; the tasks' own ends are then moot
     if (opts.signal) {
       const abort = new Promise<never>((_, reject) => {
         if (opts.signal!.aborted) reject(new AbortedError('the run was aborted'));
@@ -165,6 +205,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
     }
     for (const { task } of tasks) await task.remove().catch(() => undefined);
   } finally {
+    stopPolling();
     opts.signal?.removeEventListener('abort', onAbort);
     bar?.stop();
     await events.close().catch(() => undefined);

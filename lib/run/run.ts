@@ -39,6 +39,8 @@ export interface RunProgress {
   jobs: number;
   /** Jobs that failed so far. */
   failedJobs: number;
+  /** Distributed runs: the workers connected to the queue (checked about once a second). */
+  workers?: number;
 }
 
 /** Options of `sc.run`. */

@@ -1,0 +1,101 @@
+// Distributed runs against the local engine, on this machine: the same graph (8 videos, each
+// Resize -> Histogram over every frame, one job per video) run
+//   local      sc.run on a plain Client
+//   1 worker   sc.run on a Client with cluster, one `vidgraph worker` process
+//   2 workers  the same with two worker processes
+// Reported: wall seconds (median of --reps), rows/s, and the per-task overhead of going through
+// the queue: (1-worker time - local time) / tasks. Workers are started (and Redis with them)
+// before the timed runs, as on a cluster; each run uses a fresh database output (Overwrite).
+// With 2 cores, 2 workers of 1 engine thread each against 1 local run of 2 threads measure the
+// queue's cost more than any speed-up: the point of the figure is the overhead per task.
+//
+//   node bench/cluster.mjs [--reps N] [--videos N] [--json]   (needs redis-server and ffmpeg)
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as vg from 'vidgraph';
+import { makeClip, requireFfmpeg } from './clip.mjs';
+
+const { values: opt } = parseArgs({ options: { reps: { type: 'string', default: '3' }, videos: { type: 'string', default: '8' }, json: { type: 'boolean', default: false } } });
+const reps = Number(opt.reps);
+const nVideos = Number(opt.videos);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+requireFfmpeg();
+if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  console.error('bench/cluster.mjs: needs redis-server (Debian: apt-get install redis-server; scripts/bootstrap installs it)');
+  process.exit(1);
+}
+
+const port = await new Promise((resolve) => {
+  const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+});
+const url = `redis://127.0.0.1:${port}`;
+const children = [];
+const startProcess = (cmd, args, ready) => new Promise((resolve, reject) => {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  const on = (d) => { out += d; if (ready.test(out)) resolve(child); };
+  child.stdout.on('data', on);
+  child.stderr.on('data', on);
+  child.on('exit', (code) => reject(new Error(`${cmd} exited (${code}): ${out}`)));
+});
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+
+const clip = await makeClip('cluster', { width: 640, height: 360, seconds: 4, fps: 30, gop: 60 });
+const db = fs.mkdtempSync(path.join(os.tmpdir(), 'vidgraph-bench-cluster-'));
+const setup = new vg.Client({ db });
+for (let i = 0; i < nVideos; i++) await new vg.NamedVideoStream(setup, `v${i}`, { path: clip }).ingest();
+await setup.close();
+
+const graph = (sc) => {
+  const frames = sc.io.Input(Array.from({ length: nVideos }, (_, i) => new vg.NamedVideoStream(sc, `v${i}`)));
+  const hist = sc.ops.Histogram({ frame: sc.ops.Resize({ frame: frames, width: 320, height: 180 }) });
+  return sc.io.Output(hist, Array.from({ length: nVideos }, (_, i) => new vg.NamedStream(sc, `h${i}`)));
+};
+const timeRun = async (sc) => {
+  const t = performance.now();
+  const r = await sc.run(graph(sc), vg.PerfParams.manual(30, 120), { showProgress: false, cacheMode: vg.CacheMode.Overwrite, throwOnFailure: true });
+  return { seconds: (performance.now() - t) / 1000, rows: r.stats.rowsWritten };
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const workers = [];
+const startWorkers = async (n) => {
+  while (workers.length < n) {
+    workers.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', `bench${n}`, '--threads', '1'], /ready on queue/));
+  }
+};
+const results = {};
+const local = new vg.Client({ db });
+for (const mode of ['local', '1 worker', '2 workers']) {
+  let sc = local;
+  if (mode !== 'local') {
+    for (const w of workers.splice(0)) w.kill('SIGTERM');
+    await startWorkers(mode === '1 worker' ? 1 : 2);
+    sc = new vg.Client({ db, cluster: { redis: url, queue: `bench${mode === '1 worker' ? 1 : 2}` } });
+  }
+  await timeRun(sc); // warm-up
+  const runs = [];
+  for (let r = 0; r < reps; r++) runs.push(await timeRun(sc));
+  const seconds = median(runs.map((x) => x.seconds));
+  results[mode] = { seconds, rows: runs[0].rows, rowsPerSec: runs[0].rows / seconds };
+  if (sc !== local) await sc.close();
+}
+await local.close();
+const overheadMs = ((results['1 worker'].seconds - results.local.seconds) / nVideos) * 1000;
+const report = { videos: nVideos, tasks: nVideos, rowsPerTask: results.local.rows / nVideos, reps, results, perTaskOverheadMs: overheadMs };
+if (opt.json) console.log(JSON.stringify(report, null, 2));
+else {
+  console.log(`cluster bench: ${nVideos} tasks of ${results.local.rows / nVideos} rows (640x360 -> Resize -> Histogram), median of ${reps}`);
+  for (const [mode, r] of Object.entries(results)) console.log(`  ${mode.padEnd(10)} ${r.seconds.toFixed(2)} s  ${r.rowsPerSec.toFixed(0)} rows/s`);
+  console.log(`  per-task overhead through the queue (1 worker vs local): ${overheadMs.toFixed(0)} ms`);
+}
+for (const w of workers) w.kill('SIGTERM');
+fs.rmSync(db, { recursive: true, force: true });
+process.exit(0);
