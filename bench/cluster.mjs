@@ -6,8 +6,9 @@
 // Reported: wall seconds (median of --reps), rows/s, and the per-task overhead of going through
 // the queue: (1-worker time - local time) / tasks. Workers are started (and Redis with them)
 // before the timed runs, as on a cluster; each run uses a fresh database output (Overwrite).
-// With 2 cores, 2 workers of 1 engine thread each against 1 local run of 2 threads measure the
-// queue's cost more than any speed-up: the point of the figure is the overhead per task.
+// The one worker gets as many engine threads as the local client (all cores), so that its extra
+// time is the queue's; the two workers get half each (on one machine they share its cores, so
+// the figure shows the queue's cost more than a speed-up: on separate machines tasks spread).
 //
 //   node bench/cluster.mjs [--reps N] [--videos N] [--json]   (needs redis-server and ffmpeg)
 import { spawn, spawnSync } from 'node:child_process';
@@ -68,7 +69,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const workers = [];
 const startWorkers = async (n) => {
   while (workers.length < n) {
-    workers.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', `bench${n}`, '--threads', '1'], /ready on queue/));
+    const threads = Math.max(1, Math.floor(os.availableParallelism() / n));
+    workers.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', `bench${n}`, '--threads', String(threads)], /ready on queue/));
   }
 };
 const results = {};
