@@ -11,14 +11,13 @@
 // the figure shows the queue's cost more than a speed-up: on separate machines tasks spread).
 //
 //   node bench/cluster.mjs [--reps N] [--videos N] [--json]   (needs redis-server and ffmpeg)
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as vg from 'vidgraph';
+import { haveRedis, startProcess, startRedis } from '../test/helpers/processes.mjs';
 import { makeClip, requireFfmpeg } from './clip.mjs';
 
 const { values: opt } = parseArgs({ options: { reps: { type: 'string', default: '3' }, videos: { type: 'string', default: '8' }, json: { type: 'boolean', default: false } } });
@@ -26,27 +25,21 @@ const reps = Number(opt.reps);
 const nVideos = Number(opt.videos);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 requireFfmpeg();
-if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) {
+if (!haveRedis) {
   console.error('bench/cluster.mjs: needs redis-server (Debian: apt-get install redis-server; scripts/bootstrap installs it)');
   process.exit(1);
 }
 
-const port = await new Promise((resolve) => {
-  const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
-});
-const url = `redis://127.0.0.1:${port}`;
 const children = [];
-const startProcess = (cmd, args, ready) => new Promise((resolve, reject) => {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  const on = (d) => { out += d; if (ready.test(out)) resolve(child); };
-  child.stdout.on('data', on);
-  child.stderr.on('data', on);
-  child.on('exit', (code) => reject(new Error(`${cmd} exited (${code}): ${out}`)));
-});
+const startChild = async (cmd, args, ready) => {
+  const started = await startProcess(cmd, args, ready, { cwd: ROOT });
+  children.push(started.child);
+  return started.child;
+};
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
-await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+const redis = await startRedis();
+children.push(redis.child);
+const url = redis.url;
 
 const clip = await makeClip('cluster', { width: 640, height: 360, seconds: 4, fps: 30, gop: 60 });
 const db = fs.mkdtempSync(path.join(os.tmpdir(), 'vidgraph-bench-cluster-'));
@@ -70,7 +63,7 @@ const workers = [];
 const startWorkers = async (n) => {
   while (workers.length < n) {
     const threads = Math.max(1, Math.floor(os.availableParallelism() / n));
-    workers.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', `bench${n}`, '--threads', String(threads)], /ready on queue/));
+    workers.push(await startChild(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', `bench${n}`, '--threads', String(threads)], /ready on queue/));
   }
 };
 const results = {};

@@ -5,52 +5,21 @@
 // job detection) with no row lost or duplicated; a damaged input fails its job alone after 3
 // attempts, naming the worker.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as vg from 'vidgraph';
 import { makeClip } from './helpers/corpus.mjs';
+import { haveRedis, startProcess as start, startRedis } from './helpers/processes.mjs';
 import { tempDir } from './helpers/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KERNELS = new URL('./children/kernels.mjs', import.meta.url);
-const haveRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 const LOCK_MS = 2000;
 
 vg.registerOp({ name: 'SlowInvert', inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, module: { url: KERNELS, export: 'slowInvert' } });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-/** Spawns a process and waits for a line matching `ready` on stdout or stderr. */
-function startProcess(cmd, args, ready, what) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${out}`)), 20000);
-    const onData = (d) => {
-      out += d;
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve({ child, output: () => out });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => { clearTimeout(timer); if (!ready.test(out)) reject(new Error(`${what} exited (${code}): ${out}`)); });
-  });
-}
 
 describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 'redis-server is not installed (bash scripts/bootstrap installs it)' }, () => {
   let redis;
@@ -59,9 +28,8 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
   const videos = [];
 
   before(async () => {
-    const port = await freePort();
-    url = `redis://127.0.0.1:${port}`;
-    redis = await startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/, 'redis-server');
+    redis = await startRedis();
+    url = redis.url;
     for (let i = 0; i < 3; i++) videos.push(await makeClip(`dist-${i}.mp4`, { width: 160 + 32 * i, height: 120, seconds: 2, fps: 24, gop: 12, extraArgs: ['-bf', '2'] }));
   });
   after(() => {
@@ -72,7 +40,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
   const startWorkers = async (db, queue, n = 3) => {
     const started = [];
     for (let i = 0; i < n; i++) {
-      const w = await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', queue, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, `worker ${i}`);
+      const w = await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', queue, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `worker ${i}`, cwd: ROOT });
       workers.push(w);
       started.push(w);
     }
@@ -167,15 +135,14 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const local = new vg.Client({ db: localDb, threads: 1 });
     await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
     await local.close();
-    const port = await freePort();
-    const ownUrl = `redis://127.0.0.1:${port}`;
-    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    let own = await startProcess('redis-server', redisArgs, /Ready to accept connections/, 'redis-server');
+    let own = await startRedis();
+    const ownUrl = own.url;
+    const redisArgs = own.args;
     const db = tempDir();
     const mine = [];
     try {
       for (let i = 0; i < 2; i++) {
-        mine.push(await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', ownUrl, '--db', db, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, `worker ${i}`));
+        mine.push(await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', ownUrl, '--db', db, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `worker ${i}`, cwd: ROOT }));
       }
       const sc = new vg.Client({ db, cluster: { redis: ownUrl }, threads: 1 });
       let restarted;
@@ -184,7 +151,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
         onProgress: (p) => {
           if (restarted || p.done === 0) return;
           own.child.kill('SIGKILL');
-          restarted = new Promise((r) => setTimeout(r, 300)).then(() => startProcess('redis-server', redisArgs, /Ready to accept connections/, 'redis-server again')).then((r) => { own = r; });
+          restarted = new Promise((r) => setTimeout(r, 300)).then(() => start('redis-server', redisArgs, /Ready to accept connections/, { what: 'redis-server again' })).then((r) => { own = r; });
         },
       });
       await restarted;

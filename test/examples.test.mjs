@@ -1,14 +1,14 @@
 // The examples run as users would run them, and produce what they say.
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as vg from 'vidgraph';
 import { makeClip } from './helpers/corpus.mjs';
+import { haveRedis, startProcess, startRedis } from './helpers/processes.mjs';
 import { bytesOf, tempDir } from './helpers/util.mjs';
 
 const run = promisify(execFile);
@@ -147,28 +147,21 @@ describe('crash safety of runs', () => {
     for await (const f of b.load({ rows })) assert.ok(bytesOf(f).equals(fa[k++]), `row ${rows[k - 1]}`);
   });
 
-  test('the cluster example: Scanner\'s cluster tutorial on Redis and two workers, as its README runs it', { skip: spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'redis-server is not installed' }, async () => {
+  test('the cluster example: Scanner\'s cluster tutorial on Redis and two workers, as its README runs it', { skip: haveRedis ? false : 'redis-server is not installed' }, async () => {
     const db = tempDir();
-    const port = await new Promise((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); }); });
-    const url = `redis://127.0.0.1:${port}`;
     const children = [];
-    const started = (cmd, args, ready) => new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { env: { ...process.env, VIDGRAPH_DB: db }, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      let out = '';
-      const on = (d) => { out += d; if (ready.test(out)) resolve(child); };
-      child.stdout.on('data', on);
-      child.stderr.on('data', on);
-      child.on('exit', (code) => reject(new Error(`${cmd} exited (${code}): ${out}`)));
-    });
     try {
-      await started('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], /Ready to accept connections/);
-      for (let i = 0; i < 2; i++) await started(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url], /ready on queue 'vidgraph'/);
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', 'cluster', 'run.mjs')], { env: { ...process.env, VIDGRAPH_DB: db, VIDGRAPH_SAMPLES: samples, VIDGRAPH_REDIS: url } });
+      const redis = await startRedis();
+      children.push(redis.child);
+      for (let i = 0; i < 2; i++) {
+        const w = await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', redis.url], /ready on queue 'vidgraph'/, { env: { ...process.env, VIDGRAPH_DB: db } });
+        children.push(w.child);
+      }
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', 'cluster', 'run.mjs')], { env: { ...process.env, VIDGRAPH_DB: db, VIDGRAPH_SAMPLES: samples, VIDGRAPH_REDIS: redis.url } });
       assert.match(stdout, /all 600 rows done by 2 worker\(s\)/);
       assert.match(stdout, /cluster: 600 histograms from 2 videos in .* s; failed jobs: 0/);
       assert.match(stdout, /cluster-0-hist: 300 histograms\ncluster-1-hist: 300 histograms/);
-      const workers = JSON.parse((await run(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'workers', '--redis', url, '--json'])).stdout);
+      const workers = JSON.parse((await run(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'workers', '--redis', redis.url, '--json'])).stdout);
       assert.equal(workers.length, 2);
     } finally {
       for (const c of children) c.kill('SIGKILL');

@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Client } from '../client';
-import { AbortedError, BadArgumentError, ClosedError, ExistsError, JobsFailedError, toVidgraphError } from '../errors';
+import { AbortedError, ClosedError, ExistsError, JobsFailedError, toVidgraphError } from '../errors';
 import { InputNode, OutputOp } from '../graph/graph';
 import { CacheMode, PerfParams } from '../run/perf-params';
 import { JobPlan } from '../run/plan';
 import { ProgressBar } from '../run/progress';
+import { checkRun } from '../run/run';
 import type { RunOptions, RunResult, RunStats } from '../run/run';
-import { describe, integer, optionalBoolean } from '../validate';
 import { graphToSpec } from './graph-spec';
 import { bullmq, decodeFailure, TaskData, TaskResult } from './queue';
 
@@ -23,15 +23,7 @@ export const TASK_ATTEMPTS = 3;
 
 export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions, cluster: { redis: string; queue: string }): Promise<RunResult> {
   // Validate, as a local run does.
-  const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
-  if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
-  const perf = PerfParams.check(perfArg);
-  const kernelTimeout = opts.kernelTimeout === undefined ? undefined : integer('run', 'kernelTimeout (ms)', opts.kernelTimeout, { min: 1, max: 2 ** 31 - 1 });
-  const throwOnFailure = optionalBoolean('run', 'throwOnFailure', opts.throwOnFailure) ?? false;
-  const cacheMode = opts.cacheMode ?? CacheMode.Error;
-  if (!Object.values(CacheMode).includes(cacheMode)) throw new BadArgumentError(`run: expected cacheMode vg.CacheMode.Error, Ignore or Overwrite, got ${describe(cacheMode)}`);
-  const jobs = outputs[0]!.streams.length;
-  for (const o of outputs) if (o.streams.length !== jobs) throw new BadArgumentError(`run: every Output needs the same number of streams (${jobs}), got ${o.streams.length}`);
+  const { outputs, perf, kernelTimeout, throwOnFailure, cacheMode, jobs } = checkRun(outputsArg, perfArg, opts);
   const spec = graphToSpec(outputs); // what cannot leave this process is refused before anything runs
   const db = await sc.ready();
   const started = performance.now();

@@ -13,6 +13,7 @@ import { opDeclarations } from '../graph/ops';
 import { partitionFromSpec } from '../graph/stream-ops';
 import { FrameType, typeNamed } from '../graph/types';
 import { registerOp, tsOp } from '../kernels/ts-ops';
+import type { TsOp } from '../kernels/ts-ops';
 import { pluginSource } from '../plugins';
 import { ArrayStream } from '../streams/array-stream';
 import { NamedStream } from '../streams/named-stream';
@@ -40,17 +41,8 @@ export type NodeSpec =
   | { id: number; kind: 'slice'; input: ColumnRef; partitions: PartitionSpec[] }
   | { id: number; kind: 'unslice'; input: ColumnRef };
 
-export interface TsOpSpec {
-  name: string;
-  inputs: { name: string; type: string }[];
-  outputs: { name: string; type: string }[];
-  stencil: number[];
-  batch: number;
-  boundedState: number;
-  unboundedState: boolean;
-  device: 'cpu' | 'gpu';
-  module: { url: string; export: string };
-}
+/** A TypeScript op as workers register it: its declaration, with the module of its kernel. */
+export type TsOpSpec = Omit<TsOp, 'kernel' | 'module'> & { module: NonNullable<TsOp['module']> };
 
 export interface GraphSpec {
   version: number;

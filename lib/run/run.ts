@@ -272,11 +272,11 @@ export interface RunHooks {
   handOver?: (job: number, staged: { dir: string; meta: StreamMeta }[]) => Promise<void>;
 }
 
-export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  // Validate.
+/** @internal A run's arguments, checked (by sc.run, locally or on a cluster). */
+export function checkRun(outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions) {
   const outputs = Array.isArray(outputsArg) ? outputsArg : [outputsArg];
   if (outputs.length === 0 || !outputs.every((o) => o instanceof OutputOp)) throw new BadArgumentError(`run: expected sc.io.Output(...) (or an array of them), got ${describe(outputsArg)}`);
-  let perf = PerfParams.check(perfArg);
+  const perf = PerfParams.check(perfArg);
   const kernelTimeout = opts.kernelTimeout === undefined ? DEFAULT_KERNEL_TIMEOUT_MS : integer('run', 'kernelTimeout (ms)', opts.kernelTimeout, { min: 1, max: 2 ** 31 - 1 });
   const throwOnFailure = optionalBoolean('run', 'throwOnFailure', opts.throwOnFailure) ?? false;
   const cacheMode = opts.cacheMode ?? CacheMode.Error;
@@ -288,6 +288,16 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const nodes = nodesOf(outputs);
   for (const n of nodes) {
     if (n instanceof InputNode && n.streams.length !== jobs) throw new BadArgumentError(`run: Input has ${n.streams.length} stream(s) but Output has ${jobs}`);
+  }
+  return { outputs, perf, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes };
+}
+
+export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
+  // Validate.
+  const checked = checkRun(outputsArg, perfArg, opts);
+  const { outputs, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checked;
+  let perf = checked.perf;
+  for (const n of nodes) {
     if (n instanceof OpNode && n.options.device === 'gpu' && !sc.hasGpu()) {
       throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
     }
