@@ -115,6 +115,8 @@ export interface JobFailure {
   code: string;
   /** The job's error message. */
   message: string;
+  /** Distributed runs: the worker (host:pid) that reported the error. */
+  worker?: string;
 }
 
 /**

@@ -184,6 +184,8 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     assert.equal(err.code, 'ERR_JOBS_FAILED');
     assert.deepEqual(err.result.failedJobs, ['v1']);
     assert.equal(err.failures[0].code, 'ERR_CORRUPT');
+    assert.match(err.failures[0].worker, /^[^ ]+:\d+$/, 'the failure names its worker');
+    assert.deepEqual(err.result.stats.failures, err.failures);
     assert.match(err.failures[0].message, /stream 'v1'.*packet file.*\(worker [^ ]+:\d+, after 3 attempts\)/s);
     const check = new vg.Client({ db });
     assert.equal(await new vg.NamedStream(check, 'info0').len(), await new vg.NamedVideoStream(check, 'v0').len());

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Client } from '../client';
 import { AbortedError, ClosedError, ExistsError, JobsFailedError, toVidgraphError } from '../errors';
+import type { JobFailure } from '../errors';
 import { InputNode, OutputOp } from '../graph/graph';
 import { CacheMode, PerfParams } from '../run/perf-params';
 import { JobPlan } from '../run/plan';
@@ -28,7 +29,8 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
   const db = await sc.ready();
   const started = performance.now();
   const runId = randomBytes(8).toString('hex');
-  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors: [] };
+  const errors: JobFailure[] = [];
+  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
   const failedJobs: string[] = [];
   const inputs = new Map<number, InputNode>();
   const visit = (n: { id: number; inputs: { node: unknown }[] }): void => {
@@ -37,9 +39,9 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
   };
   outputs.forEach((o) => visit(o.column.node));
   const jobName = (j: number) => [...inputs.values()][0]?.streams[j]?.name() ?? `job ${j}`;
-  const fail = (j: number, code: string, message: string) => {
+  const fail = (j: number, code: string, message: string, worker?: string) => {
     failedJobs.push(jobName(j));
-    stats.errors.push({ job: jobName(j), code, message });
+    stats.errors.push({ job: jobName(j), code, message, ...(worker ? { worker } : {}) });
   };
 
   // Cache modes, then the inputs (ingested here, lazily, so that workers find them stored).
@@ -151,7 +153,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
       const got = await outcome(task);
       if ('failure' in got) {
         const f = decodeFailure(got.failure);
-        fail(j, f.code, `${f.message} (worker ${f.worker}, after ${TASK_ATTEMPTS} attempts)`);
+        fail(j, f.code, `${f.message} (worker ${f.worker}, after ${TASK_ATTEMPTS} attempts)`, f.worker);
         progress.failedJobs++;
         report();
         return;

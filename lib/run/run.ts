@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { Client } from '../client';
 import { AbortedError, BadArgumentError, ClosedError, ExistsError, fromNative, JobsFailedError, toVidgraphError, VidgraphError } from '../errors';
+import type { JobFailure } from '../errors';
 import { Frame } from '../frame';
 import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
 import { Json } from '../graph/types';
@@ -92,15 +93,10 @@ export interface RunStats {
   opRows: number;
   /** Wall-clock seconds the run took. */
   seconds: number;
-  /** One entry per failed job: its name, its error's code and message. */
-  errors: {
-    /** The job's name (its input stream's). */
-    job: string;
-    /** The error's code. */
-    code: string;
-    /** The error's message. */
-    message: string;
-  }[];
+  /** One entry per failed job: its name, its error's code and message (and, in a distributed run, the worker). */
+  errors: JobFailure[];
+  /** The same entries as `errors`, under the contract's name. */
+  failures: JobFailure[];
   /** With `profiling: true`: the Chrome trace file of the run's stages. */
   profile?: string;
 }
@@ -305,7 +301,8 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
-  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors: [] };
+  const errors: JobFailure[] = [];
+  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
   const failedJobs: string[] = [];
   const trace = opts.profiling ? new Trace() : undefined;
   const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
