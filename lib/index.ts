@@ -25,7 +25,7 @@ export { VideoReader } from './reader';
 export type { ReaderFrame, ReaderOptions, ReaderStats } from './reader';
 export { NamedVideoStream } from './streams/named-video-stream';
 export type { IngestProgress, VideoMetadata } from './streams/named-video-stream';
-export { PosixStorage } from './storage/posix-storage';
+export { PosixStorage, StorageBackend } from './storage/posix-storage';
 export { NamedStream } from './streams/named-stream';
 export type { NamedStreamOptions } from './streams/named-stream';
 export { ArrayStream } from './streams/array-stream';

@@ -73,8 +73,14 @@ export class VideoSource {
   /** Totals since open: frames the codec produced versus frames handed out. */
   readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, lanes: 1, conversion: 'none' };
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean } = {}) {
+  /** Brings the packet bytes a decode of these rows reads into `dataPath` (a remote packet file's cache). */
+  private readonly prefetch?: (rows: ArrayLike<number>) => Promise<void>;
+  private readonly onClose?: () => Promise<void>;
+
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean; prefetch?: (rows: ArrayLike<number>) => Promise<void>; onClose?: () => Promise<void> } = {}) {
     this.label = label;
+    this.prefetch = opts.prefetch;
+    this.onClose = opts.onClose;
     this.index = index;
     this.dataPath = dataPath;
     this.decoderOptions = {
@@ -135,6 +141,7 @@ export class VideoSource {
     const unique = Int32Array.from(new Set(rows)).sort();
     const out = new Map<number, Frame<'uint8'>>();
     if (unique.length === 0) return out;
+    if (this.prefetch) await this.prefetch(unique);
     const parts = this.maxLanes === 1 ? [unique] : this.split(unique);
     const settled = await Promise.allSettled(parts.map(async (part, i) => {
       if (part.length === 0) return undefined;
@@ -260,6 +267,7 @@ export class VideoSource {
   async plan(rows: readonly number[], budgetBytes = DEFAULT_PLAN_BYTES): Promise<void> {
     if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
     const planRows = Int32Array.from(rows);
+    if (this.prefetch && planRows.length > 0) await this.prefetch(planRows);
     // The budget is shared by the lanes; each interval's kept frames are in the lane that opened it.
     const perLane = Math.floor(budgetBytes / this.maxLanes);
     try {
@@ -280,7 +288,11 @@ export class VideoSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.lanes.map((l) => l.decoder.close()));
+    try {
+      await Promise.all(this.lanes.map((l) => l.decoder.close()));
+    } finally {
+      await this.onClose?.();
+    }
   }
 }
 

@@ -200,8 +200,11 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
       frameBytes: video.info.width * video.info.height * 3,
     };
   }
-  const dir = (await stream.sc.ready()).streamDir(stream.name());
-  const reader = await ElementReader.open(dir, stream.name(), meta.rows);
+  const files = await (await stream.sc.ready()).elementFiles(stream.name(), meta);
+  const reader = await ElementReader.open(files.dir, stream.name(), meta.rows).catch(async (err: unknown) => {
+    await files.release();
+    throw err;
+  });
   const asFrame = meta.type === 'Frame';
   return {
     source: {
@@ -210,7 +213,13 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
         for (const r of rows) out.set(r, await reader.read(r, asFrame));
         return out;
       },
-      close: () => reader.close(),
+      close: async () => {
+        try {
+          await reader.close();
+        } finally {
+          await files.release();
+        }
+      },
     },
     fps: Number((meta.video as { fps?: number } | undefined)?.fps ?? 0),
     frameBytes: 0,
@@ -457,7 +466,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     bar?.stop();
   }
   stats.seconds = (performance.now() - started) / 1000;
-  if (trace) stats.profile = await trace.write(path.join(db.root, 'profiles', `${jobId}.trace.json`));
+  if (trace) stats.profile = await trace.write(path.join(db.localDir, 'profiles', `${jobId}.trace.json`));
   if (stats.errors.length > 0) {
     if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, { jobId, failedJobs, stats });
     // A failed job must not pass unnoticed, progress bar or not.

@@ -17,7 +17,8 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadArgumentError, CorruptError, ExistsError, NotFoundError, toVidgraphError, VidgraphError } from '../errors';
-import { ensureDirectory } from './paths';
+import type { Database, LocalFiles, PacketData } from './database';
+import { ensureDirectory, writeFileAtomic } from './paths';
 
 export interface StreamMeta {
   formatVersion: 1;
@@ -37,6 +38,8 @@ export interface StreamMeta {
   source?: { path: string; size: number; mtimeMs: number };
   video?: Record<string, unknown>;
   warnings?: string[];
+  /** S3 backend: the attempt whose objects hold the stream's files (`<stream>/<attempt>/<file>`). */
+  attempt?: string;
 }
 
 /** One stream as `sc.listStreams()` lists it. */
@@ -60,11 +63,40 @@ export interface StreamListing {
 
 const META = 'meta.json';
 
-export class LocalDatabase {
+export class LocalDatabase implements Database {
+  readonly kind = 'posix' as const;
   readonly root: string;
 
   constructor(root: string) {
     this.root = path.resolve(root);
+  }
+
+  get localDir(): string {
+    return this.root;
+  }
+
+  async readStreamFile(name: string, _meta: StreamMeta, file: string): Promise<Uint8Array> {
+    return fsp.readFile(path.join(this.streamDir(name), file));
+  }
+
+  async rewriteStreamFile(name: string, _meta: StreamMeta, file: string, data: Uint8Array): Promise<boolean> {
+    await writeFileAtomic(path.join(this.streamDir(name), file), data);
+    return true;
+  }
+
+  async elementFiles(name: string): Promise<LocalFiles> {
+    return { dir: this.streamDir(name), release: async () => undefined };
+  }
+
+  async packetData(name: string, meta: StreamMeta): Promise<PacketData> {
+    const file = meta.dataFile ?? '';
+    const p = path.isAbsolute(file) ? file : path.join(this.streamDir(name), file);
+    const size = (await fsp.stat(p).catch(() => undefined))?.size ?? -1;
+    return { path: p, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
+  }
+
+  async close(): Promise<void> {
+    // nothing cached
   }
 
   /** Creates the layout and removes what crashed writers left behind. */
@@ -246,6 +278,7 @@ export function parseMeta(name: string, text: string): StreamMeta {
   if (src !== undefined && (typeof src !== 'object' || src === null || typeof src.path !== 'string' || typeof src.size !== 'number' || typeof src.mtimeMs !== 'number')) throw bad('source');
   if (meta.video !== undefined && (typeof meta.video !== 'object' || meta.video === null || Array.isArray(meta.video))) throw bad('video');
   if (meta.warnings !== undefined && !(Array.isArray(meta.warnings) && meta.warnings.every((w) => typeof w === 'string'))) throw bad('warnings');
+  if (meta.attempt !== undefined && (typeof meta.attempt !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(meta.attempt))) throw bad('attempt');
   return meta as unknown as StreamMeta;
 }
 

@@ -199,17 +199,21 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
   private async writeMp4(file: string, out: string, fpsOpt: number | undefined, scale: [number, number] | undefined): Promise<void> {
     const meta = await this.meta();
     const video = meta.video as unknown as VideoMetadata | undefined;
-    const dir = (await this.sc.ready()).streamDir(this.name());
     const remuxable = meta.storage !== 'elements' && fpsOpt === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
     if (remuxable) {
-      const dataPath = path.isAbsolute(meta.dataFile!) ? meta.dataFile! : path.join(dir, meta.dataFile!);
-      const index = await this.storedIndex(meta, dir, dataPath);
+      const packets = await (await this.sc.ready()).packetData(this.name(), meta);
       try {
-        await native().remux(index, dataPath, file);
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
-        // no usable timestamps: re-encode below
+        const index = await this.storedIndex(meta, packets);
+        await packets.ensureAll();
+        try {
+          await native().remux(index, packets.path, file);
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
+          // no usable timestamps: re-encode below
+        }
+      } finally {
+        await packets.close();
       }
     }
     const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-mp4-')).catch((err) => {
