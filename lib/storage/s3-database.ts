@@ -23,7 +23,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import type { _Object } from '@aws-sdk/client-s3';
 import { BadArgumentError, CorruptError, ExistsError, NotFoundError, VidgraphError } from '../errors';
@@ -166,10 +166,10 @@ export class S3Database implements Database {
     await this.collectGarbage();
   }
 
-  /** Checks that the bucket can be listed; creates nothing. */
+  /** Checks that the bucket exists and can be reached; creates nothing. */
   async openExisting(): Promise<void> {
     try {
-      await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.streamsPrefix(), MaxKeys: 1 }));
+      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
       throw s3Error(err, `cannot open the database '${this.root}'`);
     }
