@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import * as vg from 'vidgraph';
 import { makeClip, oracle } from './helpers/corpus.mjs';
@@ -24,6 +24,8 @@ before(async () => {
   server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: tempDir('vidgraph-s3rver-'), configureBuckets: [{ name: BUCKET }] });
   const { port } = await server.run();
   endpoint = `http://127.0.0.1:${port}`;
+  // Videos in the bucket are read through the AWS environment when the database is local.
+  process.env.AWS_ENDPOINT_URL_S3 = endpoint;
 });
 after(async () => {
   await server?.close();
@@ -154,6 +156,35 @@ for (const [backend, options] of Object.entries(BACKENDS)) {
       assert.deepEqual(await storedKeys(sc, 'streams/h/').catch(() => []), []);
       await assert.rejects(h.delete(), { code: 'ERR_NOT_FOUND', message: /'h'/ });
       assert.deepEqual((await sc.listStreams()).map((s) => s.name), ['src']);
+      await sc.close();
+    });
+
+    test('a video in a bucket ingests by copy and in place (index only, packets read by ranged GETs of the object)', async () => {
+      const key = `videos/${backend}-${process.pid}/clip.mp4`;
+      const uploader = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+      await uploader.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: fs.readFileSync(file) }));
+      uploader.destroy();
+      const url = `s3://${BUCKET}/${key}`;
+      const sc = new vg.Client(options());
+      const copied = new vg.NamedVideoStream(sc, 'copied', { path: url });
+      const inPlace = new vg.NamedVideoStream(sc, 'in_place', { path: url, inplace: true });
+      await copied.ingest();
+      await inPlace.ingest();
+      const files = (await storedKeys(sc, 'streams/')).map((k) => k.split('/').at(-1));
+      assert.equal(files.filter((f) => f === 'packets.bin').length, 1, `only the copied stream stores packets: ${files}`);
+      const db = await sc.ready();
+      const gets = db.kind === 's3' ? countGets(db) : undefined;
+      const rows = [0, 49, 95, 24];
+      for (const s of [copied, inPlace]) {
+        let k = 0;
+        for await (const f of s.load({ rows })) assert.ok(bytesOf(f).equals(o.frame(rows[k])), `${s.name()} row ${rows[k++]}`);
+      }
+      if (gets) {
+        const fromVideo = gets.filter((g) => g.key === key);
+        assert.ok(fromVideo.length > 0 && fromVideo.every((g) => g.range), `the in-place stream reads ranges of the video: ${JSON.stringify(fromVideo)}`);
+        assert.ok(fromVideo.reduce((n, g) => n + g.bytes, 0) < fs.statSync(file).size, 'not the whole video');
+      }
+      await assert.rejects(new vg.NamedVideoStream(sc, 'missing', { path: `s3://${BUCKET}/videos/none.mp4` }).ingest(), { code: 'ERR_NOT_FOUND', message: /none\.mp4/ });
       await sc.close();
     });
 

@@ -90,6 +90,12 @@ export class LocalDatabase implements Database {
 
   async packetData(name: string, meta: StreamMeta): Promise<PacketData> {
     const file = meta.dataFile ?? '';
+    if (file.startsWith('s3://')) {
+      // Ingested in place from a video in a bucket.
+      const s3 = await import('./s3-database');
+      const data = await s3.inPlacePacketData(s3.sourceClient(this), name, meta, path.join(os.tmpdir(), 'vidgraph-s3-cache', `${process.pid}-local`));
+      return data;
+    }
     const p = path.isAbsolute(file) ? file : path.join(this.streamDir(name), file);
     const size = (await fsp.stat(p).catch(() => undefined))?.size ?? -1;
     return { path: p, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
@@ -273,7 +279,7 @@ export function parseMeta(name: string, text: string): StreamMeta {
   if (meta.storage === 'elements' && meta.type === undefined) throw bad('type');
   if (meta.storage !== 'elements' && (typeof meta.dataFile !== 'string' || meta.dataFile.length === 0)) throw bad('dataFile');
   if (meta.dataFile !== undefined && typeof meta.dataFile !== 'string') throw bad('dataFile');
-  if (typeof meta.dataFile === 'string' && !path.isAbsolute(meta.dataFile) && meta.dataFile !== path.basename(meta.dataFile)) throw bad('dataFile');
+  if (typeof meta.dataFile === 'string' && !path.isAbsolute(meta.dataFile) && !/^s3:\/\/[^/]+\/./.test(meta.dataFile) && meta.dataFile !== path.basename(meta.dataFile)) throw bad('dataFile');
   const src = meta.source as Record<string, unknown> | undefined;
   if (src !== undefined && (typeof src !== 'object' || src === null || typeof src.path !== 'string' || typeof src.size !== 'number' || typeof src.mtimeMs !== 'number')) throw bad('source');
   if (meta.video !== undefined && (typeof meta.video !== 'object' || meta.video === null || Array.isArray(meta.video))) throw bad('video');

@@ -22,16 +22,22 @@ import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-} from '@aws-sdk/client-s3';
-import type { _Object } from '@aws-sdk/client-s3';
-import { BadArgumentError, CorruptError, ExistsError, NotFoundError, VidgraphError } from '../errors';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { _Object, S3Client } from '@aws-sdk/client-s3';
+import { BadArgumentError, CorruptError, ExistsError, InvalidVideoError, NotFoundError, VidgraphError } from '../errors';
 import type { ByteRange, Database, LocalFiles, PacketData } from './database';
 import { checkStreamName, decodeName, encodeName, parseMeta, processAlive, StreamListing, StreamMeta } from './local-database';
 import { coalesce } from './packet-ranges';
 
 const META = 'meta.json';
+
+let sdkModule: typeof S3Sdk | undefined;
+/** The AWS SDK, loaded on first use of S3 (never by a program that only uses local disk). */
+function sdk(): typeof S3Sdk {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  sdkModule ??= require('@aws-sdk/client-s3') as typeof S3Sdk;
+  return sdkModule;
+}
 /** Attempts of writers on other hosts are collected after this long (their liveness is unknown here). */
 const FOREIGN_ATTEMPT_TTL_MS = 24 * 3600 * 1000;
 
@@ -120,7 +126,7 @@ export class S3Database implements Database {
     this.prefix = (loc.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.root = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
     const endpoint = loc.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    this.s3 = new S3Client({
+    this.s3 = new (sdk().S3Client)({
       region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       ...(loc.endpoint !== undefined && { endpoint: loc.endpoint }),
       // Custom endpoints (MinIO, s3rver, ...) address buckets by path.
@@ -169,7 +175,7 @@ export class S3Database implements Database {
   /** Checks that the bucket exists and can be reached; creates nothing. */
   async openExisting(): Promise<void> {
     try {
-      await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.s3.send(new (sdk().HeadBucketCommand)({ Bucket: this.bucket }));
     } catch (err) {
       throw s3Error(err, `cannot open the database '${this.root}'`);
     }
@@ -207,7 +213,7 @@ export class S3Database implements Database {
         if (!st.isFile()) continue;
         const key = base + file;
         try {
-          await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(full), ContentLength: st.size }));
+          await this.s3.send(new (sdk().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: createReadStream(full), ContentLength: st.size }));
         } catch (err) {
           throw s3Error(err, `stream '${name}': cannot upload ${this.where(key)}`);
         }
@@ -241,7 +247,7 @@ export class S3Database implements Database {
     }
     const key = this.metaKey(name);
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...meta, attempt }, null, 2), ContentType: 'application/json' }));
+      await this.s3.send(new (sdk().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: JSON.stringify({ ...meta, attempt }, null, 2), ContentType: 'application/json' }));
     } catch (err) {
       await this.deleteAttempt(name, attempt).catch(() => undefined);
       throw s3Error(err, `stream '${name}': cannot write ${this.where(key)}`);
@@ -275,7 +281,7 @@ export class S3Database implements Database {
     const key = this.metaKey(name);
     let text: string;
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.s3.send(new (sdk().GetObjectCommand)({ Bucket: this.bucket, Key: key }));
       text = Buffer.from(await bodyBytes(out.Body)).toString('utf8');
     } catch (err) {
       if (isMissing(err)) return undefined;
@@ -293,7 +299,7 @@ export class S3Database implements Database {
     do {
       let page;
       try {
-        page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+        page = await this.s3.send(new (sdk().ListObjectsV2Command)({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
       } catch (err) {
         throw s3Error(err, `cannot list ${this.where(prefix)}`);
       }
@@ -372,7 +378,7 @@ export class S3Database implements Database {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
-        const out = await this.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+        const out = await this.s3.send(new (sdk().DeleteObjectsCommand)({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
         const failed = out.Errors?.[0];
         if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code ?? 'Error' });
       } catch (err) {
@@ -390,6 +396,8 @@ export class S3Database implements Database {
     const here = hostTag();
     const garbage: string[] = [];
     for (const [entry, g] of await this.groups(prefix)) {
+      // A committed stream with one attempt holds nothing stray (its meta.json names it): no GET.
+      if (g.meta && g.attempts.size <= 1 && !all) continue;
       let current: string | undefined;
       if (g.meta) {
         try {
@@ -418,7 +426,7 @@ export class S3Database implements Database {
   async readStreamFile(name: string, meta: StreamMeta, file: string): Promise<Uint8Array> {
     const key = this.fileKey(name, meta, file);
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.s3.send(new (sdk().GetObjectCommand)({ Bucket: this.bucket, Key: key }));
       return await bodyBytes(out.Body);
     } catch (err) {
       if (isMissing(err)) throw Object.assign(new Error(`${this.where(key)} does not exist`), { code: 'ENOENT' });
@@ -449,6 +457,7 @@ export class S3Database implements Database {
 
   async packetData(name: string, meta: StreamMeta): Promise<PacketData> {
     const file = meta.dataFile ?? '';
+    if (file.startsWith('s3://')) return inPlacePacketData(this.s3, name, meta, this.cacheDir);
     if (path.isAbsolute(file)) {
       const size = (await fsp.stat(file).catch(() => undefined))?.size ?? -1;
       return { path: file, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
@@ -456,14 +465,14 @@ export class S3Database implements Database {
     const key = this.fileKey(name, meta, file);
     let size: number;
     try {
-      size = (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
+      size = (await this.s3.send(new (sdk().HeadObjectCommand)({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
     } catch (err) {
       if (isMissing(err)) return { path: this.where(key), size: -1, remote: true, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
       throw s3Error(err, `stream '${name}': cannot read ${this.where(key)}`);
     }
-    await fsp.mkdir(this.cacheDir, { recursive: true });
-    const local = path.join(this.cacheDir, `p-${randomBytes(6).toString('hex')}.bin`);
-    const data = await RangedFile.create(this, key, local, size, `stream '${name}'`);
+    const label = `stream '${name}'`;
+    const data = await RangedFile.create((offset, length) => getRange(this.s3, this.bucket, key, offset, length, label),
+      path.join(this.cacheDir, `p-${randomBytes(6).toString('hex')}.bin`), size);
     this.openFiles.add(data);
     const close = data.close.bind(data);
     data.close = async () => {
@@ -473,18 +482,6 @@ export class S3Database implements Database {
     return data;
   }
 
-  /** @internal One ranged GET of [offset, offset + length) of `key`. */
-  async getRange(key: string, offset: number, length: number, label: string): Promise<Uint8Array> {
-    try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
-      const bytes = await bodyBytes(out.Body);
-      if (bytes.length !== length) throw new CorruptError(`${label}: ${this.where(key)} returned ${bytes.length} bytes for a range of ${length} at ${offset} (was it truncated?)`);
-      return bytes;
-    } catch (err) {
-      throw s3Error(err, `${label}: cannot read ${this.where(key)} bytes ${offset}-${offset + length - 1}`);
-    }
-  }
-
   async close(): Promise<void> {
     for (const f of [...this.openFiles]) await f.close().catch(() => undefined);
     await fsp.rm(this.cacheDir, { recursive: true, force: true }).catch(() => undefined);
@@ -492,26 +489,107 @@ export class S3Database implements Database {
   }
 }
 
+/** One ranged GET of [offset, offset + length) of s3://bucket/key. */
+async function getRange(s3: S3Client, bucket: string, key: string, offset: number, length: number, label: string): Promise<Uint8Array> {
+  const where = `s3://${bucket}/${key}`;
+  try {
+    const out = await s3.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
+    const bytes = await bodyBytes(out.Body);
+    if (bytes.length !== length) throw new CorruptError(`${label}: ${where} returned ${bytes.length} bytes for a range of ${length} at ${offset} (was it truncated?)`);
+    return bytes;
+  } catch (err) {
+    throw s3Error(err, `${label}: cannot read ${where} bytes ${offset}-${offset + length - 1}`);
+  }
+}
+
+/** 's3://bucket/key' of an object (a video in a bucket). */
+export function parseS3Object(where: string, url: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!m) throw new BadArgumentError(`${where}: expected s3://bucket/key, got '${url}'`);
+  return { bucket: checkBucket(where, m[1]!), key: m[2]! };
+}
+
+let defaultClient: S3Client | undefined;
+
+/** The S3 client for videos in buckets: the database's own on S3, else one from the AWS environment. */
+export function sourceClient(db: Database): S3Client {
+  if (db instanceof S3Database) return db.s3;
+  defaultClient ??= new (sdk().S3Client)({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: (process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) !== undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return defaultClient;
+}
+
+/** Size and last-modified time of s3://bucket/key (ERR_NOT_FOUND naming it when it is missing). */
+export async function headObject(s3: S3Client, url: string, label: string): Promise<{ size: number; mtimeMs: number }> {
+  const { bucket, key } = parseS3Object(label, url);
+  try {
+    const out = await s3.send(new (sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
+    return { size: out.ContentLength ?? 0, mtimeMs: out.LastModified?.getTime() ?? 0 };
+  } catch (err) {
+    if (isMissing(err)) throw new NotFoundError(`${label}: video '${url}' does not exist`, { cause: err });
+    throw s3Error(err, `${label}: cannot read '${url}'`);
+  }
+}
+
+/** Downloads s3://bucket/key into `file` (streamed, never held in memory). */
+export async function downloadObject(s3: S3Client, url: string, file: string, label: string): Promise<void> {
+  const { bucket, key } = parseS3Object(label, url);
+  try {
+    const out = await s3.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }));
+    const body = out.Body as NodeJS.ReadableStream | undefined;
+    if (!body) throw new Error('empty response body');
+    const { pipeline } = await import('node:stream/promises');
+    const { createWriteStream } = await import('node:fs');
+    await pipeline(body, createWriteStream(file));
+  } catch (err) {
+    if (isMissing(err)) throw new NotFoundError(`${label}: video '${url}' does not exist`, { cause: err });
+    throw s3Error(err, `${label}: cannot download '${url}'`);
+  }
+}
+
+/**
+ * The packets of a stream ingested in place from a video in a bucket: ranged GETs of the
+ * original object, after checking that it has not changed since (size and time).
+ */
+export async function inPlacePacketData(s3: S3Client, name: string, meta: StreamMeta, cacheDir: string): Promise<PacketData> {
+  const url = meta.dataFile!;
+  const label = `stream '${name}'`;
+  const { bucket, key } = parseS3Object(label, url);
+  const now = await headObject(s3, url, label).catch((err: unknown) => {
+    if (err instanceof NotFoundError) throw new NotFoundError(`stream '${name}' was ingested in place and its video '${url}' is gone`, { cause: err });
+    throw err;
+  });
+  if (meta.source && (now.size !== meta.source.size || now.mtimeMs !== meta.source.mtimeMs)) {
+    throw new InvalidVideoError(`stream '${name}' was ingested in place and '${url}' has changed since; delete and ingest it again`);
+  }
+  return RangedFile.create((offset, length) => getRange(s3, bucket, key, offset, length, label), path.join(cacheDir, `i-${randomBytes(6).toString('hex')}.bin`), now.size);
+}
+
 /**
  * A remote packet file mirrored into a sparse local file: ranges are fetched on request (what
  * is already there is not fetched again), one GET per missing run.
  */
-class RangedFile implements PacketData {
+export class RangedFile implements PacketData {
   readonly remote = true;
   /** Fetched [start, end) spans, sorted and disjoint. */
   private have: [number, number][] = [];
   private queue: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly db: S3Database, private readonly key: string, readonly path: string, readonly size: number, private readonly label: string) {}
+  private constructor(private readonly getRange: (offset: number, length: number) => Promise<Uint8Array>, readonly path: string, readonly size: number) {}
 
-  static async create(db: S3Database, key: string, local: string, size: number, label: string): Promise<RangedFile> {
+  static async create(getRange: (offset: number, length: number) => Promise<Uint8Array>, local: string, size: number): Promise<RangedFile> {
+    await fsp.mkdir(path.dirname(local), { recursive: true });
     const fh = await fsp.open(local, 'w');
     try {
       await fh.truncate(size); // sparse: holes read as zeros and take no disk
     } finally {
       await fh.close();
     }
-    return new RangedFile(db, key, local, size, label);
+    return new RangedFile(getRange, local, size);
   }
 
   ensureAll(): Promise<void> {
@@ -548,7 +626,7 @@ class RangedFile implements PacketData {
     const fh = await fsp.open(this.path, 'r+');
     try {
       for (const r of todo) {
-        const bytes = await this.db.getRange(this.key, r.offset, r.length, this.label);
+        const bytes = await this.getRange(r.offset, r.length);
         await fh.write(bytes, 0, bytes.length, r.offset);
         this.have.push([r.offset, r.offset + r.length]);
         this.have = coalesce(this.have).map((x) => [x.offset, x.offset + x.length] as [number, number]);
