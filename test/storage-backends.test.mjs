@@ -246,3 +246,27 @@ describe('S3 reads', () => {
     await sc.close();
   });
 });
+
+describe('S3 errors', () => {
+  test('a missing bucket is ERR_NOT_FOUND naming it; refused credentials are ERR_BAD_ARGUMENT and never show the secret', async () => {
+    const missing = new vg.Client({ storage: { type: 's3', bucket: 'no-such-bucket', endpoint } });
+    await assert.rejects(missing.listStreams(), { code: 'ERR_NOT_FOUND', message: /bucket 'no-such-bucket' does not exist/ });
+    await missing.close();
+    const secret = 'not-the-right-secret-1234';
+    const saved = { ...process.env };
+    process.env.AWS_ACCESS_KEY_ID = 'WRONGKEY';
+    process.env.AWS_SECRET_ACCESS_KEY = secret;
+    try {
+      const refused = new vg.Client({ storage: { type: 's3', bucket: BUCKET, endpoint } });
+      const err = await refused.listStreams().then(() => undefined, (e) => e);
+      assert.ok(err instanceof vg.VidgraphError, `a VidgraphError, got ${err}`);
+      assert.equal(err.code, 'ERR_BAD_ARGUMENT', err.message);
+      assert.match(err.message, /s3:\/\/vgtest/);
+      assert.ok(!err.message.includes(secret), 'the secret is not in the message');
+      await refused.close();
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved.AWS_ACCESS_KEY_ID;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+});

@@ -165,10 +165,7 @@ export class S3Database implements Database {
   }
 
   async open(): Promise<void> {
-    await this.openExisting().catch((err: unknown) => {
-      if (err instanceof NotFoundError) throw new NotFoundError(`Client: the bucket of '${this.root}' does not exist (${err.message})`, { cause: err });
-      throw err;
-    });
+    await this.openExisting();
     await this.collectGarbage();
   }
 
@@ -177,6 +174,7 @@ export class S3Database implements Database {
     try {
       await this.s3.send(new (sdk().HeadBucketCommand)({ Bucket: this.bucket }));
     } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`there is no vidgraph database at '${this.root}': the bucket '${this.bucket}' does not exist`, { cause: err });
       throw s3Error(err, `cannot open the database '${this.root}'`);
     }
   }
