@@ -29,6 +29,8 @@ export { PosixStorage, StorageBackend } from './storage/posix-storage';
 export { NamedStream } from './streams/named-stream';
 export type { NamedStreamOptions } from './streams/named-stream';
 export { ArrayStream } from './streams/array-stream';
+export { FilesStorage, FilesStream } from './streams/files-stream';
+export type { FilesStorageConfig } from './streams/files-stream';
 export { Column, OutputOp } from './graph/graph';
 export type { Partition, SourceStream } from './graph/graph';
 export type { IO } from './graph/io';

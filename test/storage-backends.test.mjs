@@ -270,3 +270,40 @@ describe('S3 errors', () => {
     }
   });
 });
+
+async function collect(iterable) {
+  const out = [];
+  for await (const v of iterable) out.push(v);
+  return out;
+}
+
+describe('FilesStream', () => {
+  test('files on local disk and in a bucket are one row each (their bytes), through a graph run and load()', async () => {
+    const local = tempDir();
+    const contents = [Buffer.from('first file'), Buffer.alloc(70000, 7), Buffer.from([0, 1, 2])];
+    contents.forEach((c, i) => fs.writeFileSync(path.join(local, `f${i}.bin`), c));
+    const uploader = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    for (const [i, c] of contents.entries()) await uploader.send(new PutObjectCommand({ Bucket: BUCKET, Key: `files-${process.pid}/f${i}.bin`, Body: c }));
+    uploader.destroy();
+    const sc = new vg.Client({ db: tempDir() });
+    const paths = ['f0.bin', 'f1.bin', 'f2.bin'];
+    const streams = [
+      new vg.FilesStream(sc, { paths, storage: new vg.FilesStorage({ type: 'posix', prefix: local }) }),
+      new vg.FilesStream(sc, { paths, storage: new vg.FilesStorage({ type: 's3', bucket: BUCKET, prefix: `files-${process.pid}`, endpoint }) }),
+    ];
+    const outs = [new vg.NamedStream(sc, 'from_disk'), new vg.NamedStream(sc, 'from_bucket')];
+    const { failedJobs } = await sc.run(sc.io.Output(sc.ops.Pass({ input: sc.io.Input(streams) }), outs), vg.PerfParams.manual(2, 2), { showProgress: false });
+    assert.deepEqual(failedJobs, []);
+    for (const [j, out] of outs.entries()) {
+      let k = 0;
+      for await (const got of out.load()) assert.ok(Buffer.from(got).equals(contents[k++]), `${out.name()} row ${k - 1}`);
+      assert.equal(k, 3);
+      const [last] = await collect(streams[j].load({ rows: [2] }));
+      assert.ok(Buffer.from(last).equals(contents[2]));
+    }
+    const missing = new vg.FilesStream(sc, { paths: ['nope.bin'], storage: new vg.FilesStorage({ type: 's3', bucket: BUCKET, endpoint }) });
+    await assert.rejects(collect(missing.load()), { code: 'ERR_NOT_FOUND', message: /s3:\/\/vgtest\/nope\.bin/ });
+    assert.throws(() => new vg.FilesStorage({ type: 's3' }), { code: 'ERR_BAD_ARGUMENT', message: /bucket/ });
+    await sc.close();
+  });
+});

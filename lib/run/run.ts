@@ -16,6 +16,7 @@ import type { Compression } from '../graph/graph';
 import type { NativeIndexInfo } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { ArrayStream } from '../streams/array-stream';
+import { FilesStream } from '../streams/files-stream';
 import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { StoredStream } from '../streams/stored-stream';
@@ -184,6 +185,9 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
   if (stream instanceof ArrayStream) {
     const values = stream.values.map((v): Value => (v === null || v instanceof Frame || v instanceof Uint8Array ? v : Json.serialize(v)));
     return { source: { read: async (rows) => new Map(rows.map((r) => [r, values[r] ?? null])), close: async () => undefined }, fps: 0, frameBytes: 0 };
+  }
+  if (stream instanceof FilesStream) {
+    return { source: { read: async (rows) => new Map(await Promise.all(rows.map(async (r): Promise<[number, Value]> => [r, await stream.files.read(stream.paths[r]!)]))), close: async () => undefined }, fps: 0, frameBytes: 0 };
   }
   if (!(stream instanceof StoredStream)) throw new BadArgumentError(`run: job '${job}': unsupported input ${describe(stream)}`);
   const meta: StreamMeta = await stream.meta();

@@ -508,6 +508,32 @@ export function parseS3Object(where: string, url: string): { bucket: string; key
 }
 
 let defaultClient: S3Client | undefined;
+const configuredClients = new Map<string, S3Client>();
+
+/** The bytes of one object (FilesStream): ERR_NOT_FOUND naming it when it is missing. */
+export async function readObject(loc: S3Location, key: string, label: string): Promise<Uint8Array> {
+  const id = JSON.stringify([loc.region, loc.endpoint]);
+  let s3 = configuredClients.get(id);
+  if (!s3) {
+    const endpoint = loc.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    s3 = new (sdk().S3Client)({
+      region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      ...(loc.endpoint !== undefined && { endpoint: loc.endpoint }),
+      forcePathStyle: endpoint !== undefined,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    configuredClients.set(id, s3);
+  }
+  const where = `s3://${loc.bucket}/${key}`;
+  try {
+    const out = await s3.send(new (sdk().GetObjectCommand)({ Bucket: loc.bucket, Key: key }));
+    return await bodyBytes(out.Body);
+  } catch (err) {
+    if (isMissing(err)) throw new NotFoundError(`${label}: '${where}' does not exist`, { cause: err });
+    throw s3Error(err, `${label}: cannot read '${where}'`);
+  }
+}
 
 /** The S3 client for videos in buckets: the database's own on S3, else one from the AWS environment. */
 export function sourceClient(db: Database): S3Client {
