@@ -93,16 +93,18 @@ export class LocalDatabase implements Database {
     if (file.startsWith('s3://')) {
       // Ingested in place from a video in a bucket.
       const s3 = await import('./s3-database');
-      const data = await s3.inPlacePacketData(s3.sourceClient(this), name, meta, path.join(os.tmpdir(), 'vidgraph-s3-cache', `${process.pid}-local`));
-      return data;
+      return s3.inPlacePacketData(s3.sourceClient(this), name, meta, this.s3CacheDir);
     }
     const p = path.isAbsolute(file) ? file : path.join(this.streamDir(name), file);
     const size = (await fsp.stat(p).catch(() => undefined))?.size ?? -1;
     return { path: p, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
   }
 
+  /** Cache files of streams ingested in place from a bucket (removed as their readers close). */
+  private readonly s3CacheDir = path.join(os.tmpdir(), 'vidgraph-s3-cache', `${process.pid}-${randomBytes(6).toString('hex')}`);
+
   async close(): Promise<void> {
-    // nothing cached
+    await fsp.rm(this.s3CacheDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Creates the layout and removes what crashed writers left behind. */
