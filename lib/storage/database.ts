@@ -25,8 +25,11 @@ export interface PacketData {
   readonly size: number;
   /** Whether `ensure` has anything to do (false on posix: every byte is already there). */
   readonly remote: boolean;
-  /** Makes sure these ranges are present in `path` (S3: coalesced ranged GETs of what is missing). */
-  ensure(ranges: readonly ByteRange[]): Promise<void>;
+  /**
+   * Makes sure these ranges are present in `path` (S3: coalesced ranged GETs of what is
+   * missing). Resolves to whether anything had to be fetched.
+   */
+  ensure(ranges: readonly ByteRange[]): Promise<boolean>;
   /** Makes sure the whole file is present (remux, index upgrade). */
   ensureAll(): Promise<void>;
   /** Releases it (S3: removes the cache file). */

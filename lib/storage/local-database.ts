@@ -97,7 +97,7 @@ export class LocalDatabase implements Database {
     }
     const p = path.isAbsolute(file) ? file : path.join(this.streamDir(name), file);
     const size = (await fsp.stat(p).catch(() => undefined))?.size ?? -1;
-    return { path: p, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
+    return { path: p, size, remote: false, ensure: async () => false, ensureAll: async () => undefined, close: async () => undefined };
   }
 
   /** Cache files of streams ingested in place from a bucket (removed as their readers close). */

@@ -14,6 +14,8 @@ import type { ByteRange } from './database';
 
 /** cpp/video/decoder.cpp kReorderSlack: the decoder feeds at most this many packets past a row's own. */
 const REORDER_SLACK = 48;
+/** cpp/video/decoder.cpp kMaxEarlierKeys: keyframes further back a decode may start from. */
+const MAX_EARLIER_KEYS = 3;
 /** Packets added to the computed delay, for codecs that hold a frame longer than the index shows. */
 const MARGIN = 4;
 /** libavcodec's most frame threads. */
@@ -101,15 +103,30 @@ export class PacketPlanner {
     return keys[k]!;
   }
 
-  /** Packets [from, to] (decode order) a decode of `rows` reads, merged. */
-  packetRuns(rows: Iterable<number>): [number, number][] {
+  /** The keyframe `back` keyframes before the one at packet `key` (0 when there are not that many). */
+  private earlierKey(key: number, back: number): number {
+    const keys = this.keyPackets;
+    let i = keys.indexOf(key);
+    if (i < 0) return 0;
+    i -= back;
+    return i < 0 ? 0 : keys[i]!;
+  }
+
+  /**
+   * Packets [from, to] (decode order) a decode of `rows` reads, merged. `widest`: everything the
+   * decoder may read for them, when a decode from the row's keyframe does not come out clean
+   * (it then starts up to MAX_EARLIER_KEYS keyframes earlier, and feeds up to REORDER_SLACK
+   * packets past the row's own).
+   */
+  packetRuns(rows: Iterable<number>, widest = false): [number, number][] {
     const n = this.offsets.length;
     const runs: [number, number][] = [];
     for (const r of rows) {
       if (!(r >= 0 && r < this.rowToPacket.length)) continue;
       const p = this.rowToPacket[r]!;
-      const from = this.startPacketFor(p);
-      const to = Math.min(n - 1, p + REORDER_SLACK, Math.max(p, this.prefixMax[r]!) + this.slack);
+      const start = this.startPacketFor(p);
+      const from = widest ? this.earlierKey(start, MAX_EARLIER_KEYS) : start;
+      const to = widest ? Math.min(n - 1, p + REORDER_SLACK) : Math.min(n - 1, p + REORDER_SLACK, Math.max(p, this.prefixMax[r]!) + this.slack);
       runs.push([from, to]);
     }
     runs.sort((a, b) => a[0] - b[0]);
@@ -123,9 +140,9 @@ export class PacketPlanner {
   }
 
   /** Byte ranges of the packet file a decode of `rows` reads, coalesced where they touch. */
-  byteRanges(rows: Iterable<number>): ByteRange[] {
+  byteRanges(rows: Iterable<number>, widest = false): ByteRange[] {
     const spans: [number, number][] = [];
-    for (const [from, to] of this.packetRuns(rows)) {
+    for (const [from, to] of this.packetRuns(rows, widest)) {
       for (let p = from; p <= to; p++) {
         const size = this.sizes[p]!;
         if (size <= 0) continue;

@@ -458,14 +458,14 @@ export class S3Database implements Database {
     if (file.startsWith('s3://')) return inPlacePacketData(this.s3, name, meta, this.cacheDir);
     if (path.isAbsolute(file)) {
       const size = (await fsp.stat(file).catch(() => undefined))?.size ?? -1;
-      return { path: file, size, remote: false, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
+      return { path: file, size, remote: false, ensure: async () => false, ensureAll: async () => undefined, close: async () => undefined };
     }
     const key = this.fileKey(name, meta, file);
     let size: number;
     try {
       size = (await this.s3.send(new (sdk().HeadObjectCommand)({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
     } catch (err) {
-      if (isMissing(err)) return { path: this.where(key), size: -1, remote: true, ensure: async () => undefined, ensureAll: async () => undefined, close: async () => undefined };
+      if (isMissing(err)) return { path: this.where(key), size: -1, remote: true, ensure: async () => false, ensureAll: async () => undefined, close: async () => undefined };
       throw s3Error(err, `stream '${name}': cannot read ${this.where(key)}`);
     }
     const label = `stream '${name}'`;
@@ -616,13 +616,13 @@ export class RangedFile implements PacketData {
     return new RangedFile(getRange, local, size);
   }
 
-  ensureAll(): Promise<void> {
-    return this.ensure([{ offset: 0, length: this.size }]);
+  async ensureAll(): Promise<void> {
+    await this.ensure([{ offset: 0, length: this.size }]);
   }
 
-  ensure(ranges: readonly ByteRange[]): Promise<void> {
+  ensure(ranges: readonly ByteRange[]): Promise<boolean> {
     const run = this.queue.then(() => this.fetch(ranges));
-    this.queue = run.catch(() => undefined);
+    this.queue = run.then(() => undefined, () => undefined);
     return run;
   }
 
@@ -644,9 +644,9 @@ export class RangedFile implements PacketData {
     return coalesce(out);
   }
 
-  private async fetch(ranges: readonly ByteRange[]): Promise<void> {
+  private async fetch(ranges: readonly ByteRange[]): Promise<boolean> {
     const todo = this.missing(ranges);
-    if (todo.length === 0) return;
+    if (todo.length === 0) return false;
     const fh = await fsp.open(this.path, 'r+');
     try {
       for (const r of todo) {
@@ -658,6 +658,7 @@ export class RangedFile implements PacketData {
     } finally {
       await fh.close();
     }
+    return true;
   }
 
   async close(): Promise<void> {

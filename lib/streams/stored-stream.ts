@@ -164,13 +164,17 @@ export abstract class StoredStream<T> {
       const rotate = (meta.video as { rotate?: unknown } | undefined)?.rotate !== false;
       const label = `stream '${this.name()}'`;
       let prefetch: ((rows: ArrayLike<number>) => Promise<void>) | undefined;
+      let widen: ((rows: ArrayLike<number>) => Promise<boolean>) | undefined;
       if (packets.remote) {
         const planner = new PacketPlanner(index, label, this.sc.threads, os.availableParallelism());
-        prefetch = (rows) => packets.ensure(planner.byteRanges(Array.from(rows)));
+        prefetch = async (rows) => {
+          await packets.ensure(planner.byteRanges(Array.from(rows)));
+        };
+        widen = (rows) => packets.ensure(planner.byteRanges(Array.from(rows), true));
       }
       return new VideoSource(index, packets.path, label, {
         threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference,
-        prefetch, onClose: () => packets.close(),
+        prefetch, widen, onClose: () => packets.close(),
       });
     } catch (err) {
       await packets.close();
