@@ -15,6 +15,8 @@ import { run, RunOptions, RunResult } from './run/run';
 import { LoadOpOptions, loadOp } from './plugins';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
+import type { Database } from './storage/database';
+import { checkBucket, parseS3Url, S3Database } from './storage/s3-database';
 import { limitInputPixelsOption, threadsOption } from './limits';
 import { describe, integer, knownKeys, optionalBoolean, plainObject } from './validate';
 
@@ -22,19 +24,19 @@ import { describe, integer, knownKeys, optionalBoolean, plainObject } from './va
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 
 /**
- * An explicit storage backend for {@link ClientOptions.storage}. Only `'posix'` (a local
- * directory) is available in this version; `'s3'` is refused with ERR_BAD_ARGUMENT.
+ * An explicit storage backend for {@link ClientOptions.storage}: `'posix'` (a local
+ * directory) or `'s3'` (a bucket and key prefix; credentials from the standard AWS chain).
  */
 export interface StorageConfig {
-  /** The backend: `'posix'` (local disk) or `'s3'` (not available in this version). */
+  /** The backend: `'posix'` (local disk) or `'s3'`. */
   type: 'posix' | 's3';
-  /** S3 bucket (S3 backend only). */
+  /** S3 bucket (S3 backend only; required there). */
   bucket?: string;
-  /** S3 region (S3 backend only). */
+  /** S3 region (S3 backend only). Default: $AWS_REGION, else us-east-1. */
   region?: string;
-  /** S3 endpoint URL (S3 backend only). */
+  /** S3 endpoint URL (S3 backend only), e.g. a MinIO server. Default: $AWS_ENDPOINT_URL_S3, else AWS. */
   endpoint?: string;
-  /** For `'posix'`: the database directory, used when `db` is not given. */
+  /** For `'posix'`: the database directory, used when `db` is not given. For `'s3'`: the key prefix. */
   prefix?: string;
 }
 
@@ -91,8 +93,10 @@ const OPTION_NAMES = ['db', 'storage', 'cluster', 'threads', 'gpus', 'logLevel',
  * console.log(await sc.summarize());
  */
 export class Client {
-  /** The database directory, as an absolute path. */
+  /** The database directory, as an absolute path (S3: `s3://bucket/prefix`). */
   readonly dbPath: string;
+  /** The storage backend in use: `'posix'` or `'s3'`. */
+  readonly storageType: 'posix' | 's3';
   /** CPU threads used for decoding and encoding (the `threads` option, else all cores). */
   readonly threads: number;
   /** Pixels per picture above which videos are refused; 0: no limit (limitInputPixels: false). */
@@ -106,7 +110,7 @@ export class Client {
   /** @internal Distributed mode's queue (from `cluster`), or undefined for local runs. */
   readonly cluster: { redis: string; queue: string } | undefined;
   /** @internal */
-  readonly database: LocalDatabase;
+  readonly database: Database;
   private opened?: Promise<void>;
   private closed = false;
   /** Graph inputs and outputs: `sc.io.Input([...])`, `sc.io.Output(column, [...])`. */
@@ -147,12 +151,15 @@ export class Client {
       opts.gpus.forEach((g, i) => integer('Client', `gpus[${i}]`, g, { min: 0 }));
     }
 
-    // Phase 3: interpret. Only the embedded posix database exists in this version.
-    if (db.startsWith('s3://') || opts.storage?.type === 's3') {
-      throw new BadArgumentError('Client: the S3 storage backend is not available in this version of vidgraph; use a local directory for db');
-    }
-    if (opts.storage !== undefined && opts.storage.type !== 'posix') {
-      throw new BadArgumentError(`Client: expected storage.type 'posix' or 's3', got ${describe(opts.storage.type)}`);
+    // Phase 3: interpret.
+    if (opts.storage !== undefined) {
+      const st = plainObject('Client', 'storage', opts.storage) as Record<string, unknown>;
+      knownKeys('Client.storage', st, ['type', 'bucket', 'region', 'endpoint', 'prefix']);
+      if (st.type !== 'posix' && st.type !== 's3') throw new BadArgumentError(`Client: expected storage.type 'posix' or 's3', got ${describe(st.type)}`);
+      for (const k of ['region', 'endpoint', 'prefix'] as const) {
+        if (st[k] !== undefined && typeof st[k] !== 'string') throw new BadArgumentError(`Client: expected storage.${k} as a string, got ${describe(st[k])}`);
+      }
+      if (st.endpoint !== undefined && !/^https?:\/\/./.test(st.endpoint as string)) throw new BadArgumentError(`Client: expected storage.endpoint as an http(s) URL, got ${describe(st.endpoint)}`);
     }
     let cluster: { redis: string; queue: string } | undefined;
     if (opts.cluster !== undefined) {
@@ -160,19 +167,29 @@ export class Client {
       knownKeys('Client.cluster', c, ['redis', 'queue']);
       cluster = { redis: redisUrl('Client: cluster.redis', c.redis), queue: queueName('Client: cluster.queue', c.queue) };
     }
-    this.dbPath = path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db);
+    if (opts.storage?.type === 's3' && !(opts.db ?? '').startsWith('s3://')) {
+      const bucket = checkBucket('Client: storage.bucket', opts.storage.bucket);
+      this.database = new S3Database({ bucket, prefix: opts.storage.prefix, region: opts.storage.region, endpoint: opts.storage.endpoint });
+    } else if (db.startsWith('s3://')) {
+      const { bucket, prefix } = parseS3Url('Client: db', db);
+      const st = opts.storage?.type === 's3' ? opts.storage : undefined;
+      this.database = new S3Database({ bucket, prefix, region: st?.region, endpoint: st?.endpoint });
+    } else {
+      this.database = new LocalDatabase(path.resolve(opts.storage?.prefix && !opts.db ? opts.storage.prefix : db));
+    }
+    this.dbPath = this.database.root;
+    this.storageType = this.database.kind;
     this.threads = threads;
     this.maxPixels = maxPixels;
     this.skipNonReference = skipNonReference;
     this.gpus = opts.gpus;
     this.logLevel = logLevel;
     this.cluster = cluster;
-    this.database = new LocalDatabase(this.dbPath);
     native().setLogLevel(logLevel === 'debug' ? 'warn' : 'silent');
   }
 
   /** @internal Opens the database on first use (creates it, clears crashed writers' leftovers). */
-  ready(): Promise<LocalDatabase> {
+  ready(): Promise<Database> {
     if (this.closed) return Promise.reject(new ClosedError(`Client: the client of '${this.dbPath}' is closed`));
     this.opened ??= this.database.open();
     return this.opened.then(() => this.database);
@@ -183,7 +200,7 @@ export class Client {
    * nothing is created or cleaned up, and later calls on this client see it the same way.
    * ERR_NOT_FOUND when there is no database at `db`.
    */
-  openExisting(): Promise<LocalDatabase> {
+  openExisting(): Promise<Database> {
     if (this.closed) return Promise.reject(new ClosedError(`Client: the client of '${this.dbPath}' is closed`));
     this.opened ??= this.database.openExisting();
     return this.opened.then(() => this.database);
@@ -259,7 +276,9 @@ export class Client {
    * try { console.log(await sc.summarize()); } finally { await sc.close(); }
    */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
+    await this.database.close().catch(() => undefined);
   }
 
   /**

@@ -73,8 +73,20 @@ export class VideoSource {
   /** Totals since open: frames the codec produced versus frames handed out. */
   readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, lanes: 1, conversion: 'none' };
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean } = {}) {
+  /** Brings the packet bytes a decode of these rows reads into `dataPath` (a remote packet file's cache). */
+  private readonly prefetch?: (rows: ArrayLike<number>) => Promise<void>;
+  private readonly onClose?: () => Promise<void>;
+  /**
+   * Brings in everything a decode of these rows may read (a remote packet file); true when
+   * something was missing. Rows that failed are then decoded again by a fresh decoder.
+   */
+  private readonly widen?: (rows: ArrayLike<number>) => Promise<boolean>;
+
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean; prefetch?: (rows: ArrayLike<number>) => Promise<void>; widen?: (rows: ArrayLike<number>) => Promise<boolean>; onClose?: () => Promise<void> } = {}) {
     this.label = label;
+    this.prefetch = opts.prefetch;
+    this.widen = opts.widen;
+    this.onClose = opts.onClose;
     this.index = index;
     this.dataPath = dataPath;
     this.decoderOptions = {
@@ -135,6 +147,7 @@ export class VideoSource {
     const unique = Int32Array.from(new Set(rows)).sort();
     const out = new Map<number, Frame<'uint8'>>();
     if (unique.length === 0) return out;
+    if (this.prefetch) await this.prefetch(unique);
     const parts = this.maxLanes === 1 ? [unique] : this.split(unique);
     const settled = await Promise.allSettled(parts.map(async (part, i) => {
       if (part.length === 0) return undefined;
@@ -161,6 +174,27 @@ export class VideoSource {
         failedRows.push(...result.failedRows);
         failure ||= result.failure;
       }
+    }
+    if (failedRows.length > 0 && this.widen && (await this.widen(failedRows))) {
+      // The planned bytes did not cover what the decoder read (it started at an earlier
+      // keyframe than the plan): with everything it may read now present, a fresh decoder
+      // decodes those rows as it would from a local file.
+      const retry = this.newLane();
+      try {
+        const again = await retry.decoder.decode(Int32Array.from(new Set(failedRows)).sort());
+        this.stats.framesDecoded += again.framesDecoded;
+        this.stats.seeks += again.seeks;
+        results.push({ ...again, failedRows: [] });
+        failedRows.length = 0;
+        failedRows.push(...again.failedRows);
+        failure = again.failure;
+      } catch (err) {
+        throw fromNative(err, this.label);
+      } finally {
+        await retry.decoder.close();
+      }
+      const retried = new Set(results.at(-1)!.frames.map((f) => f.row));
+      for (const r of results.slice(0, -1)) r.frames = r.frames.filter((f) => !retried.has(f.row));
     }
     if (failedRows.length > 0) {
       failedRows.sort((a, b) => a - b);
@@ -260,6 +294,7 @@ export class VideoSource {
   async plan(rows: readonly number[], budgetBytes = DEFAULT_PLAN_BYTES): Promise<void> {
     if (this.closed) throw new ClosedError(`${this.label}: the video is closed`);
     const planRows = Int32Array.from(rows);
+    if (this.prefetch && planRows.length > 0) await this.prefetch(planRows);
     // The budget is shared by the lanes; each interval's kept frames are in the lane that opened it.
     const perLane = Math.floor(budgetBytes / this.maxLanes);
     try {
@@ -280,7 +315,11 @@ export class VideoSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.lanes.map((l) => l.decoder.close()));
+    try {
+      await Promise.all(this.lanes.map((l) => l.decoder.close()));
+    } finally {
+      await this.onClose?.();
+    }
   }
 }
 

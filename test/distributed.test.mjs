@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import S3rver from 's3rver';
 import * as vg from 'vidgraph';
 import { makeClip } from './helpers/corpus.mjs';
 import { haveRedis, startProcess as start, startRedis } from './helpers/processes.mjs';
@@ -164,6 +165,51 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     } finally {
       for (const w of mine) w.child.kill('SIGKILL');
       own.child.kill('SIGKILL');
+    }
+  });
+
+  test('on S3: workers and the client share an s3:// database; every stored file equals the one-machine run\'s', async () => {
+    const s3dir = tempDir('vidgraph-s3rver-');
+    const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'vgcluster' }] });
+    const { port } = await server.run();
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`, AWS_REGION: 'us-east-1' });
+    const mine = [];
+    try {
+      const localDb = tempDir();
+      const local = new vg.Client({ db: localDb, threads: 1 });
+      await local.run(build(local), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
+      const db = 's3://vgcluster/run1';
+      for (let i = 0; i < 2; i++) {
+        mine.push(await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', 's3', '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `s3 worker ${i}`, cwd: ROOT }));
+      }
+      const sc = new vg.Client({ db, cluster: { redis: url, queue: 's3' }, threads: 1 });
+      const result = await sc.run(build(sc), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
+      assert.deepEqual(result.failedJobs, []);
+      // Every file of every output stream, read back from the bucket, against the local database's.
+      const [remote, here] = [await sc.ready(), await local.ready()];
+      let compared = 0;
+      for (const { name } of await local.listStreams()) {
+        if (/^v\d$/.test(name)) continue;
+        const [a, b] = [await here.read(name), await remote.read(name)];
+        assert.ok(b, `${name} is committed on S3`);
+        const files = fs.readdirSync(path.join(localDb, 'streams', name)).filter((f) => f !== 'meta.json');
+        for (const f of files) {
+          const [x, y] = [await here.readStreamFile(name, a, f), await remote.readStreamFile(name, b, f)];
+          assert.ok(Buffer.from(x).equals(Buffer.from(y)), `${name}/${f} differs from the one-machine run`);
+          compared++;
+        }
+      }
+      assert.ok(compared >= 8, `compared ${compared} files`);
+      await sc.close();
+      await local.close();
+    } finally {
+      for (const w of mine) w.child.kill('SIGKILL');
+      await server.close();
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_S3', 'AWS_REGION']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
     }
   });
 

@@ -160,18 +160,22 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
       }
       const result = got.result;
       if (aborted) {
-        for (const s of result.staged) await db.discard(s.dir).catch(() => undefined);
+        for (const s of result.staged) await db.discardHandedOver(s.handed, s.meta).catch(() => undefined);
         return;
       }
       // Commit exactly the attempt BullMQ completed: its staged outputs, all of them.
+      let committed = 0;
       try {
-        for (const s of result.staged) await db.commit(s.dir, s.meta, { overwrite: cacheMode === CacheMode.Overwrite });
+        for (const s of result.staged) {
+          await db.commitHandedOver(s.handed, s.meta, { overwrite: cacheMode === CacheMode.Overwrite });
+          committed++;
+        }
         stats.rowsWritten += result.stats.rowsWritten;
         stats.framesDecoded += result.stats.framesDecoded;
         stats.gopsOpened += result.stats.gopsOpened;
         stats.opRows += result.stats.opRows;
       } catch (err) {
-        for (const s of result.staged) await db.discard(s.dir).catch(() => undefined);
+        for (const s of result.staged.slice(committed)) await db.discardHandedOver(s.handed, s.meta).catch(() => undefined);
         const e = toVidgraphError(err, `job '${jobName(j)}'`);
         fail(j, e.code, e.message);
         progress.failedJobs++;

@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import { BadArgumentError, VidgraphError } from '../errors';
+import type { HandedOver } from '../storage/database';
 import type { StreamMeta } from '../storage/local-database';
 import { describe } from '../validate';
 import type { GraphSpec } from './graph-spec';
@@ -27,7 +28,7 @@ export interface TaskData {
 
 /** What a task returns: its staged outputs and counters, and who ran it. */
 export interface TaskResult {
-  staged: { dir: string; meta: StreamMeta }[];
+  staged: { handed: HandedOver; meta: StreamMeta }[];
   worker: string;
   stats: { rowsWritten: number; framesDecoded: number; gopsOpened: number; opRows: number };
 }

@@ -72,10 +72,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           }
         },
       }, { onlyJobs: [data.job], handOver: async (_job, entries) => { staged.push(...entries); } });
-      // The client commits: the staged directories become its own (kept while it lives).
+      // The client commits: what was staged becomes its own (posix: the directories; S3: uploaded attempts).
       const db = await sc.ready();
       const handed = [];
-      for (const s of staged) handed.push({ dir: await db.adopt(s.dir, data.owner), meta: s.meta });
+      for (const s of staged) handed.push({ handed: await db.handOver(s.dir, s.meta, data.owner), meta: s.meta });
       log(`task ${task.id} (job '${data.name}') done: ${result.stats.rowsWritten} rows`);
       return {
         staged: handed, worker: id,

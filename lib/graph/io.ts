@@ -9,6 +9,7 @@
 import { BadArgumentError } from '../errors';
 import { Frame } from '../frame';
 import { ArrayStream } from '../streams/array-stream';
+import { FilesStream } from '../streams/files-stream';
 import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { describe } from '../validate';
@@ -46,11 +47,12 @@ export class IO {
   Input(streams: NamedVideoStream[]): Column<Frame<'uint8'>>;
   Input<T>(streams: NamedStream<T>[]): Column<T>;
   Input<T>(streams: ArrayStream<T>[]): Column<T>;
-  Input(streams: (NamedVideoStream | NamedStream | ArrayStream)[]): Column {
+  Input(streams: FilesStream[]): Column<Uint8Array>;
+  Input(streams: (NamedVideoStream | NamedStream | ArrayStream | FilesStream)[]): Column {
     if (!Array.isArray(streams) || streams.length === 0) throw new BadArgumentError(`Input: expected a non-empty array of streams, got ${describe(streams)}`);
     streams.forEach((s, i) => {
-      if (!(s instanceof NamedVideoStream || s instanceof NamedStream || s instanceof ArrayStream)) {
-        throw new BadArgumentError(`Input: expected streams[${i}] to be a NamedVideoStream, NamedStream or ArrayStream, got ${describe(s)}`);
+      if (!(s instanceof NamedVideoStream || s instanceof NamedStream || s instanceof ArrayStream || s instanceof FilesStream)) {
+        throw new BadArgumentError(`Input: expected streams[${i}] to be a NamedVideoStream, NamedStream, ArrayStream or FilesStream, got ${describe(s)}`);
       }
     });
     const first = streams[0]!;
@@ -58,6 +60,7 @@ export class IO {
     if (!streams.every((s) => s.constructor === kind)) throw new BadArgumentError('Input: all streams of one Input must be of the same kind');
     let type = 'any';
     if (first instanceof NamedVideoStream) type = 'Frame';
+    else if (first instanceof FilesStream) type = 'Bytes';
     else if (first instanceof ArrayStream) {
       const v = first.values.find((x) => x !== null);
       type = v instanceof Frame ? 'Frame' : v instanceof Uint8Array ? 'Bytes' : 'Json';

@@ -17,6 +17,7 @@ import type { Compression } from '../graph/graph';
 import type { NativeIndexInfo } from '../native';
 import type { StreamMeta } from '../storage/local-database';
 import { ArrayStream } from '../streams/array-stream';
+import { FilesStream } from '../streams/files-stream';
 import { NamedStream } from '../streams/named-stream';
 import { NamedVideoStream } from '../streams/named-video-stream';
 import { StoredStream } from '../streams/stored-stream';
@@ -183,6 +184,9 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
     const values = stream.values.map((v): Value => (v === null || v instanceof Frame || v instanceof Uint8Array ? v : Json.serialize(v)));
     return { source: { read: async (rows) => new Map(rows.map((r) => [r, values[r] ?? null])), close: async () => undefined }, fps: 0, frameBytes: 0 };
   }
+  if (stream instanceof FilesStream) {
+    return { source: { read: async (rows) => new Map(await Promise.all(rows.map(async (r): Promise<[number, Value]> => [r, await stream.files.read(stream.paths[r]!)]))), close: async () => undefined }, fps: 0, frameBytes: 0 };
+  }
   if (!(stream instanceof StoredStream)) throw new BadArgumentError(`run: job '${job}': unsupported input ${describe(stream)}`);
   const meta: StreamMeta = await stream.meta();
   if (meta.storage !== 'elements') {
@@ -198,8 +202,11 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
       frameBytes: video.info.width * video.info.height * 3,
     };
   }
-  const dir = (await stream.sc.ready()).streamDir(stream.name());
-  const reader = await ElementReader.open(dir, stream.name(), meta.rows);
+  const files = await (await stream.sc.ready()).elementFiles(stream.name(), meta);
+  const reader = await ElementReader.open(files.dir, stream.name(), meta.rows).catch(async (err: unknown) => {
+    await files.release();
+    throw err;
+  });
   const asFrame = meta.type === 'Frame';
   return {
     source: {
@@ -208,7 +215,13 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
         for (const r of rows) out.set(r, await reader.read(r, asFrame));
         return out;
       },
-      close: () => reader.close(),
+      close: async () => {
+        try {
+          await reader.close();
+        } finally {
+          await files.release();
+        }
+      },
     },
     fps: Number((meta.video as { fps?: number } | undefined)?.fps ?? 0),
     frameBytes: 0,
@@ -482,7 +495,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     bar?.stop();
   }
   stats.seconds = (performance.now() - started) / 1000;
-  if (trace) stats.profile = await trace.write(path.join(db.root, 'profiles', `${jobId}.trace.json`));
+  if (trace) stats.profile = await trace.write(path.join(db.localDir, 'profiles', `${jobId}.trace.json`));
   if (stats.errors.length > 0) {
     if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, { jobId, failedJobs, stats });
     // A failed job must not pass unnoticed, progress bar or not.

@@ -17,7 +17,8 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BadArgumentError, CorruptError, ExistsError, NotFoundError, toVidgraphError, VidgraphError } from '../errors';
-import { ensureDirectory } from './paths';
+import type { Database, HandedOver, LocalFiles, PacketData } from './database';
+import { ensureDirectory, writeFileAtomic } from './paths';
 
 export interface StreamMeta {
   formatVersion: 1;
@@ -37,6 +38,8 @@ export interface StreamMeta {
   source?: { path: string; size: number; mtimeMs: number };
   video?: Record<string, unknown>;
   warnings?: string[];
+  /** S3 backend: the attempt whose objects hold the stream's files (`<stream>/<attempt>/<file>`). */
+  attempt?: string;
 }
 
 /** One stream as `sc.listStreams()` lists it. */
@@ -60,11 +63,48 @@ export interface StreamListing {
 
 const META = 'meta.json';
 
-export class LocalDatabase {
+export class LocalDatabase implements Database {
+  readonly kind = 'posix' as const;
   readonly root: string;
 
   constructor(root: string) {
     this.root = path.resolve(root);
+  }
+
+  get localDir(): string {
+    return this.root;
+  }
+
+  async readStreamFile(name: string, _meta: StreamMeta, file: string): Promise<Uint8Array> {
+    return fsp.readFile(path.join(this.streamDir(name), file));
+  }
+
+  async rewriteStreamFile(name: string, _meta: StreamMeta, file: string, data: Uint8Array): Promise<boolean> {
+    await writeFileAtomic(path.join(this.streamDir(name), file), data);
+    return true;
+  }
+
+  async elementFiles(name: string): Promise<LocalFiles> {
+    return { dir: this.streamDir(name), release: async () => undefined };
+  }
+
+  async packetData(name: string, meta: StreamMeta): Promise<PacketData> {
+    const file = meta.dataFile ?? '';
+    if (file.startsWith('s3://')) {
+      // Ingested in place from a video in a bucket.
+      const s3 = await import('./s3-database');
+      return s3.inPlacePacketData(s3.sourceClient(this), name, meta, this.s3CacheDir);
+    }
+    const p = path.isAbsolute(file) ? file : path.join(this.streamDir(name), file);
+    const size = (await fsp.stat(p).catch(() => undefined))?.size ?? -1;
+    return { path: p, size, remote: false, ensure: async () => false, ensureAll: async () => undefined, close: async () => undefined };
+  }
+
+  /** Cache files of streams ingested in place from a bucket (removed as their readers close). */
+  private readonly s3CacheDir = path.join(os.tmpdir(), 'vidgraph-s3-cache', `${process.pid}-${randomBytes(6).toString('hex')}`);
+
+  async close(): Promise<void> {
+    await fsp.rm(this.s3CacheDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** Creates the layout and removes what crashed writers left behind. */
@@ -102,6 +142,27 @@ export class LocalDatabase {
       throw toVidgraphError(err, `cannot write to the database '${this.root}'`);
     }
     return dir;
+  }
+
+  async handOver(stagingDir: string, _meta: StreamMeta, owner: { pid: number; host: string }): Promise<HandedOver> {
+    return { dir: await this.adopt(stagingDir, owner) };
+  }
+
+  async commitHandedOver(handed: HandedOver, meta: StreamMeta, opts: { overwrite?: boolean } = {}): Promise<void> {
+    if (!handed.dir) throw new CorruptError(`stream '${meta.name}': a worker handed over no staging directory (client and worker use different databases?)`);
+    await this.commit(this.ownStagingDir(handed.dir, meta.name), meta, opts);
+  }
+
+  async discardHandedOver(handed: HandedOver): Promise<void> {
+    if (handed.dir) await this.discard(this.ownStagingDir(handed.dir, 'a handed-over stream'));
+  }
+
+  /** A staging directory a worker named: it must be inside this database's staging/. */
+  private ownStagingDir(dir: string, what: string): string {
+    const staging = path.join(this.root, 'staging');
+    const resolved = path.resolve(dir);
+    if (path.dirname(resolved) !== staging) throw new CorruptError(`${what}: the staging directory '${dir}' a worker handed over is not in ${staging} (client and worker use different databases?)`);
+    return resolved;
   }
 
   /**
@@ -257,11 +318,12 @@ export function parseMeta(name: string, text: string): StreamMeta {
   if (meta.storage === 'elements' && meta.type === undefined) throw bad('type');
   if (meta.storage !== 'elements' && (typeof meta.dataFile !== 'string' || meta.dataFile.length === 0)) throw bad('dataFile');
   if (meta.dataFile !== undefined && typeof meta.dataFile !== 'string') throw bad('dataFile');
-  if (typeof meta.dataFile === 'string' && !path.isAbsolute(meta.dataFile) && meta.dataFile !== path.basename(meta.dataFile)) throw bad('dataFile');
+  if (typeof meta.dataFile === 'string' && !path.isAbsolute(meta.dataFile) && !/^s3:\/\/[^/]+\/./.test(meta.dataFile) && meta.dataFile !== path.basename(meta.dataFile)) throw bad('dataFile');
   const src = meta.source as Record<string, unknown> | undefined;
   if (src !== undefined && (typeof src !== 'object' || src === null || typeof src.path !== 'string' || typeof src.size !== 'number' || typeof src.mtimeMs !== 'number')) throw bad('source');
   if (meta.video !== undefined && (typeof meta.video !== 'object' || meta.video === null || Array.isArray(meta.video))) throw bad('video');
   if (meta.warnings !== undefined && !(Array.isArray(meta.warnings) && meta.warnings.every((w) => typeof w === 'string'))) throw bad('warnings');
+  if (meta.attempt !== undefined && (typeof meta.attempt !== 'string' || !/^[A-Za-z0-9._-]{1,200}$/.test(meta.attempt))) throw bad('attempt');
   return meta as unknown as StreamMeta;
 }
 

@@ -5,10 +5,17 @@ interface NamedLike {
   name(): string;
 }
 
-/** The local-disk storage backend: `storage().delete(sc, streams)` deletes many streams at once. */
-export class PosixStorage {
-  /** The backend's kind: always `'posix'` (local disk). */
-  readonly type = 'posix' as const;
+/**
+ * A stream's storage backend (`stream.storage()`): `'posix'` (local disk) or `'s3'`;
+ * `storage().delete(sc, streams)` deletes many streams at once.
+ */
+export class StorageBackend {
+  /** The backend's kind: `'posix'` (local disk) or `'s3'`. */
+  readonly type: 'posix' | 's3';
+
+  constructor(type: 'posix' | 's3' = 'posix') {
+    this.type = type;
+  }
 
   /**
    * Deletes every stream in `streams` from the database of `sc`, one after the other
@@ -22,5 +29,12 @@ export class PosixStorage {
     if (!Array.isArray(streams)) throw new BadArgumentError('storage.delete: expected an array of streams');
     const db = await sc.ready();
     for (const s of streams) await db.delete(s.name());
+  }
+}
+
+/** The local-disk storage backend (the name this class had before the S3 backend). */
+export class PosixStorage extends StorageBackend {
+  constructor() {
+    super('posix');
   }
 }

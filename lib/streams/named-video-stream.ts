@@ -10,6 +10,7 @@ import type { StreamMeta } from '../storage/local-database';
 import { describe, knownKeys, optionalBoolean, plainObject } from '../validate';
 import { INDEX_FILE, PACKETS_FILE, StoredStream } from './stored-stream';
 import { EncodedWriter } from '../storage/encoded-writer';
+import { downloadObject, headObject, sourceClient } from '../storage/s3-database';
 
 export type { VideoMetadata } from '../native';
 
@@ -52,7 +53,8 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
     if (o.path !== undefined && (typeof o.path !== 'string' || o.path.length === 0)) {
       throw new BadArgumentError(`NamedVideoStream: expected a file path for path, got ${describe(o.path)}`);
     }
-    this.sourcePath = o.path === undefined ? undefined : path.resolve(o.path as string);
+    // A video in a bucket (s3://bucket/key) stays a URL; anything else is a local path.
+    this.sourcePath = o.path === undefined ? undefined : (o.path as string).startsWith('s3://') ? (o.path as string) : path.resolve(o.path as string);
     this.inplace = optionalBoolean('NamedVideoStream', 'inplace', o.inplace) ?? false;
     this.rotate = optionalBoolean('NamedVideoStream', 'rotate', o.rotate) ?? true;
   }
@@ -87,15 +89,24 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
     const db = await this.sc.ready();
     if (await db.read(this.name())) return;
     if (!this.sourcePath) throw new NotFoundError(`stream '${this.name()}' does not exist and no path was given to ingest it from`);
-    const stat = await fsp.stat(this.sourcePath).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENOENT' ? new NotFoundError(`video file '${this.sourcePath}' does not exist`) : toVidgraphError(err, `ingest of '${this.name()}': cannot read video file '${this.sourcePath}'`);
-    });
+    const remote = this.sourcePath.startsWith('s3://');
+    const label = `ingest of '${this.name()}'`;
+    const stat = remote
+      ? await headObject(sourceClient(db), this.sourcePath, label)
+      : await fsp.stat(this.sourcePath).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new NotFoundError(`video file '${this.sourcePath}' does not exist`) : toVidgraphError(err, `ingest of '${this.name()}': cannot read video file '${this.sourcePath}'`);
+      });
     const staging = await db.stage();
+    // A video in a bucket is scanned from a local copy in the staging directory (removed before
+    // the commit); in place, only its index is stored and its packets are read from the object.
+    const SOURCE_COPY = 'source.download';
     try {
       let scan;
       let scanning;
+      const scanPath = remote ? path.join(staging, SOURCE_COPY) : this.sourcePath;
+      if (remote) await downloadObject(sourceClient(db), this.sourcePath, scanPath, label);
       try {
-        scanning = native().scan(this.sourcePath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, maxPixels: this.sc.maxPixels, rotate: this.rotate });
+        scanning = native().scan(scanPath, { copyTo: path.join(staging, PACKETS_FILE), inplace: this.inplace, maxPixels: this.sc.maxPixels, rotate: this.rotate });
       } catch (err) {
         throw fromNative(err, `ingest of '${this.name()}'`);
       }
@@ -112,6 +123,7 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
       onProgress?.({ frames: scan.info.frames, bytes: stat.size, totalBytes: stat.size });
       for (const w of scan.warnings) process.emitWarning(w, { code: 'VIDGRAPH_INGEST' });
       if (scan.info.inplace) await fsp.rm(path.join(staging, PACKETS_FILE), { force: true });
+      if (remote) await fsp.rm(scanPath, { force: true });
       await fsp.writeFile(path.join(staging, INDEX_FILE), scan.index);
       const meta: StreamMeta = {
         formatVersion: 1,
@@ -204,17 +216,21 @@ export class NamedVideoStream extends StoredStream<Frame<'uint8'>> {
   private async writeMp4(file: string, out: string, fpsOpt: number | undefined, scale: [number, number] | undefined): Promise<void> {
     const meta = await this.meta();
     const video = meta.video as unknown as VideoMetadata | undefined;
-    const dir = (await this.sc.ready()).streamDir(this.name());
     const remuxable = meta.storage !== 'elements' && fpsOpt === undefined && scale === undefined && (video?.codec === 'h264' || video?.codec === 'hevc');
     if (remuxable) {
-      const dataPath = path.isAbsolute(meta.dataFile!) ? meta.dataFile! : path.join(dir, meta.dataFile!);
-      const index = await this.storedIndex(meta, dir, dataPath);
+      const packets = await (await this.sc.ready()).packetData(this.name(), meta);
       try {
-        await native().remux(index, dataPath, file);
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
-        // no usable timestamps: re-encode below
+        const index = await this.storedIndex(meta, packets);
+        await packets.ensureAll();
+        try {
+          await native().remux(index, packets.path, file);
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ERR_UNSUPPORTED_CODEC') throw fromNative(err, `saveMp4('${out}')`);
+          // no usable timestamps: re-encode below
+        }
+      } finally {
+        await packets.close();
       }
     }
     const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'vidgraph-mp4-')).catch((err) => {

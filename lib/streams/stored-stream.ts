@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Client } from '../client';
 import { BadArgumentError, CorruptError, InvalidVideoError, NotFoundError, VidgraphError } from '../errors';
@@ -7,8 +8,9 @@ import { native } from '../native';
 import { typeNamed } from '../graph/types';
 import { ElementReader } from '../storage/element-file';
 import { checkStreamName, StreamMeta } from '../storage/local-database';
-import { writeFileAtomic } from '../storage/paths';
-import { PosixStorage } from '../storage/posix-storage';
+import { StorageBackend } from '../storage/posix-storage';
+import type { PacketData } from '../storage/database';
+import { PacketPlanner } from '../storage/packet-ranges';
 import { describe, knownKeys, nonEmptyString, plainObject } from '../validate';
 import { framesInOrder, VideoSource } from '../video-source';
 
@@ -90,8 +92,8 @@ export abstract class StoredStream<T> {
    * @example
    * await hists.storage().delete(sc, [hists, video]);
    */
-  storage(): PosixStorage {
-    return new PosixStorage();
+  storage(): StorageBackend {
+    return new StorageBackend(this.sc.storageType);
   }
 
   /**
@@ -146,19 +148,38 @@ export abstract class StoredStream<T> {
   async openSource(opts: { maxSize?: [number, number] } = {}): Promise<VideoSource> {
     const meta = await this.meta();
     if (meta.storage === 'elements' || !meta.dataFile) throw new BadArgumentError(`stream '${this.name()}' holds raw rows, not packets`);
-    const dir = (await this.sc.ready()).streamDir(this.name());
-    const dataPath = path.isAbsolute(meta.dataFile) ? meta.dataFile : path.join(dir, meta.dataFile);
+    const db = await this.sc.ready();
     if (path.isAbsolute(meta.dataFile) && meta.source) {
+      const dataPath = meta.dataFile;
       const st = await fsp.stat(dataPath).catch(() => undefined);
       if (!st) throw new NotFoundError(`stream '${this.name()}' was ingested in place and its video '${dataPath}' is gone`);
       if (st.size !== meta.source.size || st.mtimeMs !== meta.source.mtimeMs) {
         throw new InvalidVideoError(`stream '${this.name()}' was ingested in place and '${dataPath}' has changed since; delete and ingest it again`);
       }
     }
-    const index = await this.storedIndex(meta, dir, dataPath);
-    // Streams ingested before rotation existed have no display matrix in their index: nothing to turn.
-    const rotate = (meta.video as { rotate?: unknown } | undefined)?.rotate !== false;
-    return new VideoSource(index, dataPath, `stream '${this.name()}'`, { threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference });
+    const packets = await db.packetData(this.name(), meta);
+    try {
+      const index = await this.storedIndex(meta, packets);
+      // Streams ingested before rotation existed have no display matrix in their index: nothing to turn.
+      const rotate = (meta.video as { rotate?: unknown } | undefined)?.rotate !== false;
+      const label = `stream '${this.name()}'`;
+      let prefetch: ((rows: ArrayLike<number>) => Promise<void>) | undefined;
+      let widen: ((rows: ArrayLike<number>) => Promise<boolean>) | undefined;
+      if (packets.remote) {
+        const planner = new PacketPlanner(index, label, this.sc.threads, os.availableParallelism());
+        prefetch = async (rows) => {
+          await packets.ensure(planner.byteRanges(Array.from(rows)));
+        };
+        widen = (rows) => packets.ensure(planner.byteRanges(Array.from(rows), true));
+      }
+      return new VideoSource(index, packets.path, label, {
+        threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference,
+        prefetch, widen, onClose: () => packets.close(),
+      });
+    } catch (err) {
+      await packets.close();
+      throw err;
+    }
   }
 
   /**
@@ -166,9 +187,11 @@ export abstract class StoredStream<T> {
    * (a truncated or edited index, a packet file shorter than the index says) is a CorruptError
    * naming the stream, before any decoder reads a byte.
    */
-  protected async storedIndex(meta: StreamMeta, dir: string, dataPath: string): Promise<Uint8Array> {
+  protected async storedIndex(meta: StreamMeta, packets: PacketData): Promise<Uint8Array> {
     const corrupt = (what: string, cause?: unknown) => new CorruptError(`stream '${this.name()}': ${what}`, { cause });
-    const index = await fsp.readFile(path.join(dir, INDEX_FILE)).catch((err: NodeJS.ErrnoException) => {
+    const db = await this.sc.ready();
+    const index = await db.readStreamFile(this.name(), meta, INDEX_FILE).catch((err: NodeJS.ErrnoException) => {
+      if (err instanceof VidgraphError && err.code !== 'ERR_NOT_FOUND') throw err;
       throw corrupt(`cannot read its packet index ${INDEX_FILE} (${err.code ?? err.message})`, err);
     });
     let info;
@@ -179,14 +202,12 @@ export abstract class StoredStream<T> {
     }
     if (info.frames !== meta.rows) throw corrupt(`its packet index has ${info.frames} rows but its metadata says ${meta.rows}`);
     if (!path.isAbsolute(meta.dataFile!)) {
-      const st = await fsp.stat(dataPath).catch((err: NodeJS.ErrnoException) => {
-        throw corrupt(`cannot read its packet file ${meta.dataFile} (${err.code ?? err.message})`, err);
-      });
-      if (st.size < info.dataBytes) {
-        throw corrupt(`its packet file ${meta.dataFile} has ${st.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
+      if (packets.size < 0) throw corrupt(`cannot read its packet file ${meta.dataFile} (ENOENT)`);
+      if (packets.size < info.dataBytes) {
+        throw corrupt(`its packet file ${meta.dataFile} has ${packets.size} bytes but its index points up to byte ${info.dataBytes} (was it truncated?)`);
       }
     }
-    if (!info.classified) return this.upgradeIndex(index, dir, dataPath);
+    if (!info.classified) return this.upgradeIndex(meta, index, packets);
     return index;
   }
 
@@ -196,24 +217,29 @@ export abstract class StoredStream<T> {
    * see the old index or the new one), so later opens skip the pass. A database that cannot be
    * written keeps the old index, and each open classifies again.
    */
-  private async upgradeIndex(index: Uint8Array, dir: string, dataPath: string): Promise<Uint8Array> {
+  private async upgradeIndex(meta: StreamMeta, index: Uint8Array, packets: PacketData): Promise<Uint8Array> {
     let upgraded: Uint8Array;
     try {
-      upgraded = await native().classifyIndex(index, dataPath);
+      await packets.ensureAll();
+      upgraded = await native().classifyIndex(index, packets.path);
     } catch (err) {
       throw new CorruptError(`stream '${this.name()}': cannot read its packets to upgrade its index (${(err as Error)?.message ?? String(err)})`, { cause: err });
     }
-    await writeFileAtomic(path.join(dir, INDEX_FILE), upgraded).catch(() => undefined);
+    const db = await this.sc.ready();
+    await db.rewriteStreamFile(this.name(), meta, INDEX_FILE, upgraded).catch(() => undefined);
     return upgraded;
   }
 
   /** @internal Rows of element storage, decoded by the stream's type. */
   protected async *loadElements(meta: StreamMeta, rows: number[]): AsyncGenerator<T> {
-    const dir = (await this.sc.ready()).streamDir(this.streamName);
     const isFrame = meta.type === 'Frame';
     const type = isFrame ? undefined : typeNamed(meta.type ?? 'Bytes');
     if (!isFrame && !type) throw new NotFoundError(`stream '${this.streamName}' holds type '${meta.type}', which is not registered (vg.registerType)`);
-    const reader = await ElementReader.open(dir, this.streamName, meta.rows);
+    const files = await (await this.sc.ready()).elementFiles(this.streamName, meta);
+    const reader = await ElementReader.open(files.dir, this.streamName, meta.rows).catch(async (err: unknown) => {
+      await files.release();
+      throw err;
+    });
     try {
       for (const r of rows) {
         const v = await reader.read(r, isFrame);
@@ -233,6 +259,7 @@ export abstract class StoredStream<T> {
       }
     } finally {
       await reader.close();
+      await files.release();
     }
   }
 }
