@@ -10,17 +10,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import S3rver from 's3rver';
 import * as vg from 'vidgraph';
+import { build as buildGraph } from './children/cluster-graph.mjs';
 import { makeClip } from './helpers/corpus.mjs';
 import { haveRedis, startProcess as start, startRedis } from './helpers/processes.mjs';
 import { tempDir } from './helpers/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const KERNELS = new URL('./children/kernels.mjs', import.meta.url);
 const LOCK_MS = 2000;
 
-vg.registerOp({ name: 'SlowInvert', inputs: { frame: vg.FrameType }, outputs: { frame: vg.FrameType }, module: { url: KERNELS, export: 'slowInvert' } });
 
 describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 'redis-server is not installed (bash scripts/bootstrap installs it)' }, () => {
   let redis;
@@ -48,21 +48,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     return started;
   };
 
-  /** The graph: per video, every 2nd frame resized (encoded), Farneback flow on 8 rows (stencil), histograms, and a worker-pool op. */
-  const build = (sc, slowMs = 0) => {
-    const inputs = videos.map((v, i) => new vg.NamedVideoStream(sc, `v${i}`, { path: v }));
-    const frames = sc.io.Input(inputs);
-    const small = sc.ops.Resize({ frame: sc.streams.Stride(frames, [2]), width: 96, height: 64 });
-    const flow = sc.ops.OpticalFlow({ frame: sc.streams.Range(frames, [[4, 12]]) });
-    const inverted = sc.ops.call('SlowInvert', { frame: sc.streams.Gather(small, [[5, 1, 1, 3]]), ms: slowMs });
-    const out = (kind, i) => `${kind}${i}`;
-    return [
-      sc.io.Output(small.compressVideo({ quality: 28 }), videos.map((_, i) => new vg.NamedVideoStream(sc, out('small', i)))),
-      sc.io.Output(flow.lossless(), videos.map((_, i) => new vg.NamedStream(sc, out('flow', i)))),
-      sc.io.Output(sc.ops.Histogram({ frame: small }), videos.map((_, i) => new vg.NamedStream(sc, out('hist', i)))),
-      sc.io.Output(inverted.lossless(), videos.map((_, i) => new vg.NamedStream(sc, out('inv', i)))),
-    ];
-  };
+  const build = (sc, slowMs = 0) => buildGraph(sc, videos, slowMs);
 
   /** Every file of every output stream, by stream and file name (metadata aside). */
   const storedFiles = (db) => {
@@ -90,6 +76,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const seen = [];
     const result = await sc.run(build(sc), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true, onProgress: (p) => seen.push({ ...p }) });
     assert.equal(seen.at(-1).workers, 3, 'progress counts the live workers');
+    assert.equal(seen.at(-1).jobsDone, 3, 'progress counts the tasks done');
     await sc.close();
     assert.deepEqual(result.failedJobs, []);
     assert.ok(result.stats.rowsWritten > 0 && result.stats.framesDecoded > 0);
@@ -168,7 +155,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     }
   });
 
-  test('on S3: workers and the client share an s3:// database; every stored file equals the one-machine run\'s', async () => {
+  test('on S3: three workers and the client share an s3:// database; every stored file equals the one-machine run\'s', async () => {
     const s3dir = tempDir('vidgraph-s3rver-');
     const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'vgcluster' }] });
     const { port } = await server.run();
@@ -180,7 +167,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
       const local = new vg.Client({ db: localDb, threads: 1 });
       await local.run(build(local), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
       const db = 's3://vgcluster/run1';
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 3; i++) {
         mine.push(await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', 's3', '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `s3 worker ${i}`, cwd: ROOT }));
       }
       const sc = new vg.Client({ db, cluster: { redis: url, queue: 's3' }, threads: 1 });
@@ -211,6 +198,39 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
         else process.env[k] = saved[k];
       }
     }
+  });
+
+  test('a client killed mid-run leaves nothing visible; a rerun with Overwrite equals a clean run, and no staging is left', async () => {
+    const localDb = tempDir();
+    const local = new vg.Client({ db: localDb, threads: 1 });
+    await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
+    await local.close();
+    const db = tempDir();
+    await startWorkers(db, 'client-death', 2);
+    const client = await start(process.execPath, [path.join(ROOT, 'test', 'children', 'cluster-client.mjs'), db, url, 'client-death', '200', ...videos], /progress [1-9]/, { what: 'cluster client', cwd: ROOT });
+    client.child.kill('SIGKILL');
+    const sc = new vg.Client({ db, cluster: { redis: url, queue: 'client-death' }, threads: 1 });
+    const visible = (await sc.listStreams()).map((s) => s.name).filter((n) => !/^v\d$/.test(n));
+    assert.deepEqual(visible.filter((n) => !/^(small|flow|hist|inv)\d$/.test(n)), []);
+    const result = await sc.run(build(sc, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true, cacheMode: vg.CacheMode.Overwrite });
+    assert.deepEqual(result.failedJobs, []);
+    await sc.close();
+    const [a, b] = [storedFiles(localDb), storedFiles(db)];
+    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+    for (const k of Object.keys(a)) assert.ok(b[k] === a[k], `${k} differs from a clean run`);
+    // The dead client's tasks may still run on the workers: once they are done, what they handed
+    // to it (a dead pid) is collected by the next open of the database.
+    const queue = new Queue('client-death', { connection: { host: '127.0.0.1', port: Number(new URL(url).port) } });
+    for (let t = 0; t < 200; t++) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      if (Object.values(counts).every((n) => n === 0)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await queue.close();
+    const again = new vg.Client({ db });
+    await again.ready();
+    await again.close();
+    assert.deepEqual(fs.readdirSync(path.join(db, 'staging')), [], 'no staging left behind');
   });
 
   test('a damaged input fails its job alone after 3 attempts, naming the worker; the others commit', async () => {

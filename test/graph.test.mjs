@@ -221,7 +221,7 @@ describe('running', () => {
     const sc = client();
     const seen = [];
     await sc.run(histGraph(sc), vg.PerfParams.manual(2, 2), { onProgress: (p) => seen.push(p), showProgress: false });
-    assert.deepEqual(seen.at(-1), { done: 8, total: 8, jobs: 1, failedJobs: 0 });
+    assert.deepEqual(seen.at(-1), { done: 8, total: 8, jobs: 1, failedJobs: 0, jobsDone: 1 });
     assert.ok(seen.length >= 4);
     assert.ok(seen.every((p, i) => i === 0 || p.done >= seen[i - 1].done));
   });

@@ -77,18 +77,18 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
   const connections = [connect(cluster.redis), connect(cluster.redis)];
   const queue = new bull.Queue<TaskData, TaskResult>(cluster.queue, { connection: connections[0]! });
   const events = new bull.QueueEvents(cluster.queue, { connection: connections[1]! });
-  const progress = { done: 0, total, jobs, failedJobs: failedJobs.length, workers: 0 };
+  const progress = { done: 0, total, jobs, failedJobs: failedJobs.length, jobsDone: stats.skippedJobs + failedJobs.length, workers: 0 };
   const doneByTask = new Map<string, number>();
   const bar = (opts.showProgress ?? process.stderr.isTTY)
     ? new ProgressBar(total, {
-        unit: 'rows', failedLabel: 'failed jobs', initial: { workers: 0 },
-        format: 'vidgraph {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | workers: {workers} | failed jobs: {failed}',
+        unit: 'rows', failedLabel: 'failed jobs', initial: { workers: 0, tasks: `0/${jobs}` },
+        format: 'vidgraph {bar} {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | tasks {tasks} | workers: {workers} | failed jobs: {failed}',
       })
     : undefined;
   const report = () => {
     progress.done = [...doneByTask.values()].reduce((a, b) => a + b, 0);
     opts.onProgress?.({ ...progress });
-    bar?.update(progress.done, progress.failedJobs, undefined, { workers: progress.workers });
+    bar?.update(progress.done, progress.failedJobs, undefined, { workers: progress.workers, tasks: `${progress.jobsDone}/${jobs}` });
   };
   const committing: Promise<void>[] = [];
   let aborted = false;
@@ -155,6 +155,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
         const f = decodeFailure(got.failure);
         fail(j, f.code, `${f.message} (worker ${f.worker}, after ${TASK_ATTEMPTS} attempts)`, f.worker);
         progress.failedJobs++;
+        progress.jobsDone++;
         report();
         return;
       }
@@ -174,11 +175,14 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
         stats.framesDecoded += result.stats.framesDecoded;
         stats.gopsOpened += result.stats.gopsOpened;
         stats.opRows += result.stats.opRows;
+        progress.jobsDone++;
+        report();
       } catch (err) {
         for (const s of result.staged.slice(committed)) await db.discardHandedOver(s.handed, s.meta).catch(() => undefined);
         const e = toVidgraphError(err, `job '${jobName(j)}'`);
         fail(j, e.code, e.message);
         progress.failedJobs++;
+        progress.jobsDone++;
         report();
       }
     };

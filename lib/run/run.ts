@@ -41,6 +41,8 @@ export interface RunProgress {
   jobs: number;
   /** Jobs that failed so far. */
   failedJobs: number;
+  /** Jobs finished so far (committed, failed or skipped); in a distributed run, its tasks done. */
+  jobsDone: number;
   /** Distributed runs: the workers connected to the queue (checked about once a second). */
   workers?: number;
 }
@@ -363,11 +365,12 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     if (runJob[j]) for (const o of outputs) total += plan.column(o.column).length;
   }
 
-  const progress = { done: 0, total, jobs, failedJobs: 0 };
+  const progress = { done: 0, total, jobs, failedJobs: 0, jobsDone: stats.skippedJobs };
   for (const { job, error } of inputFailures) {
     failedJobs.push(jobName(job));
     stats.errors.push({ job: jobName(job), code: error.code, message: error.message });
     progress.failedJobs++;
+    progress.jobsDone++;
   }
   const bar = (opts.showProgress ?? process.stderr.isTTY) ? new ProgressBar(total) : undefined;
   const report = () => {
@@ -474,6 +477,8 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         if (hooks.handOver) await hooks.handOver(j, metas);
         else for (const { dir, meta } of metas) await db.commit(dir, meta, { overwrite: cacheMode === CacheMode.Overwrite });
         staged.length = 0;
+        progress.jobsDone++;
+        report();
       } catch (err) {
         for (const s of staged) {
           await s.writer.abort();
@@ -484,6 +489,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         failedJobs.push(jobName(j));
         stats.errors.push({ job: jobName(j), code: e.code, message: e.message });
         progress.failedJobs++;
+        progress.jobsDone++;
         report();
       } finally {
         for (const s of sources.values()) await s.close().catch(() => undefined);
