@@ -175,6 +175,14 @@ describe('ops in a run', () => {
     for await (const i of info.load()) assert.deepEqual(i, { width: 320, height: 240, channels: 3 });
   });
 
+  test('an Input of ArrayStreams mixing kinds (bytes in one, JSON in another) is ERR_BAD_ARGUMENT naming both rows', () => {
+    const sc = new vg.Client({ db: tempDir() });
+    assert.throws(() => sc.io.Input([new vg.ArrayStream([{ a: 1 }, null]), new vg.ArrayStream([null, new Uint8Array([7])])]),
+      { code: 'ERR_BAD_ARGUMENT', message: /streams\[0\] row 0 is a JSON value and streams\[1\] row 1 is a Uint8Array/ });
+    assert.throws(() => sc.io.Input([new vg.ArrayStream([vg.Frame.alloc(2, 2, 3), 'x'])]), { code: 'ERR_BAD_ARGUMENT', message: /row 0 is a vg\.Frame and streams\[0\] row 1 is a JSON value/ });
+    assert.equal(sc.io.Input([new vg.ArrayStream([null, 1]), new vg.ArrayStream([{ b: 2 }])]).type, 'Json');
+  });
+
   test('ArrayStream inputs round-trip (bytes as bytes, other values as JSON); null rows load as null', async () => {
     const sc = client();
     const bytes = [new Uint8Array([1, 2]), new Uint8Array([3])];

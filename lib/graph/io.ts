@@ -62,8 +62,19 @@ export class IO {
     if (first instanceof NamedVideoStream) type = 'Frame';
     else if (first instanceof FilesStream) type = 'Bytes';
     else if (first instanceof ArrayStream) {
-      const v = first.values.find((x) => x !== null);
-      type = v instanceof Frame ? 'Frame' : v instanceof Uint8Array ? 'Bytes' : 'Json';
+      // One column has one type: frames, bytes or JSON values, in every stream of the Input.
+      const kindOf = (v: unknown) => (v instanceof Frame ? 'Frame' : v instanceof Uint8Array ? 'Bytes' : 'Json');
+      let seen: { kind: string; where: string } | undefined;
+      (streams as ArrayStream[]).forEach((s, i) => s.values.forEach((v, r) => {
+        if (v === null) return;
+        const kind = kindOf(v);
+        if (!seen) seen = { kind, where: `streams[${i}] row ${r}` };
+        else if (kind !== seen.kind) {
+          const name = (k: string) => (k === 'Frame' ? 'a vg.Frame' : k === 'Bytes' ? 'a Uint8Array' : 'a JSON value');
+          throw new BadArgumentError(`Input: ArrayStream rows of one Input must be of one kind, but ${seen.where} is ${name(seen.kind)} and streams[${i}] row ${r} is ${name(kind)}`);
+        }
+      }));
+      type = seen?.kind ?? 'Json';
     }
     return new Column(new InputNode(streams, type), 0, type);
   }
