@@ -62,11 +62,25 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     return out;
   };
 
-  test('three workers write outputs byte-identical to the same graph run on one machine', async () => {
+  /** The graph run on one machine (no cluster): the reference every distributed run must equal. */
+  const oneMachineRun = async (perf, slowMs = 0) => {
     const localDb = tempDir();
     const local = new vg.Client({ db: localDb, threads: 1 });
-    await local.run(build(local), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
+    await local.run(build(local, slowMs), perf, { showProgress: false, throwOnFailure: true });
     await local.close();
+    return localDb;
+  };
+
+  /** The same output streams, each stored file byte for byte. */
+  const assertSameFiles = (referenceDb, db, what) => {
+    const [want, got] = [storedFiles(referenceDb), storedFiles(db)];
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());
+    for (const k of Object.keys(want)) assert.ok(got[k] === want[k], `${k}: ${what}`);
+    return want;
+  };
+
+  test('three workers write outputs byte-identical to the same graph run on one machine', async () => {
+    const localDb = await oneMachineRun(vg.PerfParams.manual(4, 8));
     const db = tempDir();
     await startWorkers(db, 'identical');
     const sc = new vg.Client({ db, cluster: { redis: url, queue: 'identical' }, threads: 1 });
@@ -81,18 +95,13 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     assert.deepEqual(result.failedJobs, []);
     assert.ok(result.stats.rowsWritten > 0 && result.stats.framesDecoded > 0);
     assert.equal(seen.at(-1).done, seen.at(-1).total, 'progress reaches the total');
-    const [mine, theirs] = [storedFiles(localDb), storedFiles(db)];
-    assert.deepEqual(Object.keys(theirs).sort(), Object.keys(mine).sort());
-    for (const k of Object.keys(mine)) assert.ok(theirs[k] === mine[k], `${k} differs from the one-machine run`);
+    const mine = assertSameFiles(localDb, db, 'differs from the one-machine run');
     assert.ok(Object.keys(mine).some((k) => k.endsWith('packets.bin')), 'an encoded output is compared');
     assert.equal(fs.readdirSync(path.join(db, 'staging')).length, 0, 'nothing left in staging');
   });
 
   test('a worker SIGKILLed mid-task: another worker takes the task over, no row lost or duplicated', async () => {
-    const localDb = tempDir();
-    const local = new vg.Client({ db: localDb, threads: 1 });
-    await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
-    await local.close();
+    const localDb = await oneMachineRun(vg.PerfParams.manual(1, 1));
     const db = tempDir();
     const started = await startWorkers(db, 'kill');
     const sc = new vg.Client({ db, cluster: { redis: url, queue: 'kill' }, threads: 1 });
@@ -113,16 +122,12 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const others = started.filter((w) => w !== killed).map((w) => w.output()).join('\n');
     const job = /task \S+ \(job '(\S+)'\) started/.exec(killed.output())[1];
     assert.match(others, new RegExp(`task \\S+ \\(job '${job}'\\) done`), `another worker finished job ${job}`);
-    const [mine, theirs] = [storedFiles(localDb), storedFiles(db)];
-    for (const k of Object.keys(mine)) assert.ok(theirs[k] === mine[k], `${k}: rows lost, duplicated or changed`);
+    assertSameFiles(localDb, db, 'rows lost, duplicated or changed');
     assert.ok(Date.now() - t0 < 60000);
   });
 
   test('Redis restarted mid-run (its queue lost): the client adds the lost tasks again; outputs neither lost nor duplicated', async () => {
-    const localDb = tempDir();
-    const local = new vg.Client({ db: localDb, threads: 1 });
-    await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
-    await local.close();
+    const localDb = await oneMachineRun(vg.PerfParams.manual(1, 1));
     let own = await startRedis();
     const ownUrl = own.url;
     const redisArgs = own.args;
@@ -146,9 +151,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
       await sc.close();
       assert.ok(restarted, 'Redis was restarted mid-run');
       assert.deepEqual(result.failedJobs, []);
-      const [a, b] = [storedFiles(localDb), storedFiles(db)];
-      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
-      for (const k of Object.keys(a)) assert.ok(b[k] === a[k], `${k}: rows lost, duplicated or changed`);
+      assertSameFiles(localDb, db, 'rows lost, duplicated or changed');
     } finally {
       for (const w of mine) w.child.kill('SIGKILL');
       own.child.kill('SIGKILL');
@@ -163,9 +166,8 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`, AWS_REGION: 'us-east-1' });
     const mine = [];
     try {
-      const localDb = tempDir();
-      const local = new vg.Client({ db: localDb, threads: 1 });
-      await local.run(build(local), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
+      const localDb = await oneMachineRun(vg.PerfParams.manual(4, 8));
+      const local = new vg.Client({ db: localDb });
       const db = 's3://vgcluster/run1';
       for (let i = 0; i < 3; i++) {
         mine.push(await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', 's3', '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `s3 worker ${i}`, cwd: ROOT }));
@@ -201,10 +203,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
   });
 
   test('a client killed mid-run leaves nothing visible; a rerun with Overwrite equals a clean run, and no staging is left', async () => {
-    const localDb = tempDir();
-    const local = new vg.Client({ db: localDb, threads: 1 });
-    await local.run(build(local, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true });
-    await local.close();
+    const localDb = await oneMachineRun(vg.PerfParams.manual(1, 1));
     const db = tempDir();
     await startWorkers(db, 'client-death', 2);
     const client = await start(process.execPath, [path.join(ROOT, 'test', 'children', 'cluster-client.mjs'), db, url, 'client-death', '200', ...videos], /progress [1-9]/, { what: 'cluster client', cwd: ROOT });
@@ -215,9 +214,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     const result = await sc.run(build(sc, 0), vg.PerfParams.manual(1, 1), { showProgress: false, throwOnFailure: true, cacheMode: vg.CacheMode.Overwrite });
     assert.deepEqual(result.failedJobs, []);
     await sc.close();
-    const [a, b] = [storedFiles(localDb), storedFiles(db)];
-    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
-    for (const k of Object.keys(a)) assert.ok(b[k] === a[k], `${k} differs from a clean run`);
+    assertSameFiles(localDb, db, 'differs from a clean run');
     // The dead client's tasks may still run on the workers: once they are done, what they handed
     // to it (a dead pid) is collected by the next open of the database.
     const queue = new Queue('client-death', { connection: { host: '127.0.0.1', port: Number(new URL(url).port) } });

@@ -8,14 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Client } from '../client';
-import { AbortedError, ClosedError, ExistsError, JobsFailedError, toVidgraphError } from '../errors';
-import type { JobFailure } from '../errors';
+import { AbortedError, JobsFailedError, toVidgraphError } from '../errors';
 import { InputNode, OutputOp } from '../graph/graph';
 import { CacheMode, PerfParams } from '../run/perf-params';
-import { JobPlan } from '../run/plan';
 import { ProgressBar } from '../run/progress';
-import { checkRun } from '../run/run';
-import type { RunOptions, RunResult, RunStats } from '../run/run';
+import { checkRun, newRunStats, prepareJobs } from '../run/run';
+import type { RunOptions, RunResult } from '../run/run';
 import { graphToSpec } from './graph-spec';
 import { bullmq, decodeFailure, TaskData, TaskResult } from './queue';
 
@@ -24,53 +22,23 @@ export const TASK_ATTEMPTS = 3;
 
 export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions, cluster: { redis: string; queue: string }): Promise<RunResult> {
   // Validate, as a local run does.
-  const { outputs, perf, kernelTimeout, throwOnFailure, cacheMode, jobs } = checkRun(outputsArg, perfArg, opts);
+  const { outputs, perf, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checkRun(outputsArg, perfArg, opts);
   const spec = graphToSpec(outputs); // what cannot leave this process is refused before anything runs
   const db = await sc.ready();
   const started = performance.now();
   const runId = randomBytes(8).toString('hex');
-  const errors: JobFailure[] = [];
-  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
+  const stats = newRunStats(jobs);
   const failedJobs: string[] = [];
-  const inputs = new Map<number, InputNode>();
-  const visit = (n: { id: number; inputs: { node: unknown }[] }): void => {
-    if (n instanceof InputNode) inputs.set(n.id, n);
-    n.inputs.forEach((c) => visit(c.node as { id: number; inputs: { node: unknown }[] }));
-  };
-  outputs.forEach((o) => visit(o.column.node));
-  const jobName = (j: number) => [...inputs.values()][0]?.streams[j]?.name() ?? `job ${j}`;
+  const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
   const fail = (j: number, code: string, message: string, worker?: string) => {
     failedJobs.push(jobName(j));
     stats.errors.push({ job: jobName(j), code, message, ...(worker ? { worker } : {}) });
   };
 
   // Cache modes, then the inputs (ingested here, lazily, so that workers find them stored).
-  const runJob: boolean[] = [];
-  for (let j = 0; j < jobs; j++) {
-    const existing: string[] = [];
-    for (const o of outputs) if (await (o.streams[j] as unknown as { exists(): Promise<boolean> }).exists()) existing.push(o.streams[j]!.name());
-    if (existing.length > 0 && cacheMode === CacheMode.Error) {
-      throw new ExistsError(`run: output stream(s) ${existing.map((n) => `'${n}'`).join(', ')} already exist (use cacheMode vg.CacheMode.Ignore or Overwrite)`);
-    }
-    const skip = cacheMode === CacheMode.Ignore && existing.length === outputs.length;
-    runJob.push(!skip);
-    if (skip) stats.skippedJobs++;
-  }
-  let total = 0;
-  for (let j = 0; j < jobs; j++) {
-    if (!runJob[j]) continue;
-    try {
-      const lengths = new Map<number, number>();
-      for (const n of inputs.values()) lengths.set(n.id, await n.streams[j]!.len());
-      const plan = new JobPlan(j, jobs, lengths);
-      for (const o of outputs) total += plan.column(o.column).length;
-    } catch (err) {
-      if (err instanceof AbortedError || err instanceof ClosedError) throw err;
-      const e = toVidgraphError(err, `job '${jobName(j)}'`);
-      fail(j, e.code, e.message);
-      runJob[j] = false;
-    }
-  }
+  const { runJob, total, skippedJobs, inputFailures } = await prepareJobs(outputs, nodes, jobs, cacheMode, jobName);
+  stats.skippedJobs = skippedJobs;
+  for (const { job, error } of inputFailures) fail(job, error.code, error.message);
 
   // One task per job.
   const { bull, connect } = await bullmq();

@@ -303,29 +303,23 @@ export function checkRun(outputsArg: OutputOp | OutputOp[], perfArg: PerfParams,
   return { outputs, perf, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes };
 }
 
-export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
-  // Validate.
-  const checked = checkRun(outputsArg, perfArg, opts);
-  const { outputs, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checked;
-  let perf = checked.perf;
-  for (const n of nodes) {
-    if (n instanceof OpNode && n.options.device === 'gpu' && !sc.hasGpu()) {
-      throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
-    }
-  }
-  const db = await sc.ready();
-  const started = performance.now();
-  const jobId = randomBytes(8).toString('hex');
+/** @internal A run's counters before anything ran (`failures` is `errors`, under the contract's name). */
+export function newRunStats(jobs: number): RunStats {
   const errors: JobFailure[] = [];
-  const stats: RunStats = { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
-  const failedJobs: string[] = [];
-  const trace = opts.profiling ? new Trace() : undefined;
-  const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
+  return { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
+}
 
-  // Cache mode, decided for every job before anything runs.
+/**
+ * @internal Which jobs run, and their plans: cache modes are decided for every job before
+ * anything runs; plans need the inputs' lengths (ingesting lazily where needed). An input that
+ * cannot be ingested or read (not a video, a truncated file without an index, a missing stream)
+ * fails its own job; the other jobs run and commit. `onlyJobs`: the others are not looked at.
+ */
+export async function prepareJobs(outputs: OutputOp[], nodes: GraphNode[], jobs: number, cacheMode: CacheMode, jobName: (j: number) => string, onlyJobs?: number[]) {
   const runJob: boolean[] = [];
+  let skippedJobs = 0;
   for (let j = 0; j < jobs; j++) {
-    if (hooks.onlyJobs && !hooks.onlyJobs.includes(j)) {
+    if (onlyJobs && !onlyJobs.includes(j)) {
       runJob.push(false);
       continue;
     }
@@ -336,18 +330,14 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     }
     const skip = cacheMode === CacheMode.Ignore && existing.length === outputs.length;
     runJob.push(!skip);
-    if (skip) stats.skippedJobs++;
+    if (skip) skippedJobs++;
   }
-
-  // Plans need the inputs' lengths (ingesting lazily where needed). An input that cannot be
-  // ingested or read (not a video, a truncated file without an index, a missing stream) fails
-  // its own job; the other jobs run and commit.
   const inputNodes = nodes.filter((n): n is InputNode => n instanceof InputNode);
   const plans: JobPlan[] = [];
   const inputFailures: { job: number; error: VidgraphError }[] = [];
   let total = 0;
   for (let j = 0; j < jobs; j++) {
-    if (hooks.onlyJobs && !hooks.onlyJobs.includes(j)) continue;
+    if (onlyJobs && !onlyJobs.includes(j)) continue;
     const lengths = new Map<number, number>();
     try {
       for (const n of inputNodes) {
@@ -364,6 +354,30 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
     plans[j] = plan;
     if (runJob[j]) for (const o of outputs) total += plan.column(o.column).length;
   }
+  return { runJob, plans, total, skippedJobs, inputFailures };
+}
+
+export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
+  // Validate.
+  const checked = checkRun(outputsArg, perfArg, opts);
+  const { outputs, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checked;
+  let perf = checked.perf;
+  for (const n of nodes) {
+    if (n instanceof OpNode && n.options.device === 'gpu' && !sc.hasGpu()) {
+      throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
+    }
+  }
+  const db = await sc.ready();
+  const started = performance.now();
+  const jobId = randomBytes(8).toString('hex');
+  const stats = newRunStats(jobs);
+  const failedJobs: string[] = [];
+  const trace = opts.profiling ? new Trace() : undefined;
+  const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
+
+  const { runJob, plans, total, skippedJobs, inputFailures } = await prepareJobs(outputs, nodes, jobs, cacheMode, jobName, hooks.onlyJobs);
+  stats.skippedJobs = skippedJobs;
+  const inputNodes = nodes.filter((n): n is InputNode => n instanceof InputNode);
 
   const progress = { done: 0, total, jobs, failedJobs: 0, jobsDone: stats.skippedJobs };
   for (const { job, error } of inputFailures) {
