@@ -138,6 +138,10 @@ describe('vidgraph command line (commander)', () => {
       [['extract-frames', '--input', 'i', '--output-dir', 'o', '--format', 'gif'], /Allowed choices are jpg, png/],
       [['config'], /config needs one of --version, --include-dir, --cmake-dir, --json/],
       [['--db'], /option '--db <dir>' argument missing/],
+      [['worker'], /required option '--redis <url>' not specified/],
+      [['worker', '--redis', 'localhost:6379'], /expected a Redis URL such as 'redis:\/\/127\.0\.0\.1:6379', got 'localhost:6379'/],
+      [['workers', '--redis', 'redis://127.0.0.1:1', '--queue', 'a:b'], /expected a queue name of letters, digits/],
+      [['types'], /missing required argument 'proto'/],
     ];
     for (const [args, message] of cases) {
       const r = cli(...args);

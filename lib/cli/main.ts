@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Client, damageNotes, displayName, formatTable, streamTable } from '../client';
 import { toVidgraphError, VidgraphError } from '../errors';
+import { DEFAULT_QUEUE, queueName, redisUrl } from '../distributed/queue';
 import { extractFrames } from '../extract';
 import { packageRoot } from '../native';
 import { ProgressBar } from '../run/progress';
@@ -91,6 +92,22 @@ async function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
 
 function withDb(cmd: Command): Command {
   return cmd.option('--db <dir>', DB_HELP);
+}
+
+/** A usage error (exit code 2) from one of the library's own argument checks. */
+function usage<T>(check: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return check(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/** `--redis <url>` of the distributed-run commands, checked as the Client checks cluster.redis. */
+function redisOption(): Option {
+  return new Option('--redis <url>', 'the Redis server of the queue, e.g. redis://127.0.0.1:6379').makeOptionMandatory().argParser(usage((v) => redisUrl('--redis', v)));
 }
 
 function jsonOption(what: string): Option {
@@ -277,11 +294,8 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
 
   withDb(prog.command('worker')
     .description('take tasks of distributed runs (sc.run on a Client with cluster) from a BullMQ queue and run them here, until SIGINT or SIGTERM')
-    .addOption(new Option('--redis <url>', 'the Redis server of the queue, e.g. redis://127.0.0.1:6379').makeOptionMandatory().argParser((v) => {
-      if (!/^rediss?:\/\/./.test(v)) throw new InvalidArgumentError(`expected a Redis URL such as redis://127.0.0.1:6379, got '${v}'`);
-      return v;
-    }))
-    .option('--queue <name>', 'the queue\'s name (the client\'s cluster.queue)', 'vidgraph')
+    .addOption(redisOption())
+    .addOption(new Option('--queue <name>', 'the queue\'s name (the client\'s cluster.queue)').default(DEFAULT_QUEUE).argParser(usage((v) => queueName('--queue', v))))
     .addOption(new Option('--concurrency <n>', 'tasks run at once').default(1).argParser(integer('--concurrency', 1, 64)))
     .addOption(new Option('--lock-duration <ms>', 'how long a task stays with a worker that stopped answering before another takes it').default(30000).argParser(integer('--lock-duration', 1000, 3_600_000)))
     .addOption(new Option('--threads <n>', 'engine threads (default: all cores)').argParser(integer('--threads', 1, 1024))))
@@ -304,11 +318,8 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
 
   prog.command('workers')
     .description('the workers connected to a distributed-run queue, with the tasks each is running')
-    .addOption(new Option('--redis <url>', 'the Redis server of the queue, e.g. redis://127.0.0.1:6379').makeOptionMandatory().argParser((v) => {
-      if (!/^rediss?:\/\/./.test(v)) throw new InvalidArgumentError(`expected a Redis URL such as redis://127.0.0.1:6379, got '${v}'`);
-      return v;
-    }))
-    .option('--queue <name>', 'the queue\'s name', 'vidgraph')
+    .addOption(redisOption())
+    .addOption(new Option('--queue <name>', 'the queue\'s name').default(DEFAULT_QUEUE).argParser(usage((v) => queueName('--queue', v))))
     .addOption(jsonOption('the workers'))
     .action(async (opts: { redis: string; queue: string; json?: boolean }) => {
       const { listWorkers } = await import('../distributed/workers');

@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { Client } from '../client';
-import { AbortedError, JobsFailedError, toVidgraphError } from '../errors';
+import { AbortedError, toVidgraphError } from '../errors';
 import { InputNode, OutputOp } from '../graph/graph';
 import { CacheMode, PerfParams } from '../run/perf-params';
 import { ProgressBar } from '../run/progress';
-import { checkRun, newRunStats, prepareJobs } from '../run/run';
+import { checkRun, newRunStats, prepareJobs, settleRun } from '../run/run';
 import type { RunOptions, RunResult } from '../run/run';
 import { graphToSpec } from './graph-spec';
 import { bullmq, decodeFailure, TaskData, TaskResult } from './queue';
@@ -59,10 +59,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
     bar?.update(progress.done, progress.failedJobs, undefined, { workers: progress.workers, tasks: `${progress.jobsDone}/${jobs}` });
   };
   const committing: Promise<void>[] = [];
-  let aborted = false;
   let stopPolling = () => undefined as void;
-  const onAbort = () => { aborted = true; };
-  opts.signal?.addEventListener('abort', onAbort);
   try {
     await events.waitUntilReady();
     events.on('progress', ({ jobId, data }) => {
@@ -101,7 +98,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
      */
     const outcome = async (task: (typeof tasks)[number]['task']): Promise<{ result: TaskResult } | { failure: string }> => {
       for (;;) {
-        if (aborted) throw new AbortedError('the run was aborted');
+        if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
         try {
           return { result: await task.waitUntilFinished(events, 3000) };
         } catch (err) {
@@ -128,7 +125,7 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
         return;
       }
       const result = got.result;
-      if (aborted) {
+      if (opts.signal?.aborted) {
         for (const s of result.staged) await db.discardHandedOver(s.handed, s.meta).catch(() => undefined);
         return;
       }
@@ -176,17 +173,11 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
     for (const { task } of tasks) await task.remove().catch(() => undefined);
   } finally {
     stopPolling();
-    opts.signal?.removeEventListener('abort', onAbort);
     bar?.stop();
     await events.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
     for (const c of connections) c.disconnect(); // BullMQ leaves connections it was given open
   }
   stats.seconds = (performance.now() - started) / 1000;
-  const result: RunResult = { jobId: runId, failedJobs, stats };
-  if (stats.errors.length > 0) {
-    if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, result);
-    for (const e of stats.errors) process.emitWarning(`job '${e.job}' failed: ${e.message.split('\n')[0]} (${e.code})`, { code: 'VIDGRAPH_JOB_FAILED' });
-  }
-  return result;
+  return settleRun({ jobId: runId, failedJobs, stats }, throwOnFailure);
 }

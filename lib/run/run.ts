@@ -357,6 +357,20 @@ export async function prepareJobs(outputs: OutputOp[], nodes: GraphNode[], jobs:
   return { runJob, plans, total, skippedJobs, inputFailures };
 }
 
+/**
+ * @internal A finished run's result: with failed jobs, rejected (throwOnFailure) or returned
+ * after one VIDGRAPH_JOB_FAILED warning per failed job, so that a failure never passes unnoticed,
+ * progress bar or not.
+ */
+export function settleRun(result: RunResult, throwOnFailure: boolean): RunResult {
+  const { stats } = result;
+  if (stats.errors.length > 0) {
+    if (throwOnFailure) throw new JobsFailedError(stats.errors, stats.jobs, result);
+    for (const e of stats.errors) process.emitWarning(`job '${e.job}' failed: ${e.message.split('\n')[0]} (${e.code})`, { code: 'VIDGRAPH_JOB_FAILED' });
+  }
+  return result;
+}
+
 export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
   // Validate.
   const checked = checkRun(outputsArg, perfArg, opts);
@@ -516,10 +530,5 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   }
   stats.seconds = (performance.now() - started) / 1000;
   if (trace) stats.profile = await trace.write(path.join(db.localDir, 'profiles', `${jobId}.trace.json`));
-  if (stats.errors.length > 0) {
-    if (throwOnFailure) throw new JobsFailedError(stats.errors, jobs, { jobId, failedJobs, stats });
-    // A failed job must not pass unnoticed, progress bar or not.
-    for (const e of stats.errors) process.emitWarning(`job '${e.job}' failed: ${e.message.split('\n')[0]} (${e.code})`, { code: 'VIDGRAPH_JOB_FAILED' });
-  }
-  return { jobId, failedJobs, stats };
+  return settleRun({ jobId, failedJobs, stats }, throwOnFailure);
 }
