@@ -53,11 +53,9 @@ export interface GraphSpec {
   plugins: { file: string; proto?: string; ops: string[] }[];
   /** TypeScript ops to register (from their modules) before the graph is rebuilt. */
   tsOps: TsOpSpec[];
-  /** Column types the graph uses that are not built in (the worker must have registered them). */
+  /** Registered column types the graph uses (the worker must have them: built-in ones always are). */
   types: string[];
 }
-
-const BUILTIN_TYPES = new Set(['Frame', 'Bytes', 'Image', 'Json', 'Histogram', 'Float32', 'Int32', 'BboxList', 'any']);
 
 const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
@@ -120,7 +118,7 @@ export function graphToSpec(outputs: OutputOp[]): GraphSpec {
   const tsOps = new Map<string, TsOpSpec>();
   const types = new Set<string>();
   const ref = (c: Column): ColumnRef => {
-    if (!BUILTIN_TYPES.has(c.type)) types.add(c.type);
+    if (c.type !== 'Frame' && c.type !== 'any') types.add(c.type); // registered types (built-in ones are everywhere)
     return { node: c.node.id, index: c.index, type: c.type };
   };
   const visit = (n: GraphNode): void => {
