@@ -1,10 +1,14 @@
-// Distributed runs against the local engine, on this machine: the same graph (8 videos, each
-// Resize -> Histogram over every frame, one job per video) run
+// Distributed runs against the local engine, on this machine: the same graph (Resize ->
+// Histogram over every frame) over two inputs,
+//   8 videos     8 short clips, one job each, each job one task (PerfParams.manual(30, 120))
+//   1 long video one 32 s clip, one job split in row-range tasks of 240 rows and a merge
+//                (PerfParams.manual(30, 60))
+// each run
 //   local      sc.run on a plain Client
 //   1 worker   sc.run on a Client with cluster, one `vidgraph worker` process
 //   2 workers  the same with two worker processes
-// Reported: wall seconds (median of --reps), rows/s, and the per-task overhead of going through
-// the queue: (1-worker time - local time) / tasks. Workers are started (and Redis with them)
+// Reported: wall seconds (median of --reps), rows/s, the tasks (from onProgress), and the
+// per-task overhead of going through the queue: (1-worker time - local time) / tasks. Workers are started (and Redis with them)
 // before the timed runs, as on a cluster; each run uses a fresh database output (Overwrite).
 // The one worker gets as many engine threads as the local client (all cores), so that its extra
 // time is the queue's; the two workers get half each (on one machine they share its cores, so
@@ -42,20 +46,29 @@ children.push(redis.child);
 const url = redis.url;
 
 const clip = await makeClip('cluster', { width: 640, height: 360, seconds: 4, fps: 30, gop: 60 });
+const longClip = await makeClip('cluster-long', { width: 640, height: 360, seconds: 32, fps: 30, gop: 60 });
 const db = fs.mkdtempSync(path.join(os.tmpdir(), 'vidgraph-bench-cluster-'));
 const setup = new vg.Client({ db });
 for (let i = 0; i < nVideos; i++) await new vg.NamedVideoStream(setup, `v${i}`, { path: clip }).ingest();
+await new vg.NamedVideoStream(setup, 'long', { path: longClip }).ingest();
 await setup.close();
 
-const graph = (sc) => {
-  const frames = sc.io.Input(Array.from({ length: nVideos }, (_, i) => new vg.NamedVideoStream(sc, `v${i}`)));
-  const hist = sc.ops.Histogram({ frame: sc.ops.Resize({ frame: frames, width: 320, height: 180 }) });
-  return sc.io.Output(hist, Array.from({ length: nVideos }, (_, i) => new vg.NamedStream(sc, `h${i}`)));
+const SCENARIOS = {
+  [`${nVideos} videos`]: { inputs: Array.from({ length: nVideos }, (_, i) => `v${i}`), perf: () => vg.PerfParams.manual(30, 120) },
+  '1 long video': { inputs: ['long'], perf: () => vg.PerfParams.manual(30, 60) },
 };
-const timeRun = async (sc) => {
+const graph = (sc, inputs) => {
+  const frames = sc.io.Input(inputs.map((name) => new vg.NamedVideoStream(sc, name)));
+  const hist = sc.ops.Histogram({ frame: sc.ops.Resize({ frame: frames, width: 320, height: 180 }) });
+  return sc.io.Output(hist, inputs.map((name) => new vg.NamedStream(sc, `h-${name}`)));
+};
+const timeRun = async (sc, scenario) => {
   const t = performance.now();
-  const r = await sc.run(graph(sc), vg.PerfParams.manual(30, 120), { showProgress: false, cacheMode: vg.CacheMode.Overwrite, throwOnFailure: true });
-  return { seconds: (performance.now() - t) / 1000, rows: r.stats.rowsWritten };
+  let tasks = 0;
+  const r = await sc.run(graph(sc, scenario.inputs), scenario.perf(), {
+    showProgress: false, cacheMode: vg.CacheMode.Overwrite, throwOnFailure: true, onProgress: (p) => { tasks = p.tasks ?? 0; },
+  });
+  return { seconds: (performance.now() - t) / 1000, rows: r.stats.rowsWritten, tasks };
 };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -67,6 +80,7 @@ const startWorkers = async (n) => {
   }
 };
 const results = {};
+for (const name of Object.keys(SCENARIOS)) results[name] = {};
 const local = new vg.Client({ db });
 for (const mode of ['local', '1 worker', '2 workers']) {
   let sc = local;
@@ -75,21 +89,29 @@ for (const mode of ['local', '1 worker', '2 workers']) {
     await startWorkers(mode === '1 worker' ? 1 : 2);
     sc = new vg.Client({ db, cluster: { redis: url, queue: `bench${mode === '1 worker' ? 1 : 2}` } });
   }
-  await timeRun(sc); // warm-up
-  const runs = [];
-  for (let r = 0; r < reps; r++) runs.push(await timeRun(sc));
-  const seconds = median(runs.map((x) => x.seconds));
-  results[mode] = { seconds, rows: runs[0].rows, rowsPerSec: runs[0].rows / seconds };
+  for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    await timeRun(sc, scenario); // warm-up
+    const runs = [];
+    for (let r = 0; r < reps; r++) runs.push(await timeRun(sc, scenario));
+    const seconds = median(runs.map((x) => x.seconds));
+    results[name][mode] = { seconds, rows: runs[0].rows, rowsPerSec: runs[0].rows / seconds, tasks: runs[0].tasks };
+  }
   if (sc !== local) await sc.close();
 }
 await local.close();
-const overheadMs = ((results['1 worker'].seconds - results.local.seconds) / nVideos) * 1000;
-const report = { videos: nVideos, tasks: nVideos, rowsPerTask: results.local.rows / nVideos, reps, results, perTaskOverheadMs: overheadMs };
+const report = { reps, scenarios: {} };
+for (const [name, r] of Object.entries(results)) {
+  const tasks = r['1 worker'].tasks;
+  report.scenarios[name] = { ...r, tasks, perTaskOverheadMs: ((r['1 worker'].seconds - r.local.seconds) / tasks) * 1000 };
+}
 if (opt.json) console.log(JSON.stringify(report, null, 2));
 else {
-  console.log(`cluster bench: ${nVideos} tasks of ${results.local.rows / nVideos} rows (640x360 -> Resize -> Histogram), median of ${reps}`);
-  for (const [mode, r] of Object.entries(results)) console.log(`  ${mode.padEnd(10)} ${r.seconds.toFixed(2)} s  ${r.rowsPerSec.toFixed(0)} rows/s`);
-  console.log(`  per-task overhead through the queue (1 worker vs local): ${overheadMs.toFixed(0)} ms`);
+  console.log(`cluster bench: 640x360 -> Resize -> Histogram, median of ${reps}`);
+  for (const [name, r] of Object.entries(report.scenarios)) {
+    console.log(`  ${name}: ${r.local.rows} rows in ${r.tasks} tasks (merges included)`);
+    for (const mode of ['local', '1 worker', '2 workers']) console.log(`    ${mode.padEnd(10)} ${r[mode].seconds.toFixed(2)} s  ${r[mode].rowsPerSec.toFixed(0)} rows/s`);
+    console.log(`    per-task overhead through the queue (1 worker vs local): ${r.perTaskOverheadMs.toFixed(0)} ms`);
+  }
 }
 for (const w of workers) w.kill('SIGTERM');
 fs.rmSync(db, { recursive: true, force: true });

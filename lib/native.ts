@@ -140,6 +140,8 @@ export interface NativeEncoder {
 export interface NativeBinding {
   NativeEncoder: new (packetsPath: string, opts: { width: number; height: number; fpsNum: number; fpsDen: number; crf?: number; bitrate?: number; gop?: number; threads?: number }) => NativeEncoder;
   remux(index: Uint8Array, dataPath: string, outPath: string): Promise<void>;
+  /** Joins encoded parts of one stream (rows in order, each part a whole number of keyframe intervals but the last). */
+  concatEncoded(parts: { index: Uint8Array; data: string }[], outPath: string): Promise<{ index: Uint8Array; info: NativeIndexInfo }>;
   ops(): NativeOpInfo[];
   /** timeoutMs > 0: a registration that overran it registers nothing (ERR_TIMEOUT) and the file stays refused. */
   loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import * as vg from 'vidgraph';
 import { build as buildGraph } from './children/cluster-graph.mjs';
@@ -38,10 +39,10 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     redis?.child.kill('SIGKILL');
   });
 
-  const startWorkers = async (db, queue, n = 3) => {
+  const startWorkers = async (db, queue, n = 3, env = undefined) => {
     const started = [];
     for (let i = 0; i < n; i++) {
-      const w = await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', queue, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `worker ${i}`, cwd: ROOT });
+      const w = await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', queue, '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `worker ${i}`, cwd: ROOT, env });
       workers.push(w);
       started.push(w);
     }
@@ -79,7 +80,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     return want;
   };
 
-  test('three workers write outputs byte-identical to the same graph run on one machine', async () => {
+  test('three workers write outputs byte-identical to the same graph run on one machine, each job split in row-range tasks and merged', async () => {
     const localDb = await oneMachineRun(vg.PerfParams.manual(4, 8));
     const db = tempDir();
     await startWorkers(db, 'identical');
@@ -88,9 +89,19 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     assert.deepEqual(listed.map((w) => w.name).sort(), workers.slice(-3).map((w) => /worker (\S+): ready/.exec(w.output())[1]).sort(), 'vidgraph workers lists the three');
     assert.ok(listed.every((w) => Array.isArray(w.tasks) && w.tasks.length === 0), 'idle before the run');
     const seen = [];
-    const result = await sc.run(build(sc), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true, onProgress: (p) => seen.push({ ...p }) });
+    // Tasks of 4 io packets (16 rows), rounded up to whole keyframe intervals of the encoded
+    // output (6): rows 0-17 and 18-23 of every output, then a merge, for each of the 3 jobs.
+    const result = await sc.run(build(sc), vg.PerfParams.manual(2, 4), { showProgress: false, throwOnFailure: true, onProgress: (p) => seen.push({ ...p }) });
     assert.equal(seen.at(-1).workers, 3, 'progress counts the live workers');
-    assert.equal(seen.at(-1).jobsDone, 3, 'progress counts the tasks done');
+    assert.equal(seen.at(-1).jobsDone, 3, 'progress counts the jobs done');
+    assert.equal(seen.at(-1).tasks, 9, 'two row tasks and a merge per job');
+    assert.equal(seen.at(-1).tasksDone, 9);
+    const logs = workers.slice(-3).map((w) => w.output()).join('\n');
+    for (const j of [0, 1, 2]) {
+      assert.match(logs, new RegExp(`\\(job 'v${j}', rows 0-17\\) started`));
+      assert.match(logs, new RegExp(`\\(job 'v${j}', rows 18-23\\) started`));
+      assert.match(logs, new RegExp(`\\(job 'v${j}', merge of 2 parts\\) started`));
+    }
     await sc.close();
     assert.deepEqual(result.failedJobs, []);
     assert.ok(result.stats.rowsWritten > 0 && result.stats.framesDecoded > 0);
@@ -111,7 +122,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
       showProgress: false, throwOnFailure: true,
       onProgress: () => {
         if (killed) return;
-        killed = started.find((w) => /task \S+ \(job '\S+'\) started/.test(w.output()));
+        killed = started.find((w) => /task \S+ \(job '\S+', rows [^)]*\) started/.test(w.output()));
         killed?.child.kill('SIGKILL');
       },
     });
@@ -120,8 +131,11 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     assert.ok(killed, 'a worker was killed mid-task');
     assert.deepEqual(result.failedJobs, []);
     const others = started.filter((w) => w !== killed).map((w) => w.output()).join('\n');
-    const job = /task \S+ \(job '(\S+)'\) started/.exec(killed.output())[1];
-    assert.match(others, new RegExp(`task \\S+ \\(job '${job}'\\) done`), `another worker finished job ${job}`);
+    // The tasks it had started and not finished: each finished by another worker.
+    const startedThere = [...killed.output().matchAll(/task (\S+) \(job '\S+', rows [^)]*\) started/g)].map((m) => m[1]);
+    const unfinished = startedThere.filter((t) => !new RegExp(`task ${t} \\(job '\\S+'\\) done`).test(killed.output()));
+    assert.ok(unfinished.length > 0, 'it was killed mid-task');
+    for (const t of unfinished) assert.match(others, new RegExp(`task ${t} \\(job '\\S+'\\) done`), `another worker finished task ${t}`);
     assertSameFiles(localDb, db, 'rows lost, duplicated or changed');
     assert.ok(Date.now() - t0 < 60000);
   });
@@ -158,7 +172,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     }
   });
 
-  test('on S3: three workers and the client share an s3:// database; every stored file equals the one-machine run\'s', async () => {
+  test('on S3: three workers and the client share an s3:// database; every stored file equals the one-machine run\'s, and the merged tasks\' parts are removed', async () => {
     const s3dir = tempDir('vidgraph-s3rver-');
     const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'vgcluster' }] });
     const { port } = await server.run();
@@ -173,8 +187,28 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
         mine.push(await start(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', url, '--db', db, '--queue', 's3', '--lock-duration', String(LOCK_MS), '--threads', '1'], /ready on queue/, { what: `s3 worker ${i}`, cwd: ROOT }));
       }
       const sc = new vg.Client({ db, cluster: { redis: url, queue: 's3' }, threads: 1 });
-      const result = await sc.run(build(sc), vg.PerfParams.manual(4, 8), { showProgress: false, throwOnFailure: true });
+      let tasks = 0;
+      const result = await sc.run(build(sc), vg.PerfParams.manual(2, 4), { showProgress: false, throwOnFailure: true, onProgress: (p) => { tasks = p.tasks; } });
       assert.deepEqual(result.failedJobs, []);
+      assert.equal(tasks, 9, 'two row tasks and a merge per job');
+      // One attempt per stream is left in the bucket: the parts the merges joined are gone.
+      const s3 = new S3Client({ forcePathStyle: true });
+      const keys = [];
+      for (let token; ;) {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: 'vgcluster', Prefix: 'run1/streams/', ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((o) => o.Key));
+        if (!page.IsTruncated) break;
+        token = page.NextContinuationToken;
+      }
+      const attempts = new Map();
+      for (const k of keys) {
+        const [, , stream, attempt, file] = k.split('/');
+        if (file === undefined) continue; // meta.json
+        attempts.set(stream, new Set([...(attempts.get(stream) ?? []), attempt]));
+      }
+      assert.ok(attempts.size >= 12, `${attempts.size} streams`);
+      for (const [stream, set] of attempts) assert.equal(set.size, 1, `${stream}: ${[...set].join(', ')}`);
+      s3.destroy();
       // Every file of every output stream, read back from the bucket, against the local database's.
       const [remote, here] = [await sc.ready(), await local.ready()];
       let compared = 0;
@@ -202,11 +236,13 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
     }
   });
 
-  test('a client killed mid-run leaves nothing visible; a rerun with Overwrite equals a clean run, and no staging is left', async () => {
+  test('a client killed mid-run leaves nothing visible, the workers drop its queued tasks; a rerun with Overwrite equals a clean run, and no staging is left', async () => {
     const localDb = await oneMachineRun(vg.PerfParams.manual(1, 1));
     const db = tempDir();
-    await startWorkers(db, 'client-death', 2);
-    const client = await start(process.execPath, [path.join(ROOT, 'test', 'children', 'cluster-client.mjs'), db, url, 'client-death', '200', ...videos], /progress [1-9]/, { what: 'cluster client', cwd: ROOT });
+    // The client's liveness key lives 1.5 s without renewal (10 s by default).
+    const env = { ...process.env, VIDGRAPH_CLUSTER_CLIENT_TTL_MS: '1500' };
+    const mine = await startWorkers(db, 'client-death', 2, env);
+    const client = await start(process.execPath, [path.join(ROOT, 'test', 'children', 'cluster-client.mjs'), db, url, 'client-death', '200', ...videos], /progress [1-9]/, { what: 'cluster client', cwd: ROOT, env });
     client.child.kill('SIGKILL');
     const sc = new vg.Client({ db, cluster: { redis: url, queue: 'client-death' }, threads: 1 });
     const visible = (await sc.listStreams()).map((s) => s.name).filter((n) => !/^v\d$/.test(n));
@@ -224,6 +260,7 @@ describe('distributed runs on BullMQ and Redis', { skip: haveRedis ? false : 're
       await new Promise((r) => setTimeout(r, 300));
     }
     await queue.close();
+    assert.match(mine.map((w) => w.output()).join('\n'), /dropped: its client is gone/, 'the dead client\'s queued tasks are dropped, not run for nobody');
     const again = new vg.Client({ db });
     await again.ready();
     await again.close();

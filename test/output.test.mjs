@@ -4,13 +4,32 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as vg from 'vidgraph';
 import { ffprobeFrameCount, fixture, makeClip, oracle, probe } from './helpers/corpus.mjs';
 import { bytesOf, tempDir } from './helpers/util.mjs';
 
 const fileA = await fixture('h264_bframes_opengop.mp4');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const native = () => createRequire(import.meta.url)(path.join(ROOT, 'dist', 'native.js')).native();
+
+/** Encodes frames [from, to) of a moving test pattern into dir/name.bin; returns its index bytes and facts. */
+async function encodeRows(dir, name, from, to, opts = {}) {
+  const [w, h] = [opts.width ?? 64, opts.height ?? 48];
+  const enc = new (native().NativeEncoder)(path.join(dir, `${name}.bin`), { width: w, height: h, fpsNum: 24, fpsDen: 1, threads: 1, gop: 10, ...opts });
+  const frames = [];
+  for (let t = from; t < to; t++) {
+    const data = new Uint8Array(w * h * 3);
+    for (let p = 0; p < data.length; p++) data[p] = (p * 5 + t * 11 + ((p * 2654435761) >>> 26)) & 255;
+    frames.push({ height: h, width: w, channels: 3, dtype: 'uint8', data });
+  }
+  for (let i = 0; i < frames.length; i += 16) await enc.encode(frames.slice(i, i + 16));
+  const { index, info } = await enc.finish();
+  return { index: Buffer.from(index), info, data: path.join(dir, `${name}.bin`) };
+}
 
 function psnr(a, b) {
   let se = 0;
@@ -91,6 +110,47 @@ describe('output video streams', () => {
     await resizedOutput(sc, 'b50k', (c) => c.compressVideo({ bitrate: 50_000 }));
     await resizedOutput(sc, 'b2m', (c) => c.compressVideo({ bitrate: 2_000_000 }));
     assert.ok(size('b50k') < size('b2m'), `${size('b50k')} vs ${size('b2m')}`);
+  });
+
+  test('an encoded stream is closed keyframe intervals: parts encoded alone and joined equal the whole stream byte for byte, and decode as the ffmpeg CLI decodes them', async () => {
+    const dir = tempDir();
+    const whole = await encodeRows(dir, 'whole', 0, 55);
+    const parts = [await encodeRows(dir, 'p0', 0, 20), await encodeRows(dir, 'p1', 20, 40), await encodeRows(dir, 'p2', 40, 55)];
+    const joined = await native().concatEncoded(parts.map(({ index, data }) => ({ index, data })), path.join(dir, 'joined.bin'));
+    assert.ok(fs.readFileSync(path.join(dir, 'joined.bin')).equals(fs.readFileSync(whole.data)), 'the joined packets are the whole stream\'s');
+    assert.ok(Buffer.from(joined.index).equals(whole.index), 'the joined index is the whole stream\'s');
+    assert.deepEqual(joined.info, whole.info);
+    assert.equal(whole.info.frames, 55);
+    assert.equal(whole.info.keyframes, 6);
+    // The oracle: ffprobe and the ffmpeg CLI on the joined stream remuxed to MP4, against our reader.
+    const mp4 = path.join(dir, 'joined.mp4');
+    await native().remux(joined.index, path.join(dir, 'joined.bin'), mp4);
+    assert.equal(await ffprobeFrameCount(mp4), 55);
+    const keys = (await probe(mp4)).frames.flatMap((f, i) => (f.key_frame === 1 ? [i] : []));
+    assert.deepEqual(keys, [0, 10, 20, 30, 40, 50]);
+    const want = await oracle(mp4);
+    const reader = await vg.VideoReader.open(mp4);
+    try {
+      for (const { image, index } of await reader.frames([0, 9, 10, 19, 20, 21, 39, 40, 54])) {
+        assert.ok(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).equals(want.frame(index)), `row ${index}`);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('joining encoded parts refuses parts of other settings, short packet files and no parts, naming the part', async () => {
+    const dir = tempDir();
+    const a = await encodeRows(dir, 'a', 0, 10);
+    const wide = await encodeRows(dir, 'wide', 10, 20, { width: 80 });
+    await assert.rejects(native().concatEncoded([a, wide].map(({ index, data }) => ({ index, data })), path.join(dir, 'x.bin')),
+      (e) => e.code === 'ERR_CORRUPT' && /part 1 .*same settings/.test(e.message));
+    const b = await encodeRows(dir, 'b', 10, 20);
+    fs.truncateSync(b.data, fs.statSync(b.data).size - 100);
+    await assert.rejects(native().concatEncoded([a, b].map(({ index, data }) => ({ index, data })), path.join(dir, 'y.bin')),
+      (e) => e.code === 'ERR_CORRUPT' && /part 1 .*shorter than its index/.test(e.message));
+    await assert.rejects(async () => native().concatEncoded([], path.join(dir, 'z.bin')), (e) => e.code === 'ERR_BAD_ARGUMENT');
+    await assert.rejects(async () => native().concatEncoded([{ index: a.index }], path.join(dir, 'z.bin')), (e) => e.code === 'ERR_BAD_ARGUMENT');
   });
 
   test('frames H.264 cannot hold are stored raw by default, and refused by compressVideo()', async () => {

@@ -13,6 +13,7 @@ void EncoderWrap::Init(Napi::Env env, Napi::Object exports) {
                                     InstanceMethod("close", &EncoderWrap::Close)});
   exports.Set("NativeEncoder", cls);
   exports.Set("remux", Napi::Function::New(env, Remux, "remux"));
+  exports.Set("concatEncoded", Napi::Function::New(env, ConcatEncoded, "concatEncoded"));
 }
 
 namespace {
@@ -125,6 +126,35 @@ Napi::Value Remux(const Napi::CallbackInfo& info) {
     return runDetached(env, "remux", [index, dataPath, outPath]() -> Settle {
       remuxToMp4(*index, dataPath, outPath);
       return nullptr;
+    });
+  });
+}
+
+// concatEncoded(parts: { index: Uint8Array, data: string }[], outPath: string) → Promise<{ index: Buffer, info }>
+Napi::Value ConcatEncoded(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsArray() || !info[1].IsString()) throwCoded(env, "ERR_BAD_ARGUMENT", "concatEncoded: expected the parts and the output path");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<std::pair<std::shared_ptr<VideoIndex>, std::string>> parts;
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsObject() || !v.As<Napi::Object>().Get("data").IsString())
+        throwCoded(env, "ERR_BAD_ARGUMENT", "concatEncoded: expected part " + std::to_string(i) + " as { index, data }");
+      const std::string bytes = bytesArg(v.As<Napi::Object>().Get("index"), "the packet index");
+      parts.emplace_back(VideoIndex::deserialize(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                         v.As<Napi::Object>().Get("data").As<Napi::String>().Utf8Value());
+    }
+    const std::string outPath = info[1].As<Napi::String>().Utf8Value();
+    return runDetached(env, "concatEncoded", [parts = std::move(parts), outPath]() -> Settle {
+      auto index = concatEncoded(parts, outPath);
+      auto bytes = std::make_shared<std::vector<uint8_t>>(index->serialize());
+      return [index, bytes](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("index", Napi::Buffer<uint8_t>::Copy(env, bytes->data(), bytes->size()));
+        o.Set("info", indexInfo(env, *index));
+        return o;
+      };
     });
   });
 }

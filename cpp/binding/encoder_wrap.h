@@ -30,5 +30,6 @@ class EncoderWrap : public Napi::ObjectWrap<EncoderWrap> {
 };
 
 Napi::Value Remux(const Napi::CallbackInfo& info);
+Napi::Value ConcatEncoded(const Napi::CallbackInfo& info);
 
 }  // namespace vg

@@ -64,16 +64,14 @@ const AVCodec* findH264Encoder(std::string* missing) {
   return nullptr;
 }
 
-VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions& options)
-    : options_(options), yuv_(allocFrame()), packet_(allocPacket()), path_(packetsPath) {
+// A fresh encoder for the next segment (see gopFrames in encoder.h).
+void VideoEncoder::openCodec() {
+  const EncoderOptions& options = options_;
   std::string missing;
   const AVCodec* codec = findH264Encoder(&missing);
   if (!codec) throw VgError("ERR_UNSUPPORTED_CODEC", "cannot encode H.264: " + missing);
   codec_.reset(avcodec_alloc_context3(codec));
   if (!codec_) throw std::bad_alloc();
-  if (options.width <= 0 || options.height <= 0 || options.width % 2 || options.height % 2)
-    throw VgError("ERR_BAD_ARGUMENT", "H.264 output needs even frame sizes, got " + std::to_string(options.width) + "x" +
-                                          std::to_string(options.height) + " (use lossless() or Resize to an even size)");
   codec_->width = options.width;
   codec_->height = options.height;
   codec_->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -120,6 +118,14 @@ VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions&
   if (!ignoredName.empty())
     throw VgError("ERR_INTERNAL", std::string("the H.264 encoder ") + codec->name + " did not take the option '" + ignoredName + "'");
 
+}
+
+VideoEncoder::VideoEncoder(const std::string& packetsPath, const EncoderOptions& options)
+    : options_(options), yuv_(allocFrame()), packet_(allocPacket()), path_(packetsPath) {
+  if (options.width <= 0 || options.height <= 0 || options.width % 2 || options.height % 2)
+    throw VgError("ERR_BAD_ARGUMENT", "H.264 output needs even frame sizes, got " + std::to_string(options.width) + "x" +
+                                          std::to_string(options.height) + " (use lossless() or Resize to an even size)");
+  openCodec();
   sws_ = sws_getContext(options.width, options.height, AV_PIX_FMT_RGB24, options.width, options.height, AV_PIX_FMT_YUV420P,
                         SWS_BICUBIC, nullptr, nullptr, nullptr);
   if (!sws_) throw VgError("ERR_BAD_ARGUMENT", "cannot set up RGB to YUV conversion");
@@ -152,7 +158,15 @@ void VideoEncoder::encode(const FrameData& rgb) {
   const uint8_t* src[1] = {rgb.data};
   const int srcStride[1] = {rgb.width * 3};
   sws_scale(sws_, src, srcStride, 0, rgb.height, yuv_->data, yuv_->linesize);
-  yuv_->pts = nextPts_++;
+  if (nextPts_ > 0 && nextPts_ % gopFrames() == 0) {
+    // Every keyframe interval is its own closed segment from a fresh encoder, so that rows
+    // [a, b) with a a multiple of the interval encode to the same bytes alone (a distributed
+    // run's task) as within the whole stream.
+    drain(true);
+    openCodec();
+    segmentStart_ = nextPts_;
+  }
+  yuv_->pts = nextPts_++ - segmentStart_;
   check(avcodec_send_frame(codec_.get(), yuv_.get()), "H.264 encoding");
   av_frame_unref(yuv_.get());
   yuv_->format = AV_PIX_FMT_YUV420P;
@@ -168,8 +182,8 @@ void VideoEncoder::drain(bool flush) {
     if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return;
     check(ret, "H.264 encoding");
     PacketEntry e{};
-    e.pts = packet_->pts;
-    e.dts = packet_->dts;
+    e.pts = packet_->pts + segmentStart_;
+    e.dts = packet_->dts + segmentStart_;
     e.duration = packet_->duration > 0 ? packet_->duration : 1;
     e.offset = offset_;
     e.size = packet_->size;
@@ -204,6 +218,63 @@ std::shared_ptr<VideoIndex> VideoEncoder::finish() {
   index_->finalize();
   classifyPackets(*index_, PacketFile(path_));  // with the extradata now known; the bytes were just written
   return index_;
+}
+
+std::shared_ptr<VideoIndex> concatEncoded(const std::vector<std::pair<std::shared_ptr<VideoIndex>, std::string>>& parts,
+                                          const std::string& outPath) {
+  if (parts.empty()) throw VgError("ERR_BAD_ARGUMENT", "concat: no parts");
+  const VideoIndex& first = *parts.front().first;
+  auto merged = std::make_shared<VideoIndex>();
+  merged->codec = first.codec;
+  merged->timeBase = first.timeBase;
+  merged->frameRate = first.frameRate;
+  merged->container = first.container;
+  std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(outPath.c_str(), "wb"), std::fclose);
+  if (!out) throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + outPath + "': " + std::strerror(errno));
+  std::vector<uint8_t> buffer(size_t{1} << 20);
+  int64_t rowBase = 0, offsetBase = 0;
+  for (size_t k = 0; k < parts.size(); k++) {
+    const VideoIndex& part = *parts[k].first;
+    const std::string where = "concat: part " + std::to_string(k) + " ('" + parts[k].second + "')";
+    // Parts of one stream: one encoder's settings, frames numbered from 0 (one pts per row).
+    if (part.container != first.container || part.inplace || part.codec.codecId != first.codec.codecId ||
+        part.codec.width != first.codec.width || part.codec.height != first.codec.height || part.codec.extradata != first.codec.extradata ||
+        av_cmp_q(part.timeBase, first.timeBase) != 0 || av_cmp_q(part.frameRate, first.frameRate) != 0)
+      throw VgError("ERR_CORRUPT", where + " was not encoded with the same settings as part 0");
+    const int64_t rows = static_cast<int64_t>(part.packets.size());
+    if (part.rows() != rows) throw VgError("ERR_CORRUPT", where + ": " + std::to_string(rows) + " packets for " + std::to_string(part.rows()) + " rows");
+    for (int r = 0; r < part.rows(); r++)
+      if (part.packets[part.rowToPacket[r]].pts != r) throw VgError("ERR_CORRUPT", where + ": row " + std::to_string(r) + " is not frame " + std::to_string(r));
+    // Its bytes, appended.
+    const int64_t size = part.dataEnd();
+    PacketFile in(parts[k].second);
+    for (int64_t at = 0; at < size;) {
+      const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buffer.size()), size - at));
+      const size_t got = in.readAt(at, buffer.data(), want);
+      if (got != want) throw VgError("ERR_CORRUPT", where + ": its packet file is shorter than its index (" + std::to_string(at + static_cast<int64_t>(got)) + " of " + std::to_string(size) + " bytes)");
+      if (std::fwrite(buffer.data(), 1, got, out.get()) != got) throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + outPath + "': " + std::strerror(errno));
+      at += static_cast<int64_t>(got);
+    }
+    // Its packets, after the ones before: rows, timestamps and offsets shifted.
+    const int32_t packetBase = static_cast<int32_t>(merged->packets.size());
+    for (PacketEntry e : part.packets) {
+      e.pts += rowBase;
+      e.dts += rowBase;
+      e.offset += offsetBase;
+      e.flags &= ~static_cast<uint32_t>(kPacketDisposable);  // classified again below, over the whole stream
+      merged->packets.push_back(e);
+    }
+    for (int32_t p : part.rowToPacket) merged->rowToPacket.push_back(packetBase + p);
+    merged->headerFrames += part.headerFrames;
+    rowBase += rows;
+    offsetBase += size;
+  }
+  if (std::fflush(out.get()) != 0 || ::fsync(fileno(out.get())) != 0)
+    throw VgError("ERR_BAD_ARGUMENT", "cannot write '" + outPath + "': " + std::strerror(errno));
+  out.reset();
+  merged->finalize();
+  classifyPackets(*merged, PacketFile(outPath));
+  return merged;
 }
 
 void remuxToMp4(const VideoIndex& index, const std::string& dataPath, const std::string& outPath) {

@@ -46,8 +46,11 @@ class VideoEncoder {
   std::shared_ptr<VideoIndex> finish();
   // The FFmpeg name of the encoder in use (libx264, libopenh264, ...).
   const char* encoderName() const;
+  // Frames per closed segment: the keyframe distance. Each segment comes from a fresh encoder.
+  int gopFrames() const { return options_.gop > 0 ? options_.gop : kDefaultGop; }
 
  private:
+  void openCodec();
   void drain(bool flush);
   EncoderOptions options_;
   CodecContextPtr codec_;
@@ -58,11 +61,18 @@ class VideoEncoder {
   std::string path_;
   int64_t offset_ = 0;
   int64_t nextPts_ = 0;
+  int64_t segmentStart_ = 0;  // the first row of the current segment
   std::shared_ptr<VideoIndex> index_;
 };
 
 // Writes the packets of an index (H.264/HEVC and other MP4-compatible codecs) into an MP4 file
 // without re-encoding.
+// Joins encoded parts (each one VideoEncoder's output, rows [a_k, a_k + n_k) of one stream, in
+// order, every part but the last a whole number of segments) into one packet file at outPath;
+// returns its index, the same as one encoder's over all the rows.
+std::shared_ptr<VideoIndex> concatEncoded(const std::vector<std::pair<std::shared_ptr<VideoIndex>, std::string>>& parts,
+                                          const std::string& outPath);
+
 void remuxToMp4(const VideoIndex& index, const std::string& dataPath, const std::string& outPath);
 
 }  // namespace vg

@@ -7,6 +7,7 @@ import { BadArgumentError, VidgraphError } from '../errors';
 import type { HandedOver } from '../storage/database';
 import type { StreamMeta } from '../storage/local-database';
 import { describe } from '../validate';
+import type { RowRange } from '../run/plan';
 import type { GraphSpec } from './graph-spec';
 
 /** The queue distributed runs use unless `cluster.queue` (and `vidgraph worker --queue`) name another. */
@@ -24,11 +25,33 @@ export interface TaskData {
   kernelTimeout?: number;
   /** The client, which commits what the task stages: staged directories are handed to it. */
   owner: { pid: number; host: string };
+  /** The output rows this task evaluates (of every output); absent: the whole job. */
+  rows?: RowRange;
+}
+
+/** One output's part as a task staged it (handed over to the client). */
+export interface StagedPart {
+  handed: HandedOver;
+  meta: StreamMeta;
+}
+
+/**
+ * A job's last task when it had several: joins each output's parts (lib/distributed/merge.ts)
+ * into the stream one machine would have written, staged and handed over as a task's are.
+ */
+export interface MergeData {
+  kind: 'merge';
+  runId: string;
+  job: number;
+  name: string;
+  owner: { pid: number; host: string };
+  /** Per task in row order, its staged parts in output order. */
+  parts: StagedPart[][];
 }
 
 /** What a task returns: its staged outputs and counters, and who ran it. */
 export interface TaskResult {
-  staged: { handed: HandedOver; meta: StreamMeta }[];
+  staged: StagedPart[];
   worker: string;
   stats: { rowsWritten: number; framesDecoded: number; gopsOpened: number; opRows: number };
 }
@@ -41,6 +64,21 @@ export interface TaskFailure {
 }
 
 /** This process as a worker name: host and pid. */
+/**
+ * A run's client keeps this key alive (SET with a TTL, renewed every third of it) while the run
+ * lasts; a worker takes a task only while it exists, so the tasks of a client that died are
+ * dropped instead of run for nobody. The TTL comes from VIDGRAPH_CLUSTER_CLIENT_TTL_MS (tests
+ * shorten it), default 10 s.
+ */
+export function clientKey(queue: string, runId: string): string {
+  return `vidgraph:${queue}:client:${runId}`;
+}
+
+export function clientTtlMs(): number {
+  const v = Number(process.env.VIDGRAPH_CLUSTER_CLIENT_TTL_MS);
+  return Number.isInteger(v) && v >= 200 ? v : 10_000;
+}
+
 export function workerName(): string {
   return `${os.hostname()}:${process.pid}`;
 }

@@ -13,7 +13,8 @@ import { CacheMode, PerfParams } from '../run/perf-params';
 import { run } from '../run/run';
 import type { StreamMeta } from '../storage/local-database';
 import { graphFromSpec } from './graph-spec';
-import { bullmq, encodeFailure, queueName, redisUrl, TaskData, TaskResult, workerName } from './queue';
+import { mergeParts } from './merge';
+import { bullmq, clientKey, clientTtlMs, encodeFailure, MergeData, queueName, redisUrl, TaskData, TaskResult, workerName } from './queue';
 
 export interface WorkerOptions {
   /** The Redis server of the queue, e.g. 'redis://127.0.0.1:6379'. */
@@ -50,10 +51,61 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   await sc.ready();
   const { bull, connect } = await bullmq();
   const log = opts.onEvent ?? (() => undefined);
+  const checks = connect(redis);
 
-  const processor = async (task: { id?: string; data: TaskData; updateProgress(p: object): Promise<void> }): Promise<TaskResult> => {
+  /**
+   * Whether the run's client still lives: its key exists now or reappears within its TTL (a
+   * Redis restarted without persistence loses the key until the client's next renewal).
+   */
+  const clientAlive = async (runId: string): Promise<boolean> => {
+    const deadline = Date.now() + clientTtlMs();
+    for (;;) {
+      if ((await checks.exists(clientKey(queue, runId)).catch(() => 1)) === 1) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  /** A task of a client that died: dropped, not retried (BullMQ's UnrecoverableError). */
+  const gone = (taskId: string | undefined, name: string) => {
+    log(`task ${taskId} (job '${name}') dropped: its client is gone`);
+    return new bull.UnrecoverableError(`the client of this run is gone (worker ${id})`);
+  };
+
+  /** A job's merge: each output's parts joined into one staged stream, handed over. */
+  const merge = async (task: { id?: string; data: MergeData }): Promise<TaskResult> => {
     const data = task.data;
-    log(`task ${task.id} (job '${data.name}') started`);
+    if (!(await clientAlive(data.runId))) throw gone(task.id, data.name);
+    log(`task ${task.id} (job '${data.name}', merge of ${data.parts.length} parts) started`);
+    const db = await sc.ready();
+    const staged: string[] = [];
+    try {
+      const outputs = data.parts[0]?.length ?? 0;
+      const merged = [];
+      for (let o = 0; o < outputs; o++) {
+        const dir = await db.stage();
+        staged.push(dir);
+        merged.push({ dir, meta: await mergeParts(db, data.parts.map((t) => t[o]!), dir) });
+      }
+      if (!(await clientAlive(data.runId))) throw gone(task.id, data.name);
+      const handed = [];
+      for (const m of merged) handed.push({ handed: await db.handOver(m.dir, m.meta, data.owner), meta: m.meta });
+      log(`task ${task.id} (job '${data.name}') done: ${outputs} streams merged`);
+      return { staged: handed, worker: id, stats: { rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0 } };
+    } catch (err) {
+      for (const dir of staged) await db.discard(dir).catch(() => undefined);
+      if (err instanceof bull.UnrecoverableError) throw err;
+      const cause = toVidgraphError(err);
+      log(`task ${task.id} (job '${data.name}') failed: ${cause.message.split('\n')[0]}`);
+      throw encodeFailure(cause, id);
+    }
+  };
+
+  const processor = async (task: { id?: string; name: string; data: TaskData | MergeData; updateProgress(p: object): Promise<void> }): Promise<TaskResult> => {
+    if ('kind' in task.data) return merge({ id: task.id, data: task.data });
+    const data = task.data;
+    const rows = data.rows ? `, rows ${data.rows.start}-${data.rows.end - 1}` : '';
+    if (!(await clientAlive(data.runId))) throw gone(task.id, data.name);
+    log(`task ${task.id} (job '${data.name}'${rows}) started`);
     const staged: { dir: string; meta: StreamMeta }[] = [];
     try {
       const outputs = await graphFromSpec(sc, data.spec, `worker ${id}`);
@@ -71,8 +123,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
             task.updateProgress({ done: p.done, total: p.total }).catch(() => undefined);
           }
         },
-      }, { onlyJobs: [data.job], handOver: async (_job, entries) => { staged.push(...entries); } });
+      }, { onlyJobs: [data.job], rows: data.rows, handOver: async (_job, entries) => { staged.push(...entries); } });
       // The client commits: what was staged becomes its own (posix: the directories; S3: uploaded attempts).
+      if (!(await clientAlive(data.runId))) throw gone(task.id, data.name);
       const db = await sc.ready();
       const handed = [];
       for (const s of staged) handed.push({ handed: await db.handOver(s.dir, s.meta, data.owner), meta: s.meta });
@@ -84,6 +137,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     } catch (err) {
       const db = await sc.ready().catch(() => undefined);
       for (const s of staged) await db?.discard(s.dir).catch(() => undefined);
+      if (err instanceof bull.UnrecoverableError) throw err;
       const cause = err instanceof JobsFailedError && err.failures[0] ? Object.assign(new Error(err.failures[0].message), { code: err.failures[0].code }) : toVidgraphError(err);
       log(`task ${task.id} (job '${data.name}') failed: ${cause.message.split('\n')[0]}`);
       throw encodeFailure(cause, id);
@@ -91,7 +145,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   };
 
   const connection = connect(redis);
-  const worker = new bull.Worker<TaskData, TaskResult>(queue, processor, {
+  const worker = new bull.Worker<TaskData | MergeData, TaskResult>(queue, processor, {
     connection,
     concurrency,
     lockDuration,
@@ -106,6 +160,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     close: async () => {
       await worker.close();
       connection.disconnect(); // BullMQ leaves a connection it was given open
+      checks.disconnect();
       await sc.close();
     },
   };

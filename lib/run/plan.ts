@@ -44,6 +44,18 @@ export interface ExecRow {
   emit: boolean;
 }
 
+/** Output rows [start, end) of every output of a job (a distributed run's task); clipped to each output's length. */
+export interface RowRange {
+  start: number;
+  end: number;
+}
+
+/** The rows of an output of `length` rows a range covers (all of them without a range). */
+export function clipRange(length: number, range?: RowRange): { start: number; end: number } {
+  if (!range) return { start: 0, end: length };
+  return { start: Math.min(range.start, length), end: Math.min(range.end, length) };
+}
+
 /**
  * The rows an op's kernel executes for `rows` (sorted), in order: warm-up rows before a
  * discontinuity (their outputs are dropped), and reset() wherever the stream of rows is not
@@ -98,12 +110,12 @@ export class JobPlan {
    * each row once). It follows the evaluator's own steps (sampling, slicing, stencils, op
    * warm-up), so that the decoder can decode each keyframe interval once for the whole job.
    */
-  inputSchedule(outputs: readonly Column[], packetSize: number): Map<number, number[]> {
+  inputSchedule(outputs: readonly Column[], packetSize: number, range?: RowRange): Map<number, number[]> {
     const schedule = new Map<number, number[]>();
     const opPosition = new Map<number, { lastRow: number; lastGroup: number }>();
     for (const col of outputs) {
-      const length = this.column(col).length;
-      for (let a = 0; a < length; a += packetSize) {
+      const { start, end: length } = clipRange(this.column(col).length, range);
+      for (let a = start; a < length; a += packetSize) {
         const seen = new Map<number, Set<number>>();  // one packet's memo, as the evaluator's
         const visit = (node: GraphNode, rows: number[]): void => {
           let memo = seen.get(node.id);

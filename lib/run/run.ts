@@ -27,7 +27,8 @@ import { KernelConfig, TsKernelRunner, tsOp } from '../kernels/ts-ops';
 import { encodePluginArgs, findOpDeclaration } from '../graph/ops';
 import { PooledKernel } from '../kernels/worker-pool';
 import { CacheMode, PerfParams } from './perf-params';
-import { JobPlan } from './plan';
+import { clipRange, JobPlan } from './plan';
+import type { RowRange } from './plan';
 import { ProgressBar } from './progress';
 import { Trace } from './trace';
 
@@ -41,10 +42,14 @@ export interface RunProgress {
   jobs: number;
   /** Jobs that failed so far. */
   failedJobs: number;
-  /** Jobs finished so far (committed, failed or skipped); in a distributed run, its tasks done. */
+  /** Jobs finished so far (committed, failed or skipped). */
   jobsDone: number;
   /** Distributed runs: the workers connected to the queue (checked about once a second). */
   workers?: number;
+  /** Distributed runs: the tasks queued so far (row ranges of jobs, and one merge per job split in several). */
+  tasks?: number;
+  /** Distributed runs: the tasks finished (done or failed). */
+  tasksDone?: number;
 }
 
 /** Options of `sc.run`. */
@@ -281,6 +286,12 @@ export interface RunHooks {
   onlyJobs?: number[];
   /** Hands a job's staged outputs over (with their metadata) instead of committing them. */
   handOver?: (job: number, staged: { dir: string; meta: StreamMeta }[]) => Promise<void>;
+  /**
+   * Evaluate only these output rows of every output (a task of a distributed run). The staged
+   * outputs are parts of their streams, which lib/distributed/merge.ts joins; an output with no
+   * rows in the range stages an empty part.
+   */
+  rows?: RowRange;
 }
 
 /** @internal A run's arguments, checked (by sc.run, locally or on a cluster). */
@@ -315,7 +326,7 @@ export function newRunStats(jobs: number): RunStats {
  * cannot be ingested or read (not a video, a truncated file without an index, a missing stream)
  * fails its own job; the other jobs run and commit. `onlyJobs`: the others are not looked at.
  */
-export async function prepareJobs(outputs: OutputOp[], nodes: GraphNode[], jobs: number, cacheMode: CacheMode, jobName: (j: number) => string, onlyJobs?: number[]) {
+export async function prepareJobs(outputs: OutputOp[], nodes: GraphNode[], jobs: number, cacheMode: CacheMode, jobName: (j: number) => string, onlyJobs?: number[], rows?: RowRange) {
   const runJob: boolean[] = [];
   let skippedJobs = 0;
   for (let j = 0; j < jobs; j++) {
@@ -352,7 +363,12 @@ export async function prepareJobs(outputs: OutputOp[], nodes: GraphNode[], jobs:
     }
     const plan = new JobPlan(j, jobs, lengths);
     plans[j] = plan;
-    if (runJob[j]) for (const o of outputs) total += plan.column(o.column).length;
+    if (runJob[j]) {
+      for (const o of outputs) {
+        const { start, end } = clipRange(plan.column(o.column).length, rows);
+        total += end - start;
+      }
+    }
   }
   return { runJob, plans, total, skippedJobs, inputFailures };
 }
@@ -389,7 +405,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const trace = opts.profiling ? new Trace() : undefined;
   const jobName = (j: number) => nodes.find((n): n is InputNode => n instanceof InputNode)?.streams[j]?.name() ?? `job ${j}`;
 
-  const { runJob, plans, total, skippedJobs, inputFailures } = await prepareJobs(outputs, nodes, jobs, cacheMode, jobName, hooks.onlyJobs);
+  const { runJob, plans, total, skippedJobs, inputFailures } = await prepareJobs(outputs, nodes, jobs, cacheMode, jobName, hooks.onlyJobs, hooks.rows);
   stats.skippedJobs = skippedJobs;
   const inputNodes = nodes.filter((n): n is InputNode => n instanceof InputNode);
 
@@ -437,7 +453,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           ops.set(n.id, { kernel: traced, lastRow: -2, lastGroup: -1, turn: Promise.resolve() });
         }
         // One decode schedule per input for the whole job (every output, every packet).
-        const schedule = plans[j]!.inputSchedule(outputs.map((o) => o.column), perf.ioPacketSize);
+        const schedule = plans[j]!.inputSchedule(outputs.map((o) => o.column), perf.ioPacketSize, hooks.rows);
         for (const [id, source] of sources) await source.plan?.(schedule.get(id) ?? []);
         const evaluator = new JobEvaluator(plans[j]!, sources, ops, perf.workPacketSize, opts.signal, kernelTimeout);
         for (const o of outputs) {
@@ -446,11 +462,11 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
           const writer = new ColumnWriter(dir, o.column.type, o.column.compression, { fps, threads: sc.threads }, stream.name());
           const entry: (typeof staged)[number] = { dir, writer, output: o, stream };
           staged.push(entry);
-          const length = plans[j]!.column(o.column).length;
+          const { start, end: length } = clipRange(plans[j]!.column(o.column).length, hooks.rows);
           // Packets in flight: packet k+1 is decoding while packet k is in the op kernels.
           const packets: Promise<Map<number, Value>>[] = [];
           const rowsOf = (a: number) => Array.from({ length: Math.min(perf.ioPacketSize, length - a) }, (_, i) => a + i);
-          let next = 0;
+          let next = start;
           const launch = () => {
             if (next >= length) return;
             const p = evaluator.packet(o.column, rowsOf(next));
@@ -459,7 +475,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
             next += perf.ioPacketSize;
           };
           for (let k = 0; k < PACKETS_IN_FLIGHT; k++) launch();
-          for (let a = 0; a < length; a += perf.ioPacketSize) {
+          for (let a = start; a < length; a += perf.ioPacketSize) {
             if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
             const values = await packets.shift()!;
             launch();

@@ -73,6 +73,8 @@ export interface Database {
   handOver(stagingDir: string, meta: StreamMeta, owner: { pid: number; host: string }): Promise<HandedOver>;
   /** Commits what a worker handed over (ExistsError when taken, unless overwrite). */
   commitHandedOver(handed: HandedOver, meta: StreamMeta, opts?: { overwrite?: boolean }): Promise<void>;
+  /** What a worker handed over, as files in a local directory (a merge reads task parts): posix, the directory itself; S3, a download. */
+  fetchHandedOver(handed: HandedOver, meta: StreamMeta): Promise<LocalFiles>;
   /** Abandons what a worker handed over. */
   discardHandedOver(handed: HandedOver, meta: StreamMeta): Promise<void>;
   /** The committed stream's metadata; undefined when there is none; CorruptError when damaged. */

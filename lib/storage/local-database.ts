@@ -153,6 +153,11 @@ export class LocalDatabase implements Database {
     await this.commit(this.ownStagingDir(handed.dir, meta.name), meta, opts);
   }
 
+  async fetchHandedOver(handed: HandedOver, meta: StreamMeta): Promise<LocalFiles> {
+    if (!handed.dir) throw new CorruptError(`stream '${meta.name}': a worker handed over no staging directory (client and worker use different databases?)`);
+    return { dir: this.ownStagingDir(handed.dir, meta.name), release: async () => undefined };
+  }
+
   async discardHandedOver(handed: HandedOver): Promise<void> {
     if (handed.dir) await this.discard(this.ownStagingDir(handed.dir, 'a handed-over stream'));
   }

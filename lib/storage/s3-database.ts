@@ -277,6 +277,11 @@ export class S3Database implements Database {
     await this.publish(meta, handed.attempt, opts);
   }
 
+  async fetchHandedOver(handed: HandedOver, meta: StreamMeta): Promise<LocalFiles> {
+    if (!handed.attempt) throw new CorruptError(`stream '${meta.name}': a worker handed over no S3 attempt (client and worker use different databases?)`);
+    return this.elementFiles(meta.name, { ...meta, attempt: handed.attempt });
+  }
+
   async discardHandedOver(handed: HandedOver, meta: StreamMeta): Promise<void> {
     if (handed.attempt) await this.deleteAttempt(meta.name, handed.attempt);
   }

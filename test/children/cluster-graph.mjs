@@ -14,7 +14,7 @@ export function build(sc, videos, slowMs = 0) {
   const inverted = sc.ops.call('SlowInvert', { frame: sc.streams.Gather(small, [[5, 1, 1, 3]]), ms: slowMs });
   const out = (kind, i) => `${kind}${i}`;
   return [
-    sc.io.Output(small.compressVideo({ quality: 28 }), videos.map((_, i) => new vg.NamedVideoStream(sc, out('small', i)))),
+    sc.io.Output(small.compressVideo({ quality: 28, keyframeDistance: 6 }), videos.map((_, i) => new vg.NamedVideoStream(sc, out('small', i)))),
     sc.io.Output(flow.lossless(), videos.map((_, i) => new vg.NamedStream(sc, out('flow', i)))),
     sc.io.Output(sc.ops.Histogram({ frame: small }), videos.map((_, i) => new vg.NamedStream(sc, out('hist', i)))),
     sc.io.Output(inverted.lossless(), videos.map((_, i) => new vg.NamedStream(sc, out('inv', i)))),
