@@ -221,6 +221,36 @@ for (const [backend, options] of Object.entries(BACKENDS)) {
   });
 }
 
+describe('S3 writes', () => {
+  test('a stream file larger than a part goes up as a multipart upload and reads back byte for byte', async () => {
+    const file = await makeClip('storage_gop24.mp4', { seconds: 4, fps: 24, gop: 24 });
+    const o = await oracle(file);
+    process.env.VIDGRAPH_S3_PART_BYTES = String(256 * 1024);
+    try {
+      const sc = new vg.Client(BACKENDS.s3());
+      const db = await sc.ready();
+      const sent = [];
+      db.s3.middlewareStack.add((next, context) => async (args) => {
+        sent.push(context.commandName);
+        return next(args);
+      }, { step: 'initialize', name: 'vidgraphTestCountCommands' });
+      const raw = new vg.NamedStream(sc, 'raw');
+      const frames = sc.streams.Range(sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: file })]), [[0, 20]]);
+      const { failedJobs } = await sc.run(sc.io.Output(sc.ops.Pass({ input: frames }).lossless(), [raw]), vg.PerfParams.manual(8, 8), { showProgress: false });
+      assert.deepEqual(failedJobs, []);
+      const bytes = o.frameSize * 20;
+      const parts = sent.filter((c) => c === 'UploadPartCommand').length;
+      assert.ok(parts >= Math.ceil(bytes / (256 * 1024)), `${parts} parts for ${bytes} bytes`);
+      assert.ok(sent.filter((c) => c === 'CompleteMultipartUploadCommand').length >= 1, 'the raw rows (and the ingested packets) completed as multipart uploads');
+      let k = 0;
+      for await (const f of raw.load({ rows: [0, 7, 19] })) assert.ok(bytesOf(f).equals(o.frame([0, 7, 19][k++])), `row ${[0, 7, 19][k - 1]}`);
+      await sc.close();
+    } finally {
+      delete process.env.VIDGRAPH_S3_PART_BYTES;
+    }
+  });
+});
+
 describe('S3 reads', () => {
   test('a Stride-60 read of a GOP-60 clip fetches one ranged GET per needed GOP, far fewer bytes than the packets object, never all of it', async () => {
     const file = await makeClip('storage_gop60.mp4', { seconds: 10, fps: 24, gop: 60 });

@@ -38,6 +38,16 @@ function sdk(): typeof S3Sdk {
   sdkModule ??= require('@aws-sdk/client-s3') as typeof S3Sdk;
   return sdkModule;
 }
+/**
+ * Files larger than this go up in parts of this size (multipart upload): 64 MiB, or
+ * VIDGRAPH_S3_PART_BYTES (S3 itself wants parts of at least 5 MiB but the last; the tests, on
+ * s3rver, go lower).
+ */
+function multipartPartBytes(): number {
+  const v = Number(process.env.VIDGRAPH_S3_PART_BYTES);
+  return Number.isInteger(v) && v >= 1024 ? v : 64 * 2 ** 20;
+}
+
 /** Attempts of writers on other hosts are collected after this long (their liveness is unknown here). */
 const FOREIGN_ATTEMPT_TTL_MS = 24 * 3600 * 1000;
 
@@ -211,7 +221,7 @@ export class S3Database implements Database {
         if (!st.isFile()) continue;
         const key = base + file;
         try {
-          await this.s3.send(new (sdk().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: createReadStream(full), ContentLength: st.size }));
+          await this.uploadFile(key, full, st.size);
         } catch (err) {
           throw s3Error(err, `stream '${name}': cannot upload ${this.where(key)}`);
         }
@@ -222,6 +232,34 @@ export class S3Database implements Database {
       throw err;
     }
     return attempt;
+  }
+
+  /**
+   * One file to one object: a single PUT up to the part size, else a multipart upload (S3 takes
+   * at most 5 GiB in one PUT) of parts read straight from the file; a failed multipart upload is
+   * aborted, so that no parts linger in the bucket.
+   */
+  private async uploadFile(key: string, file: string, size: number): Promise<void> {
+    const part = multipartPartBytes();
+    if (size <= part) {
+      await this.s3.send(new (sdk().PutObjectCommand)({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: size }));
+      return;
+    }
+    const { UploadId } = await this.s3.send(new (sdk().CreateMultipartUploadCommand)({ Bucket: this.bucket, Key: key }));
+    try {
+      const parts: { ETag?: string; PartNumber: number }[] = [];
+      for (let start = 0, n = 1; start < size; start += part, n++) {
+        const end = Math.min(start + part, size);
+        const { ETag } = await this.s3.send(new (sdk().UploadPartCommand)({
+          Bucket: this.bucket, Key: key, UploadId, PartNumber: n, Body: createReadStream(file, { start, end: end - 1 }), ContentLength: end - start,
+        }));
+        parts.push({ ETag, PartNumber: n });
+      }
+      await this.s3.send(new (sdk().CompleteMultipartUploadCommand)({ Bucket: this.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      await this.s3.send(new (sdk().AbortMultipartUploadCommand)({ Bucket: this.bucket, Key: key, UploadId })).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
