@@ -14,7 +14,7 @@
       "libraries": [
         "<!@(pkg-config --libs libavformat libavcodec libavfilter libswscale libavutil)",
         "-L<!(pkg-config --variable=libdir opencv4)", "-lopencv_core", "-lopencv_imgproc", "-lopencv_video", "-lopencv_imgcodecs",
-        "-lpthread"
+        "-lpthread", "-ldl"
       ]
     }
   ]

@@ -13,6 +13,7 @@ import type { OutputOp } from './graph/graph';
 import type { PerfParams } from './run/perf-params';
 import { run, RunOptions, RunResult } from './run/run';
 import { LoadOpOptions, loadOp } from './plugins';
+import { usableGpus } from './gpu';
 import { native } from './native';
 import { LocalDatabase, StreamListing } from './storage/local-database';
 import type { Database } from './storage/database';
@@ -236,14 +237,14 @@ export class Client {
   }
 
   /**
-   * True when a CUDA GPU can be used (and `gpus` does not force the CPU).
+   * True when a CUDA GPU can be used: the engine was built with CUDA, a driver and a device are
+   * present, and the `gpus` option does not force the CPU. {@link gpuStatus} says why not.
    *
    * @example
    * const device = sc.hasGpu() ? vg.DeviceType.GPU : vg.DeviceType.CPU;
    */
   hasGpu(): boolean {
-    if (this.gpus && this.gpus.length === 0) return false;
-    return native().hasGpu();
+    return usableGpus(this.gpus).ids !== undefined;
   }
 
   /**

@@ -19,6 +19,8 @@ export {
   ResourceError, TimeoutError, JobsFailedError, ERROR_CODES,
 } from './errors';
 export type { ErrorCode, JobFailure } from './errors';
+export { gpuStatus } from './gpu';
+export type { GpuStatus } from './gpu';
 export { Frame } from './frame';
 export type { DType, FrameData, DataOf, DTypeOf, AnyFrame, CvMat } from './frame';
 export { VideoReader } from './reader';

@@ -146,7 +146,8 @@ export interface NativeBinding {
   /** timeoutMs > 0: a registration that overran it registers nothing (ERR_TIMEOUT) and the file stays refused. */
   loadPlugin(path: string, timeoutMs?: number, replace?: boolean): Promise<string[]>;
   useStdMatAllocator(): void;
-  NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array) => NativeKernel;
+  /** placement.device 'gpu' runs the op's CUDA kernel on GPU `gpu`; 'host-twin' runs that kernel's arithmetic on the CPU (tests). */
+  NativeKernel: new (op: string, args: Record<string, number | string | boolean> | Uint8Array, placement?: { device: 'cpu' | 'gpu' | 'host-twin'; gpu?: number }) => NativeKernel;
   /** The promise carries `progress`: [packets indexed, bytes read], updated as the scan goes (Atomics.load). */
   scan(path: string, opts: { copyTo?: string; inplace?: boolean; maxPixels?: number; rotate?: boolean }): Promise<NativeScanResult> & { progress: BigInt64Array };
   indexInfo(index: Uint8Array): NativeIndexInfo;
@@ -162,6 +163,7 @@ export interface NativeBinding {
   releaseBuffer(buffer: ArrayBuffer): void;
   versions(): Record<string, string>;
   hasGpu(): boolean;
+  gpuStatus(): import('./gpu').GpuStatus;
   setLogLevel(level: string): void;
   NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipDisposable?: boolean }) => NativeDecoder;
 }

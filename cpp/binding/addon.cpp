@@ -9,10 +9,7 @@
 #include "decoder_wrap.h"
 #include "encoder_wrap.h"
 #include "kernel_wrap.h"
-
-extern "C" {
-#include <libavutil/hwcontext.h>
-}
+#include "../kernels/cuda/gpu_device.h"
 
 namespace vg {
 
@@ -43,13 +40,25 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// True when a CUDA device can be opened through FFmpeg's hwcontext (NVDEC available).
-Napi::Value HasGpu(const Napi::CallbackInfo& info) {
-  AVBufferRef* device = nullptr;
-  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, nullptr, nullptr, 0);
-  av_buffer_unref(&device);
-  return Napi::Boolean::New(info.Env(), ret >= 0);
+// gpuStatus() → { built, available, devices, names, driverVersion, runtimeVersion, reason }: what
+// the CUDA probe found (cpp/kernels/cuda/gpu_device.h); hasGpu() is its `available`.
+Napi::Value GpuStatus(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const gpu::Status& s = gpu::status();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("built", s.built);
+  o.Set("available", s.available);
+  o.Set("devices", s.devices);
+  Napi::Array names = Napi::Array::New(env, s.names.size());
+  for (size_t i = 0; i < s.names.size(); i++) names.Set(static_cast<uint32_t>(i), s.names[i]);
+  o.Set("names", names);
+  o.Set("driverVersion", s.driverVersion);
+  o.Set("runtimeVersion", s.runtimeVersion);
+  o.Set("reason", s.reason);
+  return o;
 }
+
+Napi::Value HasGpu(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gpu::status().available); }
 
 // trimFrameMemory() → bytes: returns the recycled frame buffers to the system (close paths).
 Napi::Value TrimFrameMemory(const Napi::CallbackInfo& info) {
@@ -93,6 +102,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseBuffer", Napi::Function::New(env, ReleaseBuffer, "releaseBuffer"));
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
+  exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   DecoderWrap::Init(env, exports);
   KernelWrap::Init(env, exports);

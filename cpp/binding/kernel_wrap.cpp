@@ -2,6 +2,8 @@
 
 #include <unordered_map>
 
+#include "../kernels/cuda/gpu_device.h"
+#include "../kernels/cuda/host_twins.h"
 #include "../plugin/plugin_loader.h"
 #include "js_values.h"
 #include "../video/ffmpeg.h"
@@ -144,7 +146,10 @@ Napi::Value ListOps(const Napi::CallbackInfo& info) {
   });
 }
 
-// new NativeKernel(op: string, args: Record<string, number | string | boolean> | Uint8Array)
+// new NativeKernel(op: string, args: Record<string, number | string | boolean> | Uint8Array,
+//                  placement?: { device: 'cpu' | 'gpu' | 'host-twin', gpu?: number })
+// 'gpu' runs the op's CUDA kernel on device `gpu` (ERR_NO_GPU when it cannot); 'host-twin' runs
+// the same kernel's arithmetic on the CPU (cpp/kernels/cuda/host_twins.h), for the tests.
 KernelWrap::KernelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelWrap>(info) {
   Napi::Env env = info.Env();
   guarded(env, [&] {
@@ -167,7 +172,29 @@ KernelWrap::KernelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Kernel
         else if (!v.IsUndefined()) throwCoded(env, "ERR_BAD_ARGUMENT", name + ": argument '" + k + "' must be a number, string or boolean");
       }
     }
-    kernel_ = std::make_shared<std::unique_ptr<Kernel>>(spec_->factory(args));
+    std::string device = "cpu";
+    int gpuId = 0;
+    if (info[2].IsObject()) {
+      Napi::Object p = info[2].As<Napi::Object>();
+      if (p.Get("device").IsString()) device = p.Get("device").As<Napi::String>().Utf8Value();
+      const Napi::Value id = p.Get("gpu");
+      if (id.IsNumber()) {
+        const double v = id.As<Napi::Number>().DoubleValue();
+        if (!(v >= 0 && v <= 1024) || v != static_cast<double>(static_cast<int>(v)))
+          throwCoded(env, "ERR_BAD_ARGUMENT", name + ": expected a GPU id between 0 and 1024");
+        gpuId = static_cast<int>(v);
+      }
+    }
+    if (device == "cpu") {
+      kernel_ = std::make_shared<std::unique_ptr<Kernel>>(spec_->factory(args));
+    } else if (device == "gpu" || device == "host-twin") {
+      if (!spec_->gpuFactory)
+        throwCoded(env, "ERR_BAD_ARGUMENT", name + " has no GPU kernel (GPU kernels: Resize, ConvertColor, Blur, Histogram, CloneChannels); use device CPU");
+      std::shared_ptr<gpu::Workspace> ws = device == "gpu" ? gpu::makeWorkspace(gpuId) : px::makeHostWorkspace();
+      kernel_ = std::make_shared<std::unique_ptr<Kernel>>(spec_->gpuFactory(args, std::move(ws)));
+    } else {
+      throwCoded(env, "ERR_BAD_ARGUMENT", name + ": unknown device '" + device + "' (cpu, gpu)");
+    }
     thread_ = std::make_unique<EngineThread>(env, "kernel");
   });
 }

@@ -9,6 +9,8 @@
 #include <opencv2/video/tracking.hpp>
 
 #include "../video/ffmpeg.h"
+#include "cuda/gpu_device.h"
+#include "cuda/plans.h"
 #include "kernel.h"
 
 namespace vg {
@@ -187,6 +189,112 @@ std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
   });
 }
 
+// ---- GPU kernels (device: GPU): the same arguments, checked the same way, run on a workspace
+// (a CUDA device, or the kernels' host twins in the tests). Frames go in and out in host memory.
+
+// A GPU kernel computing one output per input frame; `fn` runs on the workspace.
+class GpuMapKernel : public Kernel {
+ public:
+  using Fn = std::function<Element(gpu::Workspace&, const FrameData&)>;
+  GpuMapKernel(std::string op, std::shared_ptr<gpu::Workspace> ws, Fn fn) : op_(std::move(op)), ws_(std::move(ws)), fn_(std::move(fn)) {}
+  std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
+    Column out;
+    out.reserve(rows);
+    for (size_t r = 0; r < rows; r++) {
+      const Element& e = inputs[0][r];
+      if (e.kind == Element::Kind::Null) {
+        out.push_back(Element::null());
+        continue;
+      }
+      const FrameData& f = frameOf(op_, e);
+      if (f.dtype != DType::U8) bad(op_, "the GPU kernel takes uint8 frames (use device CPU for other types)");
+      out.push_back(fn_(*ws_, f));
+    }
+    return {std::move(out)};
+  }
+
+ private:
+  std::string op_;
+  std::shared_ptr<gpu::Workspace> ws_;
+  Fn fn_;
+};
+
+gpu::HostFrame hostFrame(const FrameData& f) { return {f.data, f.width, f.height, f.channels}; }
+
+std::unique_ptr<Kernel> makeGpuResize(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
+  const int width = boundedInt("Resize", a, "width", 0, 1, kMaxSide);
+  const int height = boundedInt("Resize", a, "height", 0, 1, kMaxSide);
+  const std::string interp = a.string("interpolation", "INTER_LINEAR");
+  interpolationCode("Resize", interp);
+  if (interp != "INTER_LINEAR" && interp != "INTER_AREA")
+    bad("Resize", interp + " has no GPU kernel (on the GPU: INTER_LINEAR, INTER_AREA); use device CPU");
+  const bool keepAspect = a.boolean("preserveAspect", false);
+  // The plan depends only on the sizes: kept for the next frame of the same size.
+  auto plan = std::make_shared<px::ResizePlan>();
+  return std::make_unique<GpuMapKernel>("Resize", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    int ow = width, oh = height;
+    if (keepAspect) {
+      const double s = std::min(static_cast<double>(width) / f.width, static_cast<double>(height) / f.height);
+      ow = std::max(1, static_cast<int>(std::lround(f.width * s)));
+      oh = std::max(1, static_cast<int>(std::lround(f.height * s)));
+    }
+    if (plan->srcWidth != f.width || plan->srcHeight != f.height || plan->channels != f.channels || plan->width != ow || plan->height != oh)
+      *plan = px::planResize(f.width, f.height, f.channels, ow, oh, interp);
+    FrameData out = FrameData::allocate(oh, ow, f.channels, DType::U8);
+    w.resize(hostFrame(f), *plan, out.data);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeGpuConvertColor(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
+  const std::string name = a.string("conversion", "");
+  if (conversionCode(name) < 0) bad("ConvertColor", "unknown conversion '" + name + "' (OpenCV names such as 'COLOR_RGB2GRAY')");
+  const int conversion = px::gpuConversion(name);
+  if (conversion < 0)
+    bad("ConvertColor", name + " has no GPU kernel (on the GPU: COLOR_RGB2GRAY, COLOR_BGR2GRAY, COLOR_GRAY2RGB, COLOR_GRAY2BGR, COLOR_RGB2BGR, COLOR_BGR2RGB); use device CPU");
+  return std::make_unique<GpuMapKernel>("ConvertColor", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    if (f.channels != px::conversionInChannels(conversion))
+      bad("ConvertColor", name + " cannot convert a " + std::to_string(f.channels) + "-channel frame");
+    FrameData out = FrameData::allocate(f.height, f.width, px::conversionOutChannels(conversion), DType::U8);
+    w.convert(hostFrame(f), conversion, out.data);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeGpuBlur(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
+  const int k = boundedInt("Blur", a, "kernelSize", 3, 1, kMaxBlurKernel, true);
+  const double sigma = boundedNumber("Blur", a, "sigma", 0, 0, kMaxBlurSigma);
+  const std::vector<uint16_t> kernel = px::gaussianKernel(k, sigma);
+  return std::make_unique<GpuMapKernel>("Blur", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    FrameData out = FrameData::allocate(f.height, f.width, f.channels, DType::U8);
+    w.blur(hostFrame(f), kernel, out.data);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
+std::unique_ptr<Kernel> makeGpuHistogram(const Args&, std::shared_ptr<gpu::Workspace> ws) {
+  return std::make_unique<GpuMapKernel>("Histogram", std::move(ws), [](gpu::Workspace& w, const FrameData& f) {
+    if (f.channels != 3) bad("Histogram", "expected a uint8 frame with 3 channels");
+    int32_t bins[48];
+    w.histogram(hostFrame(f), bins);
+    std::vector<uint8_t> bytes(sizeof(bins));
+    std::memcpy(bytes.data(), bins, sizeof(bins));
+    return Element::ofBytes(std::move(bytes));
+  });
+}
+
+std::unique_ptr<Kernel> makeGpuCloneChannels(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
+  const int n = boundedInt("CloneChannels", a, "replications", 3, 1, kMaxReplications);
+  return std::make_unique<GpuMapKernel>("CloneChannels", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    if (f.channels * n > kMaxChannels)
+      bad("CloneChannels", std::to_string(n) + " replications of a " + std::to_string(f.channels) + "-channel frame exceed " +
+                               std::to_string(kMaxChannels) + " channels");
+    FrameData out = FrameData::allocate(f.height, f.width, f.channels * n, DType::U8);
+    w.clone(hostFrame(f), n, out.data);
+    return Element::ofFrame(std::move(out));
+  });
+}
+
 std::unique_ptr<Kernel> makeImageEncoder(const Args& a) {
   const std::string format = a.string("format", "png");
   if (format != "png" && format != "jpeg") bad("ImageEncoder", "format must be 'png' or 'jpeg'");
@@ -291,22 +399,24 @@ class DiscardKernel : public Kernel {
 void registerBuiltinOps() {
   using T = ColumnType;
   using Cols = std::vector<std::pair<std::string, ColumnType>>;
+  using GpuFactory = std::function<std::unique_ptr<Kernel>(const Args&, std::shared_ptr<gpu::Workspace>)>;
   const auto add = [](const char* name, Cols inputs, Cols outputs, std::vector<int> stencil,
-                      std::function<std::unique_ptr<Kernel>(const Args&)> factory) {
+                      std::function<std::unique_ptr<Kernel>(const Args&)> factory, GpuFactory gpuFactory = nullptr) {
     OpSpec spec;
     spec.name = name;
     spec.inputs = std::move(inputs);
     spec.outputs = std::move(outputs);
     spec.stencil = std::move(stencil);
     spec.factory = std::move(factory);
+    spec.gpuFactory = std::move(gpuFactory);
     registerOp(std::move(spec));
   };
   const Cols frame = {{"frame", T::Frame}};
-  add("Resize", frame, frame, {0}, makeResize);
-  add("ConvertColor", frame, frame, {0}, makeConvertColor);
-  add("Blur", frame, frame, {0}, makeBlur);
-  add("CloneChannels", frame, frame, {0}, makeCloneChannels);
-  add("Histogram", frame, {{"histogram", T::Bytes}}, {0}, makeHistogram);
+  add("Resize", frame, frame, {0}, makeResize, makeGpuResize);
+  add("ConvertColor", frame, frame, {0}, makeConvertColor, makeGpuConvertColor);
+  add("Blur", frame, frame, {0}, makeBlur, makeGpuBlur);
+  add("CloneChannels", frame, frame, {0}, makeCloneChannels, makeGpuCloneChannels);
+  add("Histogram", frame, {{"histogram", T::Bytes}}, {0}, makeHistogram, makeGpuHistogram);
   add("OpticalFlow", frame, {{"flow", T::Frame}}, {0, 1}, [](const Args& a) { return std::make_unique<OpticalFlowKernel>(a); });
   add("ImageEncoder", frame, {{"img", T::Bytes}}, {0}, makeImageEncoder);
   add("ImageDecoder", {{"img", T::Bytes}}, frame, {0}, makeImageDecoder);

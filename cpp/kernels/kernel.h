@@ -10,6 +10,12 @@
 #include "element.h"
 
 namespace vg {
+namespace gpu {
+class Workspace;
+}
+}  // namespace vg
+
+namespace vg {
 
 class Kernel {
  public:
@@ -30,6 +36,9 @@ struct OpSpec {
   std::vector<std::pair<std::string, ColumnType>> outputs;
   std::vector<int> stencil{0};
   std::function<std::unique_ptr<Kernel>(const Args&)> factory;
+  // The op's GPU kernel (built-ins with one: cpp/kernels/cuda/), on a workspace that is a CUDA
+  // device or the kernels' host twins; empty when the op has none.
+  std::function<std::unique_ptr<Kernel>(const Args&, std::shared_ptr<gpu::Workspace>)> gpuFactory;
   // Declared by plugins (built-ins leave the defaults).
   int boundedState = 0;
   bool unboundedState = false;

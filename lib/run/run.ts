@@ -10,6 +10,7 @@ import type { JobFailure } from '../errors';
 import { Frame } from '../frame';
 import { ArgValue, GraphNode, InputNode, OpNode, OutputOp, perJob } from '../graph/graph';
 import { Json } from '../graph/types';
+import { usableGpus } from '../gpu';
 import { native } from '../native';
 import { ElementReader, ElementWriter } from '../storage/element-file';
 import { EncodedWriter, encodable } from '../storage/encoded-writer';
@@ -242,13 +243,15 @@ function argsForJob(node: OpNode, job: number, jobs: number): Record<string, unk
 }
 
 /** The kernel behind an op node: the engine's, a TypeScript kernel inline, or one in the worker pool. */
-function makeKernel(node: OpNode, job: number, jobs: number): KernelLike {
+function makeKernel(node: OpNode, job: number, jobs: number, gpuIds: number[]): KernelLike {
   const args = argsForJob(node, job, jobs);
   const ts = tsOp(node.opName);
   if (!ts) {
     const plugin = findOpDeclaration(node.opName).plugin;
     const nativeArgs = plugin ? encodePluginArgs(node.opName, args) : (args as Record<string, ArgValue>);
-    const k = new (native().NativeKernel)(node.opName, nativeArgs);
+    // device GPU: the op's CUDA kernel, jobs spread over the usable GPUs.
+    const placement = node.options.device === 'gpu' ? { device: 'gpu' as const, gpu: gpuIds[job % gpuIds.length]! } : undefined;
+    const k = new (native().NativeKernel)(node.opName, nativeArgs, placement);
     const coded = (err: unknown): never => {
       throw fromNative(err);
     };
@@ -392,11 +395,12 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   const checked = checkRun(outputsArg, perfArg, opts);
   const { outputs, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checked;
   let perf = checked.perf;
-  for (const n of nodes) {
-    if (n instanceof OpNode && n.options.device === 'gpu' && !sc.hasGpu()) {
-      throw new VidgraphError('ERR_NO_GPU', `${n.opName}: device GPU was asked for, but no CUDA GPU is available (sc.hasGpu() is false)`);
-    }
+  const gpuNode = nodes.find((n): n is OpNode => n instanceof OpNode && n.options.device === 'gpu');
+  const gpus = gpuNode ? usableGpus(sc.gpus) : { ids: [] };
+  if (gpuNode && gpus.reason !== undefined) {
+    throw new VidgraphError('ERR_NO_GPU', `${gpuNode.opName}: device GPU was asked for, but no CUDA GPU can be used: ${gpus.reason}`);
   }
+  const gpuIds = gpus.ids ?? [];
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
@@ -445,7 +449,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         }
         for (const n of nodes) {
           if (!(n instanceof OpNode)) continue;
-          const kernel = makeKernel(n, j, jobs);
+          const kernel = makeKernel(n, j, jobs, gpuIds);
           const label = `op ${n.opName}#${n.id}`;
           const traced = trace
             ? { execute: (inputs: Value[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close(), abandon: () => kernel.abandon?.() }

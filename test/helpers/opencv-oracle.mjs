@@ -55,3 +55,30 @@ export function cv(expr, frame, frame2, opts = {}) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const MANY = `
+import sys, json, numpy as np, cv2
+cases = json.load(open(sys.argv[1]))
+out = []
+for i, c in enumerate(cases):
+    m = c['a']
+    img = np.frombuffer(open(sys.argv[2] + '/in%d' % i, 'rb').read(), dtype=m['dtype']).reshape(m['shape'])
+    arr = np.ascontiguousarray(eval(c['expr']))
+    open(sys.argv[2] + '/out%d' % i, 'wb').write(arr.tobytes())
+    out.append({'shape': list(arr.shape), 'dtype': str(arr.dtype)})
+print(json.dumps(out))
+`;
+
+/** cv() for many cases in one Python process: cases are { expr, frame }; returns one result each. */
+export function cvMany(cases) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-cv-'));
+  try {
+    cases.forEach(({ frame }, i) => fs.writeFileSync(path.join(dir, `in${i}`), Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength)));
+    const list = path.join(dir, 'cases.json');
+    fs.writeFileSync(list, JSON.stringify(cases.map(({ expr, frame }) => ({ expr, a: describeFrame(frame) }))));
+    const infos = JSON.parse(execFileSync(PYTHON, ['-c', MANY, list, dir], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+    return infos.map((info, i) => ({ ...info, data: fs.readFileSync(path.join(dir, `out${i}`)) }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,57 @@
+// CUDA devices: what this machine has (probed through the driver library, loaded lazily, so the
+// same binary runs where there is no driver), and a workspace that runs the GPU kernels of the
+// built-in ops on one device. The workspace is implemented in gpu_kernels.cu when the engine is
+// built with CUDA (VG_HAVE_CUDA); without it, making one throws ERR_NO_GPU.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "plans.h"
+
+namespace vg {
+namespace gpu {
+
+struct Status {
+  bool built = false;      // compiled with CUDA (nvcc was found at build time)
+  bool available = false;  // built, a driver, and at least one device
+  int devices = 0;
+  int driverVersion = 0;   // e.g. 12040 for 12.4; 0 without a driver
+  int runtimeVersion = 0;  // the CUDA runtime linked in; 0 when not built
+  std::vector<std::string> names;
+  std::string reason;      // why not available (empty when available)
+};
+
+// Probes once per process (the driver's answer does not change while it runs).
+const Status& status();
+
+// Throws ERR_NO_GPU naming what is missing unless `device` can be used.
+void requireDevice(int device, const std::string& who);
+
+// A thrown error with a VidgraphError code (gpu_device.cpp makes it a VgError).
+[[noreturn]] void fail(const std::string& code, const std::string& message);
+
+// An 8-bit interleaved frame in host memory (continuous rows).
+struct HostFrame {
+  const uint8_t* data;
+  int width, height, channels;
+};
+
+// One device, one CUDA stream, device buffers that grow to the largest frame seen, and pinned
+// host buffers for the copies in and out. Not thread-safe: one per kernel instance.
+class Workspace {
+ public:
+  virtual ~Workspace() = default;
+  virtual void resize(const HostFrame& in, const px::ResizePlan& plan, uint8_t* out) = 0;
+  virtual void convert(const HostFrame& in, int conversion, uint8_t* out) = 0;
+  virtual void blur(const HostFrame& in, const std::vector<uint16_t>& kernel, uint8_t* out) = 0;
+  virtual void histogram(const HostFrame& in, int32_t bins[48]) = 0;
+  virtual void clone(const HostFrame& in, int replications, uint8_t* out) = 0;
+};
+
+std::unique_ptr<Workspace> makeWorkspace(int device);
+
+}  // namespace gpu
+}  // namespace vg
