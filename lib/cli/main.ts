@@ -268,16 +268,18 @@ Exit codes: 0 done, 1 the work failed, 2 a usage error.
     });
 
   prog.command('bench')
-    .description('throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg)')
+    .description('throughput report: decode, random access and index build as ratios to the ffmpeg CLI on this machine (needs ffmpeg); --gpu: the GPU kernels against the CPU ops')
     .option('--quick', 'a 4 s clip and fewer repetitions (figures dominated by start-up)', false)
+    .option('--gpu', 'the GPU benchmark instead (bench/gpu.mjs): skipped, saying why, where no GPU can be used', false)
     .addOption(jsonOption('the report'))
-    .action(async (opts: { quick: boolean; json?: boolean }) => {
+    .action(async (opts: { quick: boolean; gpu: boolean; json?: boolean }) => {
       const { spawnSync } = await import('node:child_process');
       const probe = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-      if (probe.error || probe.status !== 0)
+      if (!opts.gpu && (probe.error || probe.status !== 0))
         throw new VidgraphError('ERR_NOT_FOUND', 'the benchmark compares the engine with the ffmpeg CLI, and no ffmpeg runs on this PATH: install FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)');
-      const script = path.join(packageRoot, 'bench', 'decode.mjs');
-      const code = await runNode(['--expose-gc', script, ...(opts.quick ? ['--quick'] : []), ...(opts.json ? ['--json'] : [])]);
+      const script = path.join(packageRoot, 'bench', opts.gpu ? 'gpu.mjs' : 'decode.mjs');
+      const args = opts.gpu ? [script] : ['--expose-gc', script, ...(opts.quick ? ['--quick'] : [])];
+      const code = await runNode([...args, ...(opts.json ? ['--json'] : [])]);
       if (code !== 0) throw new VidgraphError('ERR_INTERNAL', `the benchmark exited with code ${code}`);
     });
 

@@ -1,0 +1,78 @@
+// The GPU suite (`npm run test:gpu`): on a machine with a CUDA GPU, every GPU kernel against its
+// host twin (which test/gpu-kernels.test.mjs holds against OpenCV) and against the CPU op, on
+// every device, and a graph on device GPU against the same graph on the CPU. Without a GPU every
+// test is skipped with the reason gpuStatus() gives.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import * as vg from 'vidgraph';
+import { fixture } from '../helpers/corpus.mjs';
+
+const native = createRequire(import.meta.url)('../../dist/native.js').native();
+const status = vg.gpuStatus();
+const skip = status.available ? false : `no GPU can be used: ${status.reason}`;
+if (skip) console.log(`vidgraph GPU suite skipped: ${skip}`);
+
+const bytes = (x) => (x instanceof Uint8Array ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x.data));
+
+describe('GPU kernels on the device', { skip }, () => {
+  const OPS = [
+    ['Resize', { width: 640, height: 360 }], ['Resize', { width: 333, height: 211 }], ['Resize', { width: 960, height: 540, interpolation: 'INTER_AREA' }],
+    ['Resize', { width: 700, height: 500, interpolation: 'INTER_AREA' }], ['Resize', { width: 2000, height: 1200, interpolation: 'INTER_AREA' }],
+    ['ConvertColor', { conversion: 'COLOR_RGB2GRAY' }], ['ConvertColor', { conversion: 'COLOR_RGB2BGR' }],
+    ['Blur', { kernelSize: 5 }], ['Blur', { kernelSize: 15, sigma: 3 }], ['Histogram', {}], ['CloneChannels', { replications: 2 }],
+  ];
+
+  test('every GPU kernel equals its host twin and the CPU op bit for bit, on every device', async () => {
+    const reader = await vg.VideoReader.open(await fixture('h264_bframes_opengop.mp4'));
+    const frames = (await reader.frames([0, 5, 10])).map((f) => f.image);
+    await reader.close();
+    for (const [op, args] of OPS) {
+      const twin = new native.NativeKernel(op, args, { device: 'host-twin' });
+      const cpu = new native.NativeKernel(op, args);
+      const [viaTwin] = await twin.execute([frames], frames.length);
+      const [viaCpu] = await cpu.execute([frames], frames.length);
+      for (let g = 0; g < status.devices; g++) {
+        const gpu = new native.NativeKernel(op, args, { device: 'gpu', gpu: g });
+        const [viaGpu] = await gpu.execute([frames], frames.length);
+        await gpu.close();
+        viaGpu.forEach((f, i) => {
+          assert.ok(bytes(f).equals(bytes(viaTwin[i])), `${op} ${JSON.stringify(args)} on GPU ${g}, frame ${i}: differs from the host twin`);
+          assert.ok(bytes(f).equals(bytes(viaCpu[i])), `${op} ${JSON.stringify(args)} on GPU ${g}, frame ${i}: differs from the CPU op`);
+        });
+      }
+      await twin.close();
+      await cpu.close();
+    }
+  });
+
+  test('a graph with ops on device GPU writes what the same graph on the CPU writes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-gpu-'));
+    const sc = new vg.Client({ db: dir });
+    try {
+      const video = new vg.NamedVideoStream(sc, 'v', { path: await fixture('h264_bframes_opengop.mp4') });
+      const graph = (device, name) => {
+        const frame = sc.io.Input([video]);
+        const small = sc.ops.Resize({ frame, width: 320, height: 180, device });
+        const blurred = sc.ops.Blur({ frame: small, kernelSize: 5, device });
+        return sc.io.Output(sc.ops.Histogram({ frame: blurred, device }), [new vg.NamedStream(sc, name)]);
+      };
+      await sc.run(graph(vg.DeviceType.GPU, 'gpu'), vg.PerfParams.estimate(), { showProgress: false });
+      await sc.run(graph(vg.DeviceType.CPU, 'cpu'), vg.PerfParams.estimate(), { showProgress: false });
+      const a = await new vg.NamedStream(sc, 'gpu').load();
+      const b = await new vg.NamedStream(sc, 'cpu').load();
+      assert.equal(a.length, b.length);
+      a.forEach((x, i) => assert.deepEqual(x, b[i], `row ${i}`));
+    } finally {
+      await sc.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a GPU id the driver does not have is ERR_NO_GPU naming the ids there are', () => {
+    assert.throws(() => new native.NativeKernel('Resize', { width: 5, height: 5 }, { device: 'gpu', gpu: status.devices }), { code: 'ERR_NO_GPU', message: /driver sees/ });
+  });
+});
