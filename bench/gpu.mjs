@@ -3,6 +3,9 @@
 //   frames/s of each (GPU figures include the copies in and out through pinned memory), their
 //   ratio, and the pixel differences of the GPU result to the kernel's host twin and to the
 //   CPU op (OpenCV): both must be 0.
+// Then NVDEC: a 1080p H.264 clip decoded whole by 1, 2 and 4 concurrent streams on GPU 0 versus
+// the same on the CPU (frames/s in all), and the largest difference of NVDEC's RGB frames to the
+// CPU decode's (at most 1 level: see the README's GPU section).
 // Without a usable GPU it prints why and exits 0: nothing here is simulated.
 //
 //   node bench/gpu.mjs [--json]
@@ -77,13 +80,58 @@ for (const [op, args] of OPS) {
   rows.push(...rowsOf);
 }
 
-if (json) console.log(JSON.stringify({ status, rows }));
-else {
-  for (const r of rows) {
-    say(`${r.op} ${JSON.stringify(r.args)} on GPU ${r.gpu}: ${r.gpuFps.toFixed(0)} frames/s vs CPU ${r.cpuFps.toFixed(0)} (×${r.ratio.toFixed(2)}); ` +
-      `values differing from the host twin ${r.diffTwin}, from the CPU op ${r.diffCpu}`);
-  }
-  say('GPU decode (NVDEC): not in this engine yet: decoding runs on the CPU.');
+for (const r of rows) {
+  say(`${r.op} ${JSON.stringify(r.args)} on GPU ${r.gpu}: ${r.gpuFps.toFixed(0)} frames/s vs CPU ${r.cpuFps.toFixed(0)} (×${r.ratio.toFixed(2)}); ` +
+    `values differing from the host twin ${r.diffTwin}, from the CPU op ${r.diffCpu}`);
+}
+
+// ---- NVDEC ----
+const fs = await import('node:fs');
+const os = await import('node:os');
+const path = await import('node:path');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-bench-gpu-'));
+const sc = new vg.Client({ db: dir });
+const stream = new vg.NamedVideoStream(sc, 'clip', { path: clip });
+const all = Array.from({ length: (await stream.metadata()).frames }, (_, i) => i);
+async function decodeAll(gpu, concurrent) {
+  const sources = await Promise.all(Array.from({ length: concurrent }, () => stream.openSource({ gpu })));
+  const t = performance.now();
+  let onGpu = 0;
+  await Promise.all(sources.map(async (s) => {
+    for (let i = 0; i < all.length; i += 30) await s.decodeRows(all.slice(i, i + 30));
+    onGpu += s.stats.framesOnGpu;
+  }));
+  const fps = (concurrent * all.length) / ((performance.now() - t) / 1000);
+  await Promise.all(sources.map((s) => s.close()));
+  return { fps, onGpu };
+}
+const decode = [];
+for (const n of [1, 2, 4]) {
+  const gpu = await decodeAll(0, n);
+  const cpu = await decodeAll(undefined, n);
+  decode.push({ streams: n, gpuFps: gpu.fps, cpuFps: cpu.fps, ratio: gpu.fps / cpu.fps, framesOnGpu: gpu.onGpu });
+  say(`NVDEC, ${n} concurrent stream${n === 1 ? '' : 's'}: ${gpu.fps.toFixed(0)} frames/s vs CPU ${cpu.fps.toFixed(0)} (×${(gpu.fps / cpu.fps).toFixed(2)}); ${gpu.onGpu} frames decoded on the GPU`);
+}
+const probeRows = [0, 1, 2, 15, 30, 59];
+const viaGpu = await stream.openSource({ gpu: 0 });
+const viaCpu = await stream.openSource();
+const a = await viaGpu.decodeRows(probeRows);
+const b = await viaCpu.decodeRows(probeRows);
+let worstDecode = 0;
+for (const r of probeRows) {
+  const x = Buffer.from(a.get(r).data.buffer, a.get(r).data.byteOffset, a.get(r).data.byteLength);
+  const y = Buffer.from(b.get(r).data.buffer, b.get(r).data.byteOffset, b.get(r).data.byteLength);
+  for (let k = 0; k < x.length; k++) worstDecode = Math.max(worstDecode, Math.abs(x[k] - y[k]));
+}
+await viaGpu.close();
+await viaCpu.close();
+await sc.close();
+fs.rmSync(dir, { recursive: true, force: true });
+say(`NVDEC frames vs CPU decode: largest difference ${worstDecode} level(s) (allowed: 1)`);
+if (json) console.log(JSON.stringify({ status, rows, decode, worstDecode }));
+if (worstDecode > 1) {
+  console.error('NVDEC frames differ from the CPU decode by more than 1 level');
+  process.exit(1);
 }
 if (rows.some((r) => r.diffTwin !== 0 || r.diffCpu !== 0)) {
   console.error('GPU results differ from their host twins or from the CPU ops (above)');

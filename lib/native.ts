@@ -77,6 +77,8 @@ export interface NativeDecodeResult {
   failedRows: number[];
   failure: string;
   framesDecoded: number;
+  /** Of them, decoded by NVDEC. */
+  framesOnGpu: number;
   packetsSent: number;
   /** Disposable packets (no frame references them) left out because their rows were not asked for. */
   packetsSkipped: number;
@@ -165,7 +167,7 @@ export interface NativeBinding {
   hasGpu(): boolean;
   gpuStatus(): import('./gpu').GpuStatus;
   setLogLevel(level: string): void;
-  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipDisposable?: boolean }) => NativeDecoder;
+  NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipDisposable?: boolean; gpu?: number }) => NativeDecoder;
 }
 
 let binding: NativeBinding | undefined;

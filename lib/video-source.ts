@@ -26,6 +26,8 @@ export interface DecodeStats {
   framesReturned: number;
   /** Frames left undecoded: no other frame references them and they were not asked for. */
   framesSkipped: number;
+  /** Of framesDecoded, the frames NVDEC decoded (on a GPU). */
+  framesOnGpu: number;
   /** Times the decoder jumped to a keyframe instead of reading on. */
   seeks: number;
   /** Decoders opened for this video (decode lanes: 1, or 2 once a request spread over two). */
@@ -71,7 +73,7 @@ export class VideoSource {
   private times?: Float64Array;
   private closed = false;
   /** Totals since open: frames the codec produced versus frames handed out. */
-  readonly stats: DecodeStats = { framesDecoded: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, lanes: 1, conversion: 'none' };
+  readonly stats: DecodeStats = { framesDecoded: 0, framesOnGpu: 0, framesReturned: 0, framesSkipped: 0, seeks: 0, lanes: 1, conversion: 'none' };
 
   /** Brings the packet bytes a decode of these rows reads into `dataPath` (a remote packet file's cache). */
   private readonly prefetch?: (rows: ArrayLike<number>) => Promise<void>;
@@ -82,7 +84,7 @@ export class VideoSource {
    */
   private readonly widen?: (rows: ArrayLike<number>) => Promise<boolean>;
 
-  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean; prefetch?: (rows: ArrayLike<number>) => Promise<void>; widen?: (rows: ArrayLike<number>) => Promise<boolean>; onClose?: () => Promise<void> } = {}) {
+  constructor(index: Uint8Array, dataPath: string, label: string, opts: { threads?: number; gpu?: number; maxSize?: [number, number]; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipNonReference?: boolean; prefetch?: (rows: ArrayLike<number>) => Promise<void>; widen?: (rows: ArrayLike<number>) => Promise<boolean>; onClose?: () => Promise<void> } = {}) {
     this.label = label;
     this.prefetch = opts.prefetch;
     this.widen = opts.widen;
@@ -98,6 +100,7 @@ export class VideoSource {
       // VIDGRAPH_SKIP_DISPOSABLE=0 decodes every packet on the way (benchmarks' no-skipping baselines).
       skipDisposable: opts.skipNonReference ?? process.env.VIDGRAPH_SKIP_DISPOSABLE !== '0',
       ...(opts.maxPixels !== undefined && { maxPixels: opts.maxPixels }),
+      ...(opts.gpu !== undefined && { gpu: opts.gpu }),
     };
     // One lane for one thread (or one core); VIDGRAPH_DECODE_LANES=1 keeps one lane anyway
     // (benchmarks' single-decoder baselines).
@@ -167,6 +170,7 @@ export class VideoSource {
       if (!result) continue;
       results.push(result);
       this.stats.framesDecoded += result.framesDecoded;
+      this.stats.framesOnGpu += result.framesOnGpu;
       this.stats.framesSkipped += result.packetsSkipped;
       this.stats.seeks += result.seeks;
       if (result.conversion !== 'none') this.stats.conversion = result.conversion;
@@ -183,6 +187,7 @@ export class VideoSource {
       try {
         const again = await retry.decoder.decode(Int32Array.from(new Set(failedRows)).sort());
         this.stats.framesDecoded += again.framesDecoded;
+        this.stats.framesOnGpu += again.framesOnGpu;
         this.stats.seeks += again.seeks;
         results.push({ ...again, failedRows: [] });
         failedRows.length = 0;

@@ -175,6 +175,57 @@ describe('GPU selection without a GPU', { skip: status.available ? `a GPU is pre
     });
   });
 
+  test('NVDEC decode asked for directly is ERR_NO_GPU with the reason, before any decoding', async () => {
+    const path = await fixture('h264_bframes_opengop.mp4');
+    const video = await vg.VideoReader.open(path);
+    await video.close();
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const p = await import('node:path');
+    const dir = mkdtempSync(p.join(os.tmpdir(), 'vg-nvdec-'));
+    const sc = new vg.Client({ db: dir });
+    try {
+      const stream = new vg.NamedVideoStream(sc, 'v', { path });
+      await assert.rejects(stream.openSource({ gpu: 0 }), (err) => {
+        assert.equal(err.code, 'ERR_NO_GPU');
+        assert.match(err.message, /NVDEC decode: no CUDA GPU can be used: /);
+        assert.ok(err.message.includes(status.reason), err.message);
+        return true;
+      });
+    } finally {
+      await sc.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('Client gpus naming a GPU that cannot be used decodes on the CPU, with one VIDGRAPH_NO_GPU warning', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const p = await import('node:path');
+    const dir = mkdtempSync(p.join(os.tmpdir(), 'vg-nvdec-'));
+    const sc = new vg.Client({ db: dir, gpus: [0] });
+    const warnings = [];
+    const onWarning = (w) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      assert.equal(sc.hasGpu(), false);
+      const frame = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: await fixture('h264_bframes_opengop.mp4') })]);
+      const out = sc.io.Output(sc.ops.Histogram({ frame: sc.streams.Gather(frame, [[0, 5, 40]]) }), [new vg.NamedStream(sc, 'h')]);
+      const result = await sc.run(out, vg.PerfParams.estimate(), { showProgress: false });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(result.stats.framesOnGpu, 0);
+      assert.ok(result.stats.framesDecoded > 0);
+      assert.equal(await new vg.NamedStream(sc, 'h').len(), 3);
+      const ours = warnings.filter((w) => w.code === 'VIDGRAPH_NO_GPU');
+      assert.equal(ours.length, 1, warnings.map((w) => w.message).join('\n'));
+      assert.match(ours[0].message, /gpus names GPUs, but no CUDA GPU can be used \(.+\): videos are decoded on the CPU/);
+    } finally {
+      process.off('warning', onWarning);
+      await sc.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('npm run test:gpu and vidgraph bench --gpu skip, printing the reason, and succeed', async () => {
     const { execFileSync } = await import('node:child_process');
     const { fileURLToPath } = await import('node:url');

@@ -1,5 +1,7 @@
 #include "decoder_wrap.h"
 
+#include "../kernels/cuda/gpu_device.h"
+
 #include "../video/reference.h"
 #include "js_values.h"
 
@@ -29,7 +31,8 @@ int intOption(const Napi::Object& o, const char* key, int fallback, int min, int
 }
 }  // namespace
 
-// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight, keepRecent, maxPixels })
+// new NativeDecoder(index: Uint8Array, dataPath: string, { threads, maxWidth, maxHeight, keepRecent, maxPixels, gpu })
+// gpu: decode on that CUDA device (NVDEC); ERR_NO_GPU at once when it cannot be used.
 DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DecoderWrap>(info) {
   Napi::Env env = info.Env();
   guarded(env, [&] {
@@ -45,6 +48,10 @@ DecoderWrap::DecoderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Deco
       if (o.Get("keepRecent").IsBoolean()) options_.keepRecent = o.Get("keepRecent").As<Napi::Boolean>().Value();
       if (o.Get("rotate").IsBoolean()) options_.rotate = o.Get("rotate").As<Napi::Boolean>().Value();
       if (o.Get("skipDisposable").IsBoolean()) options_.skipDisposable = o.Get("skipDisposable").As<Napi::Boolean>().Value();
+      if (!o.Get("gpu").IsUndefined()) {
+        options_.gpu = intOption(o, "gpu", -1, 0, 1024);
+        gpu::requireDevice(options_.gpu, "NVDEC decode");
+      }
       Napi::Value mp = o.Get("maxPixels");
       if (!mp.IsUndefined()) {
         const double d = mp.IsNumber() ? mp.As<Napi::Number>().DoubleValue() : -1;
@@ -142,6 +149,7 @@ Napi::Value DecoderWrap::Decode(const Napi::CallbackInfo& info) {
         o.Set("failedRows", failed);
         o.Set("failure", result->failure);
         o.Set("framesDecoded", static_cast<double>(result->framesDecoded));
+        o.Set("framesOnGpu", static_cast<double>(result->framesOnGpu));
         o.Set("packetsSent", static_cast<double>(result->packetsSent));
         o.Set("packetsSkipped", static_cast<double>(result->packetsSkipped));
         o.Set("seeks", result->seeks);

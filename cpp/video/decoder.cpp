@@ -1,4 +1,5 @@
 #include "decoder.h"
+#include "nvdec.h"
 
 #include <algorithm>
 #include <climits>
@@ -69,12 +70,14 @@ int decoderGetBuffer(AVCodecContext* ctx, AVFrame* frame, int flags) {
   }
   const int ret = avcodec_default_get_buffer2(ctx, frame, flags);
   if (ret < 0) return ret;
+  if (frame->hw_frames_ctx) return 0;  // NVDEC: the buffers are device memory
   for (AVBufferRef* buf : frame->buf)
     if (buf) std::memset(buf->data, 0, buf->size);
   return 0;
 }
 
-CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::PixelGuard* guard) {
+// gpu >= 0: decode on that CUDA device through NVDEC when the codec has it (nvdec.h).
+CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::PixelGuard* guard, int gpu = -1) {
   const AVCodec* codec = avcodec_find_decoder(static_cast<AVCodecID>(index.codec.codecId));
   if (!codec)
     throw VgError("ERR_UNSUPPORTED_CODEC",
@@ -95,6 +98,7 @@ CodecContextPtr openContext(const VideoIndex& index, int threads, VideoDecoder::
   // FFmpeg's VP3/Theora decoder races under frame threading (its output, the CLI's included,
   // changes from run to run); slice threading keeps it exact.
   if (ctx->codec_id == AV_CODEC_ID_THEORA || ctx->codec_id == AV_CODEC_ID_VP3) ctx->thread_type = FF_THREAD_SLICE;
+  if (gpu >= 0) nvdec::attach(ctx.get(), codec, gpu);
   ret = avcodec_open2(ctx.get(), codec, nullptr);
   if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN))
     throw VgError("ERR_RESOURCE", std::string("cannot open the ") + codec->name + " decoder with " +
@@ -158,7 +162,8 @@ void VideoDecoder::checkPixels(const VideoIndex& index, int64_t maxPixels) {
 
 void VideoDecoder::openRun(Run& run) {
   run.ctx.reset();
-  run.ctx = openContext(*index_, run.canonical ? 1 : options_.threads, run.guard.get());
+  // The canonical decode (damaged input) stays on the CPU: one answer for a damaged row.
+  run.ctx = openContext(*index_, run.canonical ? 1 : options_.threads, run.guard.get(), run.canonical ? -1 : options_.gpu);
   run.stickySent.clear();
   run.next = -1;
   run.drained = false;
@@ -269,6 +274,7 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
       if (++errors > kReorderSlack) break;
       continue;
     }
+    if (nvdec::download(frame_.get())) result.framesOnGpu++;
     const int64_t key = frameKey(frame_.get());
     if (run.guard->limit > 0 && pixelCount(frame_->width, frame_->height) > run.guard->limit) {
       // A decoder that allocated the picture without asking get_buffer2: refused all the same.

@@ -56,6 +56,9 @@ struct DecoderOptions {
   // Packets no other frame references (kPacketDisposable) are not sent to the codec when their
   // row is not asked for; the rows asked for decode byte for byte the same.
   bool skipDisposable = true;
+  // >= 0: decode on this CUDA device through NVDEC (nvdec.h) where the codec has it; the
+  // canonical decode of damaged rows stays on the CPU.
+  int gpu = -1;
 };
 
 struct DecodedRow {
@@ -68,6 +71,7 @@ struct DecodeResult {
   std::vector<int> failedRows;     // damaged or undecodable rows
   std::string failure;             // why, for the first failed row
   int64_t framesDecoded = 0;       // frames the codec produced for this request
+  int64_t framesOnGpu = 0;         // of them, decoded by NVDEC
   int64_t packetsSent = 0;
   int64_t packetsSkipped = 0;      // disposable packets left out (their rows were not asked for)
   int seeks = 0;

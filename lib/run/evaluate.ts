@@ -22,6 +22,8 @@ export interface RowSource {
   close(): Promise<void>;
   /** Frames decoded so far (video inputs). */
   framesDecoded?(): number;
+  /** Of them, decoded on a GPU (NVDEC). */
+  framesOnGpu?(): number;
   /** Keyframe intervals opened so far (video inputs: seeks). */
   gopsOpened?(): number;
   /** The decode schedule: the rows the job will read, in the order it will read them (video inputs). */

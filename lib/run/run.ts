@@ -92,6 +92,8 @@ export interface RunStats {
   rowsWritten: number;
   /** Frames the decoders produced (fewer than the input has when sampling is pushed down). */
   framesDecoded: number;
+  /** Of them, the frames NVDEC decoded on a GPU (see `decodeOnGpu` in the README's GPU section). */
+  framesOnGpu: number;
   /**
    * Keyframe intervals the decoders opened (seeks). The job's input rows are planned as one
    * decode schedule, so each interval holding a needed row is opened once per job however the
@@ -187,7 +189,7 @@ function nodesOf(outputs: OutputOp[]): GraphNode[] {
   return [...seen.values()];
 }
 
-async function openRowSource(stream: unknown, threads: number, job: string): Promise<{ source: RowSource; fps: number; frameBytes: number }> {
+async function openRowSource(stream: unknown, threads: number, job: string, gpu?: number): Promise<{ source: RowSource; fps: number; frameBytes: number }> {
   if (stream instanceof ArrayStream) {
     const values = stream.values.map((v): Value => (v === null || v instanceof Frame || v instanceof Uint8Array ? v : Json.serialize(v)));
     return { source: { read: async (rows) => new Map(rows.map((r) => [r, values[r] ?? null])), close: async () => undefined }, fps: 0, frameBytes: 0 };
@@ -199,11 +201,11 @@ async function openRowSource(stream: unknown, threads: number, job: string): Pro
   const meta: StreamMeta = await stream.meta();
   if (meta.storage !== 'elements') {
     // Packets (an ingested video or an encoded frame output), whichever class names the stream.
-    const video = await stream.openSource();
+    const video = await stream.openSource({ gpu });
     return {
       source: {
         read: (rows) => video.decodeRows(rows), close: () => video.close(),
-        framesDecoded: () => video.stats.framesDecoded, gopsOpened: () => video.stats.seeks,
+        framesDecoded: () => video.stats.framesDecoded, framesOnGpu: () => video.stats.framesOnGpu, gopsOpened: () => video.stats.seeks,
         plan: (rows) => video.plan(rows),
       },
       fps: video.info.fps,
@@ -320,7 +322,7 @@ export function checkRun(outputsArg: OutputOp | OutputOp[], perfArg: PerfParams,
 /** @internal A run's counters before anything ran (`failures` is `errors`, under the contract's name). */
 export function newRunStats(jobs: number): RunStats {
   const errors: JobFailure[] = [];
-  return { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
+  return { jobs, skippedJobs: 0, rowsWritten: 0, framesDecoded: 0, framesOnGpu: 0, gopsOpened: 0, opRows: 0, seconds: 0, errors, failures: errors };
 }
 
 /**
@@ -390,17 +392,36 @@ export function settleRun(result: RunResult, throwOnFailure: boolean): RunResult
   return result;
 }
 
+let warnedNoGpuDecode = false;
+/** Once per process: the Client's gpus asked for GPU decoding and none can be used. */
+function warnNoGpuDecode(reason: string): void {
+  if (warnedNoGpuDecode) return;
+  warnedNoGpuDecode = true;
+  process.emitWarning(`the Client option gpus names GPUs, but no CUDA GPU can be used (${reason}): videos are decoded on the CPU`, { code: 'VIDGRAPH_NO_GPU' });
+}
+
 export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg: PerfParams, opts: RunOptions = {}, hooks: RunHooks = {}): Promise<RunResult> {
   // Validate.
   const checked = checkRun(outputsArg, perfArg, opts);
   const { outputs, kernelTimeout, throwOnFailure, cacheMode, jobs, nodes } = checked;
   let perf = checked.perf;
+  // GPUs: ops on device GPU need one (ERR_NO_GPU otherwise). Videos are decoded on a GPU (NVDEC)
+  // when an op on device GPU reads them directly, or for every input when the Client's gpus
+  // option names GPUs (where none can be used, that falls back to the CPU with a warning).
   const gpuNode = nodes.find((n): n is OpNode => n instanceof OpNode && n.options.device === 'gpu');
-  const gpus = gpuNode ? usableGpus(sc.gpus) : { ids: [] };
+  const gpusNamed = (sc.gpus?.length ?? 0) > 0;
+  const gpus = gpuNode || gpusNamed ? usableGpus(sc.gpus) : { ids: [] };
   if (gpuNode && gpus.reason !== undefined) {
     throw new VidgraphError('ERR_NO_GPU', `${gpuNode.opName}: device GPU was asked for, but no CUDA GPU can be used: ${gpus.reason}`);
   }
+  if (gpus.reason !== undefined) warnNoGpuDecode(gpus.reason);
   const gpuIds = gpus.ids ?? [];
+  const gpuInputs = new Set<number>();
+  for (const n of nodes) {
+    if (n instanceof OpNode && n.options.device === 'gpu') for (const c of n.inputs) if (c.node instanceof InputNode) gpuInputs.add(c.node.id);
+  }
+  const decodeGpu = (input: InputNode, job: number): number | undefined =>
+    gpuIds.length > 0 && (gpusNamed || gpuInputs.has(input.id)) ? gpuIds[job % gpuIds.length] : undefined;
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
@@ -437,7 +458,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
       let fps = 0;
       try {
         for (const n of inputNodes) {
-          const opened = await openRowSource(n.streams[j], sc.threads, jobName(j));
+          const opened = await openRowSource(n.streams[j], sc.threads, jobName(j), decodeGpu(n, j));
           if (trace) {
             const inner = opened.source;
             const label = `input ${n.streams[j]!.name()}`;
@@ -497,6 +518,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         stats.opRows += evaluator.opRows;
         for (const s of sources.values()) {
           stats.framesDecoded += s.framesDecoded?.() ?? 0;
+          stats.framesOnGpu += s.framesOnGpu?.() ?? 0;
           stats.gopsOpened += s.gopsOpened?.() ?? 0;
         }
         // Commit every output of the job (or hand them over, in a distributed run's worker).

@@ -144,8 +144,8 @@ export abstract class StoredStream<T> {
     }
   }
 
-  /** @internal Opens a decoder over a stream stored as packets. */
-  async openSource(opts: { maxSize?: [number, number] } = {}): Promise<VideoSource> {
+  /** @internal Opens a decoder over a stream stored as packets (`gpu`: decode there, NVDEC). */
+  async openSource(opts: { maxSize?: [number, number]; gpu?: number } = {}): Promise<VideoSource> {
     const meta = await this.meta();
     if (meta.storage === 'elements' || !meta.dataFile) throw new BadArgumentError(`stream '${this.name()}' holds raw rows, not packets`);
     const db = await this.sc.ready();
@@ -173,7 +173,7 @@ export abstract class StoredStream<T> {
         widen = (rows) => packets.ensure(planner.byteRanges(Array.from(rows), true));
       }
       return new VideoSource(index, packets.path, label, {
-        threads: this.sc.threads, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference,
+        threads: this.sc.threads, gpu: opts.gpu, maxSize: opts.maxSize, maxPixels: this.sc.maxPixels, rotate, skipNonReference: this.sc.skipNonReference,
         prefetch, widen, onClose: () => packets.close(),
       });
     } catch (err) {

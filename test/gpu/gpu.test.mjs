@@ -16,6 +16,11 @@ const status = vg.gpuStatus();
 const skip = status.available ? false : `no GPU can be used: ${status.reason}`;
 if (skip) console.log(`vidgraph GPU suite skipped: ${skip}`);
 
+const all = async (iterable) => {
+  const out = [];
+  for await (const x of iterable) out.push(x);
+  return out;
+};
 const bytes = (x) => (x instanceof Uint8Array ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(x.data));
 
 describe('GPU kernels on the device', { skip }, () => {
@@ -62,13 +67,50 @@ describe('GPU kernels on the device', { skip }, () => {
       };
       await sc.run(graph(vg.DeviceType.GPU, 'gpu'), vg.PerfParams.estimate(), { showProgress: false });
       await sc.run(graph(vg.DeviceType.CPU, 'cpu'), vg.PerfParams.estimate(), { showProgress: false });
-      const a = await new vg.NamedStream(sc, 'gpu').load();
-      const b = await new vg.NamedStream(sc, 'cpu').load();
+      const a = await all(new vg.NamedStream(sc, 'gpu').load());
+      const b = await all(new vg.NamedStream(sc, 'cpu').load());
       assert.equal(a.length, b.length);
       a.forEach((x, i) => assert.deepEqual(x, b[i], `row ${i}`));
     } finally {
       await sc.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // NVDEC's pictures of a conforming H.264/HEVC stream are the standard's (decoding is bit-exact);
+  // they come out as NV12 rather than planar 4:2:0, and swscale converts that layout on another
+  // path: RGB may differ from the CPU decode's by at most 1 level.
+  test('NVDEC decode (Client gpus) gives the CPU decode\'s frames within 1 level, and stats count the GPU frames', async () => {
+    for (const name of ['h264_bframes_opengop.mp4', 'hevc.mp4']) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vg-nvdec-'));
+      const onGpu = new vg.Client({ db: dir, gpus: [0] });
+      const onCpu = new vg.Client({ db: dir, gpus: [] });
+      try {
+        const file = await fixture(name);
+        const run = async (sc, out) => {
+          const frame = sc.io.Input([new vg.NamedVideoStream(sc, 'v', { path: file })]);
+          const col = sc.io.Output(sc.streams.Gather(frame, [[0, 7, 3, 30, 31, 60]]).lossless(), [new vg.NamedStream(sc, out)]);
+          return sc.run(col, vg.PerfParams.estimate(), { showProgress: false, cacheMode: vg.CacheMode.Overwrite });
+        };
+        const g = await run(onGpu, 'gpu');
+        await run(onCpu, 'cpu');
+        assert.ok(g.stats.framesOnGpu > 0, `${name}: no frame was decoded by NVDEC`);
+        const a = await all(new vg.NamedStream(onGpu, 'gpu').load());
+        const b = await all(new vg.NamedStream(onCpu, 'cpu').load());
+        assert.equal(a.length, b.length);
+        let worst = 0;
+        a.forEach((f, i) => {
+          const x = bytes(f), y = bytes(b[i]);
+          assert.equal(x.length, y.length);
+          for (let k = 0; k < x.length; k++) worst = Math.max(worst, Math.abs(x[k] - y[k]));
+        });
+        console.log(`${name}: NVDEC vs CPU decode, largest difference ${worst}`);
+        assert.ok(worst <= 1, `${name}: NVDEC frames differ from the CPU decode by up to ${worst} levels`);
+      } finally {
+        await onGpu.close();
+        await onCpu.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 

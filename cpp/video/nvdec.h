@@ -1,0 +1,25 @@
+// NVDEC: decoding on an NVIDIA GPU through FFmpeg's CUDA hwaccel. One FFmpeg CUDA device context
+// per GPU for the whole process; a codec context asked to decode on GPU n gets a reference to it
+// and picks the CUDA pixel format whenever FFmpeg offers it (a profile NVDEC cannot take, such as
+// H.264 4:4:4, decodes in software). Decoded pictures (NV12, P010) are copied to host memory as
+// they come out, and converted to RGB like the CPU decoder's.
+#pragma once
+
+#include "ffmpeg.h"
+
+namespace vg {
+namespace nvdec {
+
+// Before avcodec_open2: makes `ctx` decode on CUDA device `gpu` when `codec` has a CUDA hwaccel.
+// Returns false, leaving ctx as it was, when it has none (the codec then decodes on the CPU).
+// Throws ERR_NO_GPU when the device cannot be opened (no driver, no such device, an FFmpeg
+// built without CUDA).
+bool attach(AVCodecContext* ctx, const AVCodec* codec, int gpu);
+
+// A picture on the device becomes the same picture in host memory (in place); host pictures
+// are left alone. Returns false for a host picture, true for one copied; throws ERR_DECODE when
+// the copy fails.
+bool download(AVFrame* frame);
+
+}  // namespace nvdec
+}  // namespace vg
