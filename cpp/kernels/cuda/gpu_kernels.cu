@@ -107,49 +107,36 @@ __global__ void cloneKernel(px::View src, int n, uint8_t* out) {
 
 // ---- memory ----
 
-// Device memory that grows to the largest size asked for.
-class DeviceBuffer {
+// Memory that grows to the largest size asked for: device memory, or page-locked host memory
+// (copies at full bus speed, asynchronously) when Pinned.
+template <bool Pinned>
+class GrowingBuffer {
  public:
-  ~DeviceBuffer() {
-    if (p_) cudaFree(p_);
-  }
+  ~GrowingBuffer() { release(); }
   void* get(size_t bytes) {
     if (bytes > size_) {
-      if (p_) cudaFree(p_);
-      p_ = nullptr;
-      size_ = 0;
-      check(cudaMalloc(&p_, bytes), "cudaMalloc");
+      release();
+      if constexpr (Pinned) check(cudaMallocHost(&p_, bytes), "cudaMallocHost");
+      else check(cudaMalloc(&p_, bytes), "cudaMalloc");
       size_ = bytes;
     }
     return p_;
   }
 
  private:
-  void* p_ = nullptr;
-  size_t size_ = 0;
-};
-
-// Page-locked host memory (copies at full bus speed, asynchronously) that grows likewise.
-class PinnedBuffer {
- public:
-  ~PinnedBuffer() {
-    if (p_) cudaFreeHost(p_);
-  }
-  uint8_t* get(size_t bytes) {
-    if (bytes > size_) {
-      if (p_) cudaFreeHost(p_);
-      p_ = nullptr;
-      size_ = 0;
-      check(cudaMallocHost(&p_, bytes), "cudaMallocHost");
-      size_ = bytes;
+  void release() {
+    if (p_) {
+      if constexpr (Pinned) cudaFreeHost(p_);
+      else cudaFree(p_);
     }
-    return static_cast<uint8_t*>(p_);
+    p_ = nullptr;
+    size_ = 0;
   }
-
- private:
   void* p_ = nullptr;
   size_t size_ = 0;
 };
+using DeviceBuffer = GrowingBuffer<false>;
+using PinnedBuffer = GrowingBuffer<true>;
 
 size_t frameBytes(int w, int h, int c) { return static_cast<size_t>(w) * h * c; }
 
@@ -219,7 +206,7 @@ class CudaWorkspace : public Workspace {
     int* d = static_cast<int*>(out_.get(48 * sizeof(int)));
     check(cudaMemsetAsync(d, 0, 48 * sizeof(int), stream_), "cudaMemsetAsync");
     histogramKernel<<<gridFor(in.width, in.height), block(), 0, stream_>>>(src, d);
-    uint8_t* staged = pinnedOut_.get(48 * sizeof(int));
+    auto* staged = static_cast<uint8_t*>(pinnedOut_.get(48 * sizeof(int)));
     check(cudaGetLastError(), "histogram kernel launch");
     check(cudaMemcpyAsync(staged, d, 48 * sizeof(int), cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
     check(cudaStreamSynchronize(stream_), "histogram kernel");
@@ -242,7 +229,7 @@ class CudaWorkspace : public Workspace {
   px::View upload(const HostFrame& in) {
     check(cudaSetDevice(device_), "cudaSetDevice");
     const size_t bytes = frameBytes(in.width, in.height, in.channels);
-    uint8_t* staged = pinnedIn_.get(bytes);
+    auto* staged = static_cast<uint8_t*>(pinnedIn_.get(bytes));
     std::memcpy(staged, in.data, bytes);
     void* d = in_.get(bytes);
     check(cudaMemcpyAsync(d, staged, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
@@ -258,7 +245,7 @@ class CudaWorkspace : public Workspace {
 
   void download(const uint8_t* d, size_t bytes, uint8_t* out) {
     check(cudaGetLastError(), "kernel launch");
-    uint8_t* staged = pinnedOut_.get(bytes);
+    auto* staged = static_cast<uint8_t*>(pinnedOut_.get(bytes));
     check(cudaMemcpyAsync(staged, d, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
     check(cudaStreamSynchronize(stream_), "GPU kernel");
     std::memcpy(out, staged, bytes);
