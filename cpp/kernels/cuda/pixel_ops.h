@@ -120,7 +120,7 @@ VG_HD uint8_t resizeLinearAt(const View& src, const LinearTap& tx, const LinearT
 // rounds half up ((sum + 2) >> 2, OpenCV's vector path); other blocks multiply by the float
 // reciprocal of the block size and round half to even.
 VG_HD uint8_t resizeAreaBlockAt(const View& src, int dx, int dy, int c, int fx, int fy) {
-  int sum = 0;
+  long long sum = 0;  // a 16384² block of 255s exceeds an int
   for (int y = 0; y < fy; y++) {
     const uint8_t* p = src.at(dx * fx, dy * fy + y) + c;
     for (int x = 0; x < fx; x++) sum += p[x * src.channels];
