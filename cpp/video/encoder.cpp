@@ -9,6 +9,7 @@
 #include <cstring>
 
 extern "C" {
+#include <libavutil/cpu.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 }
@@ -20,6 +21,8 @@ extern "C" {
 namespace vg {
 
 namespace {
+constexpr int kX264Threads = 4;
+
 void check(int ret, const std::string& what) {
   if (ret < 0) throw VgError("ERR_BAD_ARGUMENT", what + ": " + avErrorString(ret));
 }
@@ -42,6 +45,29 @@ int64_t qualityBitrate(int width, int height, AVRational fps, int q) {
   const double pixelsPerSecond = static_cast<double>(width) * height * av_q2d(fps);
   const double bits = pixelsPerSecond * 0.1 * std::pow(2.0, (23 - q) / 6.0);
   return static_cast<int64_t>(std::clamp(bits, 100e3, 100e6));
+}
+// x264's instruction sets, named as its `asm` option takes them: every one this CPU has (as
+// FFmpeg detects them) but AVX-512. x264 r3095's AVX-512 code encodes the same frames to
+// different bytes from run to run (seen on this project's CI machines: the same 24 frames, six
+// encodes in one process, three different streams; without AVX-512, six identical ones), and a
+// stored stream must be the same bytes however often and wherever (a distributed run's tasks)
+// it is encoded. x264's functions for every other set are bit-exact with its C code.
+std::string x264InstructionSets() {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+  const int f = av_get_cpu_flags();
+  static const std::pair<int, const char*> sets[] = {
+      {AV_CPU_FLAG_MMXEXT, "MMX2"}, {AV_CPU_FLAG_SSE, "SSE"},     {AV_CPU_FLAG_SSE2, "SSE2"},   {AV_CPU_FLAG_SSE3, "SSE3"},
+      {AV_CPU_FLAG_SSSE3, "SSSE3"}, {AV_CPU_FLAG_SSE4, "SSE4.1"}, {AV_CPU_FLAG_SSE42, "SSE4.2"}, {AV_CPU_FLAG_AVX, "AVX"},
+      {AV_CPU_FLAG_XOP, "XOP"},     {AV_CPU_FLAG_FMA4, "FMA4"},   {AV_CPU_FLAG_FMA3, "FMA3"},   {AV_CPU_FLAG_BMI1, "BMI1"},
+      {AV_CPU_FLAG_BMI2, "BMI2"},   {AV_CPU_FLAG_AVX2, "AVX2"}};
+  std::string names;
+  for (const auto& [flag, name] : sets)
+    if (f & flag) names += std::string(names.empty() ? "" : ",") + name;
+  if ((f & AV_CPU_FLAG_SSE2) && !(f & AV_CPU_FLAG_SSE2SLOW)) names += ",SSE2Fast";
+  return names;
+#else
+  return "";
+#endif
 }
 }  // namespace
 
@@ -85,11 +111,19 @@ void VideoEncoder::openCodec() {
   AVDictionary* opts = nullptr;
   const std::string name = codec->name;
   if (name == "libx264") {
+    // A fixed number of x264 threads, whatever the machine or the Client's threads: x264's output
+    // depends on its thread count, and a stream must be the same bytes wherever it is encoded
+    // (a distributed run's workers may have other core counts than the client).
+    codec_->thread_count = kX264Threads;
     setPrivateOption(&opts, codec, "preset", options.preset);
     if (options.bitrate > 0) codec_->bit_rate = options.bitrate;
     else setPrivateOption(&opts, codec, "crf", std::to_string(options.crf));
+    std::string params;
     // An asked keyframe distance is exact (no extra keyframes at scene cuts).
-    if (options.gop > 0) setPrivateOption(&opts, codec, "x264-params", "keyint=" + std::to_string(options.gop) + ":scenecut=0");
+    if (options.gop > 0) params = "keyint=" + std::to_string(options.gop) + ":scenecut=0";
+    const std::string sets = x264InstructionSets();
+    if (!sets.empty()) params += (params.empty() ? "asm=" : ":asm=") + sets;
+    if (!params.empty()) setPrivateOption(&opts, codec, "x264-params", params);
   } else if (name == "libopenh264") {
     // One thread: with several, OpenH264 balances its slices by measured encoding time, so the
     // same frames encode to different bytes from run to run (stored streams must not).
