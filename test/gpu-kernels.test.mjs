@@ -132,6 +132,17 @@ describe('GPU kernels, host-compiled, against OpenCV', () => {
   });
 });
 
+describe('GPU kernels: the build', () => {
+  test('where nvcc is installed, the engine is built with its CUDA kernels (CI compiles every CUDA source)', async (t) => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const onPath = (process.env.PATH ?? '').split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, 'nvcc')));
+    if (!onPath && !fs.existsSync('/usr/local/cuda/bin/nvcc') && !process.env.CUDACXX) return t.skip('no nvcc on this machine: the engine is built without CUDA');
+    assert.equal(vg.gpuStatus().built, true, 'nvcc is here, but the engine was built without its CUDA kernels');
+    assert.ok(vg.gpuStatus().runtimeVersion >= 12000, `CUDA runtime ${vg.gpuStatus().runtimeVersion}`);
+  });
+});
+
 describe('GPU kernels: arguments and errors', () => {
   test('an op without a GPU kernel, or an argument the GPU kernel lacks, is ERR_BAD_ARGUMENT naming it', () => {
     assert.throws(() => new native.NativeKernel('OpticalFlow', {}, { device: 'host-twin' }), { code: 'ERR_BAD_ARGUMENT', message: /OpticalFlow has no GPU kernel \(GPU kernels: Resize, ConvertColor, Blur, Histogram, CloneChannels\)/ });
