@@ -10,6 +10,7 @@
 
 #include "../video/ffmpeg.h"
 #include "cuda/gpu_device.h"
+#include "cuda/host_twins.h"
 #include "cuda/plans.h"
 #include "kernel.h"
 
@@ -104,22 +105,34 @@ int conversionCode(const std::string& name) {
   return it == codes.end() ? -1 : it->second;
 }
 
+// Resize's arguments, checked, and the size they give a frame (the CPU and GPU kernels).
+struct ResizeArgs {
+  int width, height;
+  std::string interpolation;
+  int code;  // OpenCV's
+  bool keepAspect;
+  explicit ResizeArgs(const Args& a)
+      : width(boundedInt("Resize", a, "width", 0, 1, kMaxSide)),
+        height(boundedInt("Resize", a, "height", 0, 1, kMaxSide)),
+        interpolation(a.string("interpolation", "INTER_LINEAR")),
+        code(interpolationCode("Resize", interpolation)),
+        keepAspect(a.boolean("preserveAspect", false)) {}
+  // {width, height} of the output for frame f.
+  std::pair<int, int> sizeFor(const FrameData& f) const {
+    if (!keepAspect) return {width, height};
+    const double s = std::min(static_cast<double>(width) / f.width, static_cast<double>(height) / f.height);
+    return {std::max(1, static_cast<int>(std::lround(f.width * s))), std::max(1, static_cast<int>(std::lround(f.height * s)))};
+  }
+};
+
 std::unique_ptr<Kernel> makeResize(const Args& a) {
-  const int width = boundedInt("Resize", a, "width", 0, 1, kMaxSide);
-  const int height = boundedInt("Resize", a, "height", 0, 1, kMaxSide);
-  const int interp = interpolationCode("Resize", a.string("interpolation", "INTER_LINEAR"));
-  const bool keepAspect = a.boolean("preserveAspect", false);
+  const ResizeArgs r(a);
   return std::make_unique<MapKernel>([=](const Element& e) {
     const FrameData& f = frameOf("Resize", e);
-    int w = width, h = height;
-    if (keepAspect) {
-      const double s = std::min(static_cast<double>(width) / f.width, static_cast<double>(height) / f.height);
-      w = std::max(1, static_cast<int>(std::lround(f.width * s)));
-      h = std::max(1, static_cast<int>(std::lround(f.height * s)));
-    }
+    const auto [w, h] = r.sizeFor(f);
     FrameData out = FrameData::allocate(h, w, f.channels, f.dtype);
     cv::Mat dst = out.mat();
-    cv::resize(f.mat(), dst, cv::Size(w, h), 0, 0, interp);
+    cv::resize(f.mat(), dst, cv::Size(w, h), 0, 0, r.code);
     return Element::ofFrame(std::move(out));
   });
 }
@@ -152,32 +165,42 @@ std::unique_ptr<Kernel> makeBlur(const Args& a) {
   });
 }
 
-// 3 channels × 16 bins, bin = value >> 4, as 48 little-endian int32 in R, G, B order.
+gpu::HostFrame hostFrame(const FrameData& f) { return {f.data, f.width, f.height, f.channels}; }
+
+void checkHistogramInput(const FrameData& f) {
+  if (f.channels != 3 || f.dtype != DType::U8) bad("Histogram", "expected a uint8 frame with 3 channels");
+}
+
+// The 48 counters as the op's bytes: little-endian int32.
+Element histogramElement(const int32_t (&bins)[48]) {
+  std::vector<uint8_t> bytes(sizeof(bins));
+  std::memcpy(bytes.data(), bins, sizeof(bins));
+  return Element::ofBytes(std::move(bytes));
+}
+
+// 3 channels × 16 bins, bin = value >> 4, as 48 little-endian int32 in R, G, B order: counted by
+// the GPU kernel's host twin (cpp/kernels/cuda/pixel_ops.h), the one definition of the bins.
 std::unique_ptr<Kernel> makeHistogram(const Args&) {
   return std::make_unique<MapKernel>([](const Element& e) {
     const FrameData& f = frameOf("Histogram", e);
-    if (f.channels != 3 || f.dtype != DType::U8) bad("Histogram", "expected a uint8 frame with 3 channels");
-    int32_t bins[48] = {0};
-    const size_t n = static_cast<size_t>(f.width) * f.height;
-    const uint8_t* p = f.data;
-    for (size_t i = 0; i < n; i++, p += 3) {
-      bins[p[0] >> 4]++;
-      bins[16 + (p[1] >> 4)]++;
-      bins[32 + (p[2] >> 4)]++;
-    }
-    std::vector<uint8_t> bytes(sizeof(bins));
-    std::memcpy(bytes.data(), bins, sizeof(bins));
-    return Element::ofBytes(std::move(bytes));
+    checkHistogramInput(f);
+    int32_t bins[48];
+    px::hostHistogram(px::View{f.data, f.width, f.height, 3, static_cast<size_t>(f.width) * 3}, bins);
+    return histogramElement(bins);
   });
+}
+
+void checkReplications(const FrameData& f, int n) {
+  if (f.channels * n > kMaxChannels)
+    bad("CloneChannels", std::to_string(n) + " replications of a " + std::to_string(f.channels) + "-channel frame exceed " +
+                             std::to_string(kMaxChannels) + " channels");
 }
 
 std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
   const int n = boundedInt("CloneChannels", a, "replications", 3, 1, kMaxReplications);
   return std::make_unique<MapKernel>([=](const Element& e) {
     const FrameData& f = frameOf("CloneChannels", e);
-    if (f.channels * n > kMaxChannels)
-      bad("CloneChannels", std::to_string(n) + " replications of a " + std::to_string(f.channels) + "-channel frame exceed " +
-                               std::to_string(kMaxChannels) + " channels");
+    checkReplications(f, n);
     std::vector<cv::Mat> planes;
     cv::split(f.mat(), planes);
     std::vector<cv::Mat> all;
@@ -192,54 +215,26 @@ std::unique_ptr<Kernel> makeCloneChannels(const Args& a) {
 // ---- GPU kernels (device: GPU): the same arguments, checked the same way, run on a workspace
 // (a CUDA device, or the kernels' host twins in the tests). Frames go in and out in host memory.
 
-// A GPU kernel computing one output per input frame; `fn` runs on the workspace.
-class GpuMapKernel : public Kernel {
- public:
-  using Fn = std::function<Element(gpu::Workspace&, const FrameData&)>;
-  GpuMapKernel(std::string op, std::shared_ptr<gpu::Workspace> ws, Fn fn) : op_(std::move(op)), ws_(std::move(ws)), fn_(std::move(fn)) {}
-  std::vector<Column> execute(const std::vector<Column>& inputs, size_t rows) override {
-    Column out;
-    out.reserve(rows);
-    for (size_t r = 0; r < rows; r++) {
-      const Element& e = inputs[0][r];
-      if (e.kind == Element::Kind::Null) {
-        out.push_back(Element::null());
-        continue;
-      }
-      const FrameData& f = frameOf(op_, e);
-      if (f.dtype != DType::U8) bad(op_, "the GPU kernel takes uint8 frames (use device CPU for other types)");
-      out.push_back(fn_(*ws_, f));
-    }
-    return {std::move(out)};
-  }
-
- private:
-  std::string op_;
-  std::shared_ptr<gpu::Workspace> ws_;
-  Fn fn_;
-};
-
-gpu::HostFrame hostFrame(const FrameData& f) { return {f.data, f.width, f.height, f.channels}; }
+// A GPU kernel computing one output per input frame: `fn` runs on the workspace.
+template <typename Fn>
+std::unique_ptr<Kernel> gpuMap(const char* op, std::shared_ptr<gpu::Workspace> ws, Fn fn) {
+  return std::make_unique<MapKernel>([op, ws = std::move(ws), fn = std::move(fn)](const Element& e) {
+    const FrameData& f = frameOf(op, e);
+    if (f.dtype != DType::U8) bad(op, "the GPU kernel takes uint8 frames (use device CPU for other types)");
+    return fn(*ws, f);
+  });
+}
 
 std::unique_ptr<Kernel> makeGpuResize(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
-  const int width = boundedInt("Resize", a, "width", 0, 1, kMaxSide);
-  const int height = boundedInt("Resize", a, "height", 0, 1, kMaxSide);
-  const std::string interp = a.string("interpolation", "INTER_LINEAR");
-  interpolationCode("Resize", interp);
-  if (interp != "INTER_LINEAR" && interp != "INTER_AREA")
-    bad("Resize", interp + " has no GPU kernel (on the GPU: INTER_LINEAR, INTER_AREA); use device CPU");
-  const bool keepAspect = a.boolean("preserveAspect", false);
+  const ResizeArgs r(a);
+  if (r.interpolation != "INTER_LINEAR" && r.interpolation != "INTER_AREA")
+    bad("Resize", r.interpolation + " has no GPU kernel (on the GPU: INTER_LINEAR, INTER_AREA); use device CPU");
   // The plan depends only on the sizes: kept for the next frame of the same size.
   auto plan = std::make_shared<px::ResizePlan>();
-  return std::make_unique<GpuMapKernel>("Resize", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
-    int ow = width, oh = height;
-    if (keepAspect) {
-      const double s = std::min(static_cast<double>(width) / f.width, static_cast<double>(height) / f.height);
-      ow = std::max(1, static_cast<int>(std::lround(f.width * s)));
-      oh = std::max(1, static_cast<int>(std::lround(f.height * s)));
-    }
+  return gpuMap("Resize", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    const auto [ow, oh] = r.sizeFor(f);
     if (plan->srcWidth != f.width || plan->srcHeight != f.height || plan->channels != f.channels || plan->width != ow || plan->height != oh)
-      *plan = px::planResize(f.width, f.height, f.channels, ow, oh, interp);
+      *plan = px::planResize(f.width, f.height, f.channels, ow, oh, r.interpolation);
     FrameData out = FrameData::allocate(oh, ow, f.channels, DType::U8);
     w.resize(hostFrame(f), *plan, out.data);
     return Element::ofFrame(std::move(out));
@@ -252,7 +247,7 @@ std::unique_ptr<Kernel> makeGpuConvertColor(const Args& a, std::shared_ptr<gpu::
   const int conversion = px::gpuConversion(name);
   if (conversion < 0)
     bad("ConvertColor", name + " has no GPU kernel (on the GPU: COLOR_RGB2GRAY, COLOR_BGR2GRAY, COLOR_GRAY2RGB, COLOR_GRAY2BGR, COLOR_RGB2BGR, COLOR_BGR2RGB); use device CPU");
-  return std::make_unique<GpuMapKernel>("ConvertColor", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+  return gpuMap("ConvertColor", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
     if (f.channels != px::conversionInChannels(conversion))
       bad("ConvertColor", name + " cannot convert a " + std::to_string(f.channels) + "-channel frame");
     FrameData out = FrameData::allocate(f.height, f.width, px::conversionOutChannels(conversion), DType::U8);
@@ -265,7 +260,7 @@ std::unique_ptr<Kernel> makeGpuBlur(const Args& a, std::shared_ptr<gpu::Workspac
   const int k = boundedInt("Blur", a, "kernelSize", 3, 1, kMaxBlurKernel, true);
   const double sigma = boundedNumber("Blur", a, "sigma", 0, 0, kMaxBlurSigma);
   const std::vector<uint16_t> kernel = px::gaussianKernel(k, sigma);
-  return std::make_unique<GpuMapKernel>("Blur", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+  return gpuMap("Blur", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
     FrameData out = FrameData::allocate(f.height, f.width, f.channels, DType::U8);
     w.blur(hostFrame(f), kernel, out.data);
     return Element::ofFrame(std::move(out));
@@ -273,22 +268,18 @@ std::unique_ptr<Kernel> makeGpuBlur(const Args& a, std::shared_ptr<gpu::Workspac
 }
 
 std::unique_ptr<Kernel> makeGpuHistogram(const Args&, std::shared_ptr<gpu::Workspace> ws) {
-  return std::make_unique<GpuMapKernel>("Histogram", std::move(ws), [](gpu::Workspace& w, const FrameData& f) {
-    if (f.channels != 3) bad("Histogram", "expected a uint8 frame with 3 channels");
+  return gpuMap("Histogram", std::move(ws), [](gpu::Workspace& w, const FrameData& f) {
+    checkHistogramInput(f);
     int32_t bins[48];
     w.histogram(hostFrame(f), bins);
-    std::vector<uint8_t> bytes(sizeof(bins));
-    std::memcpy(bytes.data(), bins, sizeof(bins));
-    return Element::ofBytes(std::move(bytes));
+    return histogramElement(bins);
   });
 }
 
 std::unique_ptr<Kernel> makeGpuCloneChannels(const Args& a, std::shared_ptr<gpu::Workspace> ws) {
   const int n = boundedInt("CloneChannels", a, "replications", 3, 1, kMaxReplications);
-  return std::make_unique<GpuMapKernel>("CloneChannels", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
-    if (f.channels * n > kMaxChannels)
-      bad("CloneChannels", std::to_string(n) + " replications of a " + std::to_string(f.channels) + "-channel frame exceed " +
-                               std::to_string(kMaxChannels) + " channels");
+  return gpuMap("CloneChannels", std::move(ws), [=](gpu::Workspace& w, const FrameData& f) {
+    checkReplications(f, n);
     FrameData out = FrameData::allocate(f.height, f.width, f.channels * n, DType::U8);
     w.clone(hostFrame(f), n, out.data);
     return Element::ofFrame(std::move(out));

@@ -121,7 +121,7 @@ void VideoEncoder::openCodec() {
     std::string params;
     // An asked keyframe distance is exact (no extra keyframes at scene cuts).
     if (options.gop > 0) params = "keyint=" + std::to_string(options.gop) + ":scenecut=0";
-    const std::string sets = x264InstructionSets();
+    static const std::string sets = x264InstructionSets();  // the CPU does not change: once per process
     if (!sets.empty()) params += (params.empty() ? "asm=" : ":asm=") + sets;
     if (!params.empty()) setPrivateOption(&opts, codec, "x264-params", params);
   } else if (name == "libopenh264") {

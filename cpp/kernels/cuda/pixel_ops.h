@@ -11,7 +11,7 @@
 //   Histogram     the engine's 16 bins per channel
 //   CloneChannels cv::merge of the planes repeated
 // Tables that depend only on sizes and arguments (resize taps, blur kernels) are made on the host
-// by the plan functions at the end of this file, once per frame size, and read by both.
+// by the plan functions (plans.h), once per frame size, and read by both.
 #pragma once
 
 #include <cstddef>
