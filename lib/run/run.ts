@@ -92,7 +92,7 @@ export interface RunStats {
   rowsWritten: number;
   /** Frames the decoders produced (fewer than the input has when sampling is pushed down). */
   framesDecoded: number;
-  /** Of them, the frames NVDEC decoded on a GPU (see `decodeOnGpu` in the README's GPU section). */
+  /** Of them, the frames NVDEC decoded on a GPU (NVDEC decode: the README's GPU section). */
   framesOnGpu: number;
   /**
    * Keyframe intervals the decoders opened (seeks). The job's input rows are planned as one
@@ -245,14 +245,14 @@ function argsForJob(node: OpNode, job: number, jobs: number): Record<string, unk
 }
 
 /** The kernel behind an op node: the engine's, a TypeScript kernel inline, or one in the worker pool. */
-function makeKernel(node: OpNode, job: number, jobs: number, gpuIds: number[]): KernelLike {
+function makeKernel(node: OpNode, job: number, jobs: number, gpu: number | undefined): KernelLike {
   const args = argsForJob(node, job, jobs);
   const ts = tsOp(node.opName);
   if (!ts) {
     const plugin = findOpDeclaration(node.opName).plugin;
     const nativeArgs = plugin ? encodePluginArgs(node.opName, args) : (args as Record<string, ArgValue>);
-    // device GPU: the op's CUDA kernel, jobs spread over the usable GPUs.
-    const placement = node.options.device === 'gpu' ? { device: 'gpu' as const, gpu: gpuIds[job % gpuIds.length]! } : undefined;
+    // device GPU: the op's CUDA kernel, on the job's GPU.
+    const placement = node.options.device === 'gpu' ? { device: 'gpu' as const, gpu } : undefined;
     const k = new (native().NativeKernel)(node.opName, nativeArgs, placement);
     const coded = (err: unknown): never => {
       throw fromNative(err);
@@ -420,8 +420,8 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
   for (const n of nodes) {
     if (n instanceof OpNode && n.options.device === 'gpu') for (const c of n.inputs) if (c.node instanceof InputNode) gpuInputs.add(c.node.id);
   }
-  const decodeGpu = (input: InputNode, job: number): number | undefined =>
-    gpuIds.length > 0 && (gpusNamed || gpuInputs.has(input.id)) ? gpuIds[job % gpuIds.length] : undefined;
+  // Jobs are spread over the usable GPUs: job j's GPU ops and GPU decoding use this one.
+  const gpuOfJob = (job: number): number | undefined => (gpuIds.length > 0 ? gpuIds[job % gpuIds.length] : undefined);
   const db = await sc.ready();
   const started = performance.now();
   const jobId = randomBytes(8).toString('hex');
@@ -458,7 +458,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
       let fps = 0;
       try {
         for (const n of inputNodes) {
-          const opened = await openRowSource(n.streams[j], sc.threads, jobName(j), decodeGpu(n, j));
+          const opened = await openRowSource(n.streams[j], sc.threads, jobName(j), gpusNamed || gpuInputs.has(n.id) ? gpuOfJob(j) : undefined);
           if (trace) {
             const inner = opened.source;
             const label = `input ${n.streams[j]!.name()}`;
@@ -470,7 +470,7 @@ export async function run(sc: Client, outputsArg: OutputOp | OutputOp[], perfArg
         }
         for (const n of nodes) {
           if (!(n instanceof OpNode)) continue;
-          const kernel = makeKernel(n, j, jobs, gpuIds);
+          const kernel = makeKernel(n, j, jobs, gpuOfJob(j));
           const label = `op ${n.opName}#${n.id}`;
           const traced = trace
             ? { execute: (inputs: Value[][], rows: number) => trace.span(label, 'execute', { rows }, () => kernel.execute(inputs, rows)), reset: () => kernel.reset(), close: () => kernel.close(), abandon: () => kernel.abandon?.() }
