@@ -1,7 +1,13 @@
 // vidgraph next to its peers, in one run on the same files and thread count:
 //   ffmpeg   `ffmpeg -threads N -i f -pix_fmt rgb24 -f null -`: the ceiling. For sampled
 //            patterns, the lower bound of bench/decode.mjs: frames that must be decoded ×
-//            the CLI's per-frame decode time + frames returned × its per-frame RGB conversion
+//            the CLI's per-frame decode time + frames returned × its per-frame RGB conversion.
+//            The floor: `ffmpeg -threads N -skip_frame noref -i f -f null -` decodes only the
+//            reference frames (the frames a sampled read cannot skip, and the costly ones), so
+//            its time ÷ their count (ffmpeg's own framecrc count) is the CLI's cost of one such
+//            frame; a sampled read's floor is the frames vidgraph decoded × that + the frames
+//            returned × the CLI's RGB conversion: rd/floor near 1 means vidgraph decodes what it
+//            decides to decode as fast as the CLI does, and what is left is start-up.
 //   PyAV     exact seeking (bench/children/pyav_rows.py): seek to the keyframe of each
 //            interval holding a row, decode forward, to_ndarray('rgb24')
 //   OpenCV   cv2.VideoCapture (bench/children/opencv_rows.py): CAP_PROP_POS_FRAMES then read()
@@ -77,6 +83,13 @@ if (!(Number.isInteger(reps) && reps >= 1 && Number.isInteger(threads) && thread
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = (name) => path.join(here, 'children', name);
+/** Frames the CLI decodes when told to skip non-reference frames (ffmpeg's own count, untimed). */
+function referenceFrames(file) {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-skip_frame', 'noref', '-i', file, '-f', 'framecrc', '-'],
+    { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  if (r.error || r.status !== 0) throw new Error(`ffmpeg -skip_frame noref on ${file}: ${r.error?.message ?? r.stderr.trim().split('\n').at(-1)}`);
+  return r.stdout.split('\n').filter((l) => l.length > 0 && !l.startsWith('#')).length;
+}
 const python = process.env.VIDGRAPH_PYTHON || (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const now = () => performance.now() / 1000;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -158,6 +171,7 @@ function command(impl, clip, spec, extra = []) {
   switch (impl) {
     case 'ffmpeg-rgb': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', clip.file, '-pix_fmt', 'rgb24', '-f', 'null', '-']];
     case 'ffmpeg-decode': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', clip.file, '-f', 'null', '-']];
+    case 'ffmpeg-refs': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-skip_frame', 'noref', '-i', clip.file, '-f', 'null', '-']];
     case 'reader': return [process.execPath, [child('vidgraph_rows.mjs'), 'reader', clip.file, String(threads), s, ...extra]];
     case 'graph': return [process.execPath, [child('vidgraph_rows.mjs'), 'graph', clip.file, String(threads), s, clip.db, clip.stream]];
     case 'pyav': return [python, [child('pyav_rows.py'), clip.file, String(threads), s, ...extra]];
@@ -185,7 +199,7 @@ try {
     const sc = new vg.Client({ db, threads });
     await new vg.NamedVideoStream(sc, `clip-${name}`, { path: file }).ingest();
     await sc.close();
-    clips.push({ name, file, n, keyRows, db, stream: `clip-${name}`, width: c.width, height: c.height });
+    clips.push({ name, file, n, keyRows, refFrames: referenceFrames(file), db, stream: `clip-${name}`, width: c.width, height: c.height });
   }
 
   // --- accuracy: do the peers return the frames asked for? (once, untimed) -----------------
@@ -242,7 +256,7 @@ try {
   // --- timed runs: every (clip, pattern, peer) once per repetition, peers in rotating order ---
   const cases = [];
   for (const clip of clips) {
-    cases.push({ clip, pattern: 'ceiling', impls: ['ffmpeg-rgb', 'ffmpeg-decode'], spec: null, rows: [], runs: {} });
+    cases.push({ clip, pattern: 'ceiling', impls: ['ffmpeg-rgb', 'ffmpeg-decode', 'ffmpeg-refs'], spec: null, rows: [], runs: {} });
     for (const p of matrix[clip.name]) {
       const { spec, rows } = patternSpec(p, clip.n);
       cases.push({ clip, pattern: p, impls: ['reader', 'graph', 'pyav', 'opencv'], spec, rows, runs: {} });
@@ -295,25 +309,30 @@ try {
     const ceil = cases.find((c) => c.clip === clip && c.pattern === 'ceiling');
     const rgb = summary(ceil.runs['ffmpeg-rgb']);
     const dec = summary(ceil.runs['ffmpeg-decode']);
+    const refs = summary(ceil.runs['ffmpeg-refs']);
+    const tReference = refs.seconds / clip.refFrames;
     const tDecode = dec.seconds / clip.n;
     const tConvert = Math.max(rgb.seconds - dec.seconds, 0) / clip.n;
     const entry = { clip: `${clip.width}x${clip.height} h264 ${clip.n} frames, GOP ${gop}, 3 B-frames`, name: clip.name, file: clip.file,
-      ffmpeg: { rgbSeconds: rgb.seconds, decodeOnlySeconds: dec.seconds, rgbFps: clip.n / rgb.seconds }, patterns: [] };
+      ffmpeg: { rgbSeconds: rgb.seconds, decodeOnlySeconds: dec.seconds, rgbFps: clip.n / rgb.seconds,
+        referenceFrames: clip.refFrames, referenceOnlySeconds: refs.seconds, secondsPerReferenceFrame: tReference }, patterns: [] };
     for (const c of cases.filter((x) => x.clip === clip && x.pattern !== 'ceiling')) {
       const returned = new Set(c.rows).size;
       const need = c.pattern === 'sequential' ? clip.n : mustDecode(c.rows, clip.keyRows);
       const bound = c.pattern === 'sequential' ? rgb.seconds : need * tDecode + returned * tConvert;
       const s = Object.fromEntries(c.impls.map((impl) => [impl, summary(c.runs[impl])]));
       for (const v of Object.values(s)) if (v.decoded != null) v.amplification = v.decoded / returned;
+      const floor = c.pattern === 'sequential' || s.reader.decoded == null ? null : s.reader.decoded * tReference + returned * tConvert;
       const speed = (v) => (v?.seconds ? returned / v.seconds : null); // rows per second, whole process
       entry.patterns.push({
-        pattern: c.pattern, rows: returned, mustDecode: need, boundAmplification: need / returned, ceilingSeconds: bound, ...s,
+        pattern: c.pattern, rows: returned, mustDecode: need, boundAmplification: need / returned, ceilingSeconds: bound, floorSeconds: floor, ...s,
         ratios: {
           readerVsPyav: ratio(speed(s.reader), speed(s.pyav)),
           readerVsOpencv: ratio(speed(s.reader), speed(s.opencv)),
           graphVsPyav: ratio(speed(s.graph), speed(s.pyav)),
           graphVsReader: ratio(speed(s.graph), speed(s.reader)),
           readerVsCeiling: ratio(bound, s.reader.seconds),
+          readerVsFloor: ratio(floor, s.reader.seconds),
           graphVsCeiling: ratio(bound, s.graph.seconds),
         },
       });
@@ -343,17 +362,20 @@ try {
   console.log(`\nvidgraph and its peers — ${threads} threads, ${report.machine}, medians of ${reps} interleaved whole-process runs`);
   console.log(`load average ${report.loadAverage.start.map((x) => x.toFixed(1)).join(' ')} at the start, ${report.loadAverage.end.map((x) => x.toFixed(1)).join(' ')} at the end; ${report.versions.python.replace(/^(\S+) (\S+) (\S+)$/, 'Python $1, PyAV $2, OpenCV $3')}`);
   console.log('speed ratios (> 1: the first is faster): rd = VideoReader, gr = graph, ceil = ffmpeg CLI (sequential) or its lower bound (sampled)');
-  console.log('amplification = frames decoded / frames returned; bound = the same without skipping any frame of a needed interval (OpenCV does not report it)\n');
+  console.log('floor (sampled) = frames the reader decoded × the CLI\'s time per reference frame (-skip_frame noref) + frames returned × its RGB conversion');
+  console.log('amplification = frames decoded / frames returned; bound = the same without skipping any frame of a needed interval (OpenCV does not report it)');
+  console.log(`engine: ${report.versions.vidgraph.engine ?? 'unknown'} (VIDGRAPH_ADDON picks another)\n`);
   const cols = [['pattern', 11], ['rows', 5], ['reader s', 9], ['graph s', 8], ['PyAV s', 7], ['OpenCV s', 9], ['ceil s', 7],
-    ['rd/PyAV', 8], ['rd/CV', 6], ['gr/PyAV', 8], ['gr/rd', 6], ['rd/ceil', 8], ['amp rd', 7], ['amp gr', 7], ['amp PyAV', 9], ['bound', 6]];
+    ['rd/PyAV', 8], ['rd/CV', 6], ['gr/PyAV', 8], ['gr/rd', 6], ['rd/ceil', 8], ['floor s', 8], ['rd/floor', 9], ['amp rd', 7], ['amp gr', 7], ['amp PyAV', 9], ['bound', 6]];
   const line = (cells) => cells.map((v, i) => (i === 0 ? String(v).padEnd(cols[i][1]) : String(v).padStart(cols[i][1]))).join(' ');
   for (const e of report.clips) {
-    console.log(`${e.name}: ${e.clip}; ffmpeg CLI rgb24 ${f(e.ffmpeg.rgbFps, 1)} fps (${f(e.ffmpeg.rgbSeconds)} s), decode only ${f(e.ffmpeg.decodeOnlySeconds)} s`);
+    console.log(`${e.name}: ${e.clip}; ffmpeg CLI rgb24 ${f(e.ffmpeg.rgbFps, 1)} fps (${f(e.ffmpeg.rgbSeconds)} s), decode only ${f(e.ffmpeg.decodeOnlySeconds)} s, ` +
+      `reference frames only ${f(e.ffmpeg.referenceOnlySeconds)} s (${e.ffmpeg.referenceFrames} frames, ${f(e.ffmpeg.secondsPerReferenceFrame * 1000, 1)} ms each)`);
     console.log(line(cols.map((c) => c[0])));
     for (const p of e.patterns) {
       const r = p.ratios;
       console.log(line([p.pattern, p.rows, secs(p.reader), secs(p.graph), secs(p.pyav), secs(p.opencv), f(p.ceilingSeconds),
-        f(r.readerVsPyav), f(r.readerVsOpencv), f(r.graphVsPyav), f(r.graphVsReader), f(r.readerVsCeiling),
+        f(r.readerVsPyav), f(r.readerVsOpencv), f(r.graphVsPyav), f(r.graphVsReader), f(r.readerVsCeiling), f(p.floorSeconds), f(r.readerVsFloor),
         amp(p.reader), amp(p.graph), amp(p.pyav), f(p.boundAmplification)]));
     }
     const strides = e.patterns.filter((p) => p.ratios.readerPassVsFullDecode !== undefined);
