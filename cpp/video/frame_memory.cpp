@@ -188,8 +188,11 @@ FrameBuffer acquireFrameBuffer(size_t bytes) {
     return FrameBuffer(reused, FrameBufferDeleter{bytes});
   }
   // Plain private mappings: measured faster here than huge pages, whose allocation may stall
-  // on memory compaction (seconds of system time for a batch of 1080p frames).
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // on memory compaction (seconds of system time for a batch of 1080p frames). Populated at
+  // once: every byte is written right after (the conversion fills the frame), and the kernel
+  // maps the pages in one pass for about half what as many page faults cost (measured 9 vs
+  // 18 ms for a 1080p frame on a virtual machine, where each fault is a trip to the hypervisor).
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return FrameBuffer(static_cast<uint8_t*>(p), FrameBufferDeleter{bytes});
 }
