@@ -64,6 +64,7 @@ class RgbConverter {
   std::array<int32_t, 9> streamMatrix_{};
   int outWidth_ = 0, outHeight_ = 0;
   Config config_;
+  bool configured_ = false;  // config_ describes the current set-up (the graph is freed once Direct is chosen)
   Path path_ = Path::Unverified;
   FilterGraphPtr graph_;
   AVFilterContext* src_ = nullptr;
