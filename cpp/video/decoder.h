@@ -123,6 +123,10 @@ class VideoDecoder {
     std::mutex errorMutex;
     std::vector<int64_t> errorPackets;
     std::atomic<int> refusedWidth{0}, refusedHeight{0};
+    // Picture buffers already given to the codec once (their pages are mapped): a buffer not
+    // seen before has its pages populated in one call before it is zeroed (decoder.cpp).
+    std::mutex seenMutex;
+    std::unordered_set<const uint8_t*> seenBuffers;
     // Records the first refused picture's size (for the error).
     void refuse(int width, int height) {
       int none = 0;
