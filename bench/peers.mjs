@@ -83,10 +83,11 @@ if (!(Number.isInteger(reps) && reps >= 1 && Number.isInteger(threads) && thread
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = (name) => path.join(here, 'children', name);
+/** The CLI decoding only the reference frames of `file`, to the muxer `format`. */
+const referenceOnlyArgs = (file, format) => ['-v', 'error', '-nostdin', '-threads', String(threads), '-skip_frame', 'noref', '-i', file, '-f', format, '-'];
 /** Frames the CLI decodes when told to skip non-reference frames (ffmpeg's own count, untimed). */
 function referenceFrames(file) {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-skip_frame', 'noref', '-i', file, '-f', 'framecrc', '-'],
-    { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  const r = spawnSync('ffmpeg', referenceOnlyArgs(file, 'framecrc'), { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
   if (r.error || r.status !== 0) throw new Error(`ffmpeg -skip_frame noref on ${file}: ${r.error?.message ?? r.stderr.trim().split('\n').at(-1)}`);
   return r.stdout.split('\n').filter((l) => l.length > 0 && !l.startsWith('#')).length;
 }
@@ -171,7 +172,7 @@ function command(impl, clip, spec, extra = []) {
   switch (impl) {
     case 'ffmpeg-rgb': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', clip.file, '-pix_fmt', 'rgb24', '-f', 'null', '-']];
     case 'ffmpeg-decode': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-i', clip.file, '-f', 'null', '-']];
-    case 'ffmpeg-refs': return ['ffmpeg', ['-v', 'error', '-nostdin', '-threads', String(threads), '-skip_frame', 'noref', '-i', clip.file, '-f', 'null', '-']];
+    case 'ffmpeg-refs': return ['ffmpeg', referenceOnlyArgs(clip.file, 'null')];
     case 'reader': return [process.execPath, [child('vidgraph_rows.mjs'), 'reader', clip.file, String(threads), s, ...extra]];
     case 'graph': return [process.execPath, [child('vidgraph_rows.mjs'), 'graph', clip.file, String(threads), s, clip.db, clip.stream]];
     case 'pyav': return [python, [child('pyav_rows.py'), clip.file, String(threads), s, ...extra]];
