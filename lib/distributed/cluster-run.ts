@@ -19,6 +19,7 @@ import { checkRun, newRunStats, prepareJobs, settleRun } from '../run/run';
 import type { RunOptions, RunResult } from '../run/run';
 import type { JobPlan, RowRange } from '../run/plan';
 import { graphToSpec } from './graph-spec';
+import { taskOutcome } from './task-outcome';
 import { bullmq, clientKey, clientTtlMs, decodeFailure, MergeData, StagedPart, TaskData, TaskResult } from './queue';
 
 /** Attempts per task before its job fails. */
@@ -142,31 +143,9 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
       progress.tasks += list.length + (list.length > 1 ? 1 : 0); // and a merge
     }
     report();
-    /**
-     * A task's outcome: from BullMQ's events, and every few seconds from the task itself, so that
-     * events lost with a Redis restart are not waited for; a task Redis lost (restarted without
-     * persistence) is added again under the same id.
-     */
-    const outcome = async (task: Task): Promise<{ result: TaskResult } | { failure: string }> => {
-      for (;;) {
-        if (opts.signal?.aborted) throw new AbortedError('the run was aborted');
-        try {
-          return { result: await task.waitUntilFinished(events, 3000) };
-        } catch (err) {
-          const now = await bull.Job.fromId<TaskData | MergeData, TaskResult>(queue, task.id!).catch(() => 'unreachable' as const);
-          if (now === 'unreachable') continue; // Redis is away: BullMQ's connections retry
-          if (!now) {
-            await queue.add(task.name, task.data, task.opts).catch(() => undefined);
-            continue;
-          }
-          const state = await now.getState().catch(() => 'unknown');
-          if (state === 'completed') return { result: now.returnvalue };
-          if (state === 'failed' && now.attemptsMade >= TASK_ATTEMPTS) return { failure: now.failedReason ?? (err as Error)?.message };
-        }
-      }
-    };
+    const sources = { queue, events, fromId: (id: string) => bull.Job.fromId<TaskData | MergeData, TaskResult>(queue, id), signal: opts.signal };
     const counted = async (task: Task) => {
-      const got = await outcome(task);
+      const got = await taskOutcome<TaskResult>(sources, task, TASK_ATTEMPTS);
       progress.tasksDone++;
       report();
       return got;
