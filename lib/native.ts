@@ -167,6 +167,8 @@ export interface NativeBinding {
   hasGpu(): boolean;
   gpuStatus(): import('./gpu').GpuStatus;
   setLogLevel(level: string): void;
+  /** @internal Tests: an NV12 picture (packed) converted as NVDEC's are (host twin or the CUDA kernel). */
+  nv12ToRgb(nv12: Uint8Array, width: number, height: number, colorspace: number, fullRange: boolean, device: 'host-twin' | 'gpu', gpu?: number): Uint8Array;
   NativeDecoder: new (index: Uint8Array, dataPath: string, opts: { threads?: number; maxWidth?: number; maxHeight?: number; keepRecent?: boolean; maxPixels?: number; rotate?: boolean; skipDisposable?: boolean; gpu?: number }) => NativeDecoder;
 }
 

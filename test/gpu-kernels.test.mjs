@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import * as vg from 'vidgraph';
-import { fixture } from './helpers/corpus.mjs';
+import { execFileSync } from 'node:child_process';
+import { fixture, makeClip, oracle } from './helpers/corpus.mjs';
 import { cvMany } from './helpers/opencv-oracle.mjs';
 
 const native = createRequire(import.meta.url)('../dist/native.js').native();
@@ -132,6 +133,74 @@ describe('GPU kernels, host-compiled, against OpenCV', () => {
   });
 });
 
+// NVDEC's pictures are NV12 (4:2:0, U and V interleaved); the decoder converts them on the device
+// by the CUDA twin of the conversion the CPU decode goes through. The decoded planes come from the
+// ffmpeg CLI (yuv420p, or yuvj420p for full range: no conversion), interleaved here into NV12.
+function nv12Frames(file, pixFmt, width, height, count) {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', file, '-frames:v', String(count), '-pix_fmt', pixFmt, '-f', 'rawvideo', '-'],
+    { maxBuffer: 1 << 30 });
+  const cw = Math.ceil(width / 2), ch = height / 2, luma = width * height, planar = luma + 2 * cw * ch;
+  const frames = [];
+  for (let f = 0; f < count; f++) {
+    const src = raw.subarray(f * planar, (f + 1) * planar);
+    const nv12 = new Uint8Array(luma + 2 * cw * ch);
+    nv12.set(src.subarray(0, luma));
+    for (let i = 0; i < cw * ch; i++) {
+      nv12[luma + 2 * i] = src[luma + i];
+      nv12[luma + 2 * i + 1] = src[luma + cw * ch + i];
+    }
+    frames.push(nv12);
+  }
+  return frames;
+}
+
+describe('NVDEC colour conversion, host-compiled, against the CPU decode', () => {
+  test('the NV12 → RGB twin equals the ffmpeg CLI\'s rgb24 and the CPU reader byte for byte: BT.601, BT.709, full range, widths not a multiple of 8', async (t) => {
+    if (process.arch !== 'x64') return t.skip(`the twin reproduces swscale's x86 converter; this is ${process.arch}`);
+    const clips = [
+      { name: 'nv12_601.mp4', width: 640, height: 360, extraArgs: [], pixFmt: 'yuv420p', colorspace: 2, full: false },
+      { name: 'nv12_709.mp4', width: 1280, height: 720, extraArgs: ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'], pixFmt: 'yuv420p', colorspace: 1, full: false },
+      { name: 'nv12_full.mp4', width: 320, height: 240, extraArgs: [], pixFmt: 'yuvj420p', colorspace: 2, full: true },
+      { name: 'nv12_narrow.mp4', width: 322, height: 182, extraArgs: [], pixFmt: 'yuv420p', colorspace: 2, full: false },
+    ];
+    for (const c of clips) {
+      const file = await makeClip(c.name, { width: c.width, height: c.height, seconds: 0.5, extraArgs: c.extraArgs, pixFmt: c.pixFmt });
+      const cli = await oracle(file);
+      const r = await vg.VideoReader.open(file);
+      try {
+        const nv12 = nv12Frames(file, c.pixFmt, c.width, c.height, 3);
+        for (let i = 0; i < nv12.length; i++) {
+          const ours = Buffer.from(native.nv12ToRgb(nv12[i], c.width, c.height, c.colorspace, c.full, 'host-twin'));
+          const expected = cli.frame(i);
+          let differ = 0;
+          for (let j = 0; j < ours.length; j++) if (ours[j] !== expected[j]) differ++;
+          assert.equal(differ, 0, `${c.name} frame ${i}: ${differ} of ${ours.length} values differ from the CLI's rgb24`);
+          assert.ok(ours.equals(bytes((await r.frame(i)).image)), `${c.name} frame ${i}: differs from the CPU reader`);
+        }
+      } finally {
+        await r.close();
+      }
+    }
+  });
+
+  test('a picture that arrives as RGB24 (as the device conversion hands it over) is passed through unchanged', async () => {
+    const file = await makeClip('rgb24_png.mov', { width: 322, height: 182, seconds: 0.25, codec: 'png', pixFmt: 'rgb24' });
+    const cli = await oracle(file);
+    const r = await vg.VideoReader.open(file);
+    try {
+      for (let i = 0; i < 3; i++) assert.ok(bytes((await r.frame(i)).image).equals(cli.frame(i)), `frame ${i} differs from the CLI's`);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test('the conversion refuses pictures it does not reproduce (odd heights) and wrong sizes with ERR_BAD_ARGUMENT', () => {
+    assert.throws(() => native.nv12ToRgb(new Uint8Array(6 * 3 + 6 * 2), 6, 3, 2, false, 'host-twin'), { code: 'ERR_BAD_ARGUMENT' });
+    assert.throws(() => native.nv12ToRgb(new Uint8Array(10), 6, 4, 2, false, 'host-twin'), { code: 'ERR_BAD_ARGUMENT' });
+    assert.throws(() => native.nv12ToRgb('x', 6, 4, 2, false, 'host-twin'), { code: 'ERR_BAD_ARGUMENT' });
+  });
+});
+
 describe('GPU kernels: the build', () => {
   test('where nvcc is installed, the engine is built with its CUDA kernels (CI compiles every CUDA source)', async (t) => {
     const fs = await import('node:fs');
@@ -184,6 +253,10 @@ describe('GPU selection without a GPU', { skip: status.available ? `a GPU is pre
       assert.ok(err.message.includes(status.reason), err.message);
       return true;
     });
+  });
+
+  test('the NV12 conversion kernel asked for directly is ERR_NO_GPU with the reason', () => {
+    assert.throws(() => native.nv12ToRgb(new Uint8Array(6 * 4 + 6 * 2), 6, 4, 2, false, 'gpu', 0), (e) => e.code === 'ERR_NO_GPU' && e.message.includes(status.reason));
   });
 
   test('NVDEC decode asked for directly is ERR_NO_GPU with the reason, before any decoding', async () => {

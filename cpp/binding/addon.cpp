@@ -10,6 +10,8 @@
 #include "encoder_wrap.h"
 #include "kernel_wrap.h"
 #include "../kernels/cuda/gpu_device.h"
+#include "../kernels/cuda/host_twins.h"
+#include "../video/rgb_converter.h"
 
 namespace vg {
 
@@ -79,6 +81,39 @@ Napi::Value ReleaseBuffer(const Napi::CallbackInfo& info) {
   });
 }
 
+// nv12ToRgb(nv12, width, height, colorspace, fullRange, device, gpu?) → Uint8Array (tests): an
+// NV12 picture (packed rows: luma, then U,V pairs of ceil(width / 2) at half height) converted as
+// NVDEC's pictures are, with the constants the decoder picks for a frame of that AVColorSpace and
+// range; device 'host-twin' runs the arithmetic on the CPU, 'gpu' runs the CUDA kernel on `gpu`.
+// Synchronous: a test hook, not a public call.
+Napi::Value Nv12ToRgb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const int width = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+    const int height = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
+    if (width < 1 || height < 2 || height % 2 || width > 16384 || height > 16384)
+      throwCoded(env, "ERR_BAD_ARGUMENT", "nv12ToRgb: expected width 1–16384 and an even height 2–16384");
+    const size_t chromaPitch = static_cast<size_t>(width + 1) / 2 * 2, lumaBytes = static_cast<size_t>(width) * height;
+    const size_t bytes = lumaBytes + chromaPitch * (height / 2);
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().ByteLength() != bytes)
+      throwCoded(env, "ERR_BAD_ARGUMENT", "nv12ToRgb: expected a Uint8Array of " + std::to_string(bytes) + " bytes");
+    Napi::Uint8Array nv12 = info[0].As<Napi::Uint8Array>();
+    FramePtr frame = allocFrame();
+    frame->width = width;
+    frame->height = height;
+    frame->colorspace = static_cast<AVColorSpace>(info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 2);
+    frame->color_range = info[4].ToBoolean() ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    px::YuvToRgbCoeffs k;
+    if (!RgbConverter(0, 0).unscaled420(frame.get(), AV_PIX_FMT_NV12, k)) throwCoded(env, "ERR_INTERNAL", "nv12ToRgb: not an unscaled 4:2:0 picture");
+    const gpu::Nv12Planes planes{nv12.Data(), static_cast<size_t>(width), nv12.Data() + lumaBytes, chromaPitch, width, height};
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(width) * height * 3);
+    const std::string device = info[5].IsString() ? info[5].As<Napi::String>().Utf8Value() : "host-twin";
+    if (device == "gpu") gpu::nv12ToRgbFromHost(info[6].IsNumber() ? info[6].As<Napi::Number>().Int32Value() : 0, planes, k, out.Data());
+    else px::hostNv12ToRgb(planes, k, out.Data());
+    return out;
+  });
+}
+
 Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
   static const std::pair<const char*, int> levels[] = {
       {"silent", AV_LOG_QUIET}, {"error", AV_LOG_ERROR}, {"warn", AV_LOG_WARNING},
@@ -103,6 +138,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions, "versions"));
   exports.Set("hasGpu", Napi::Function::New(env, HasGpu, "hasGpu"));
   exports.Set("gpuStatus", Napi::Function::New(env, GpuStatus, "gpuStatus"));
+  exports.Set("nv12ToRgb", Napi::Function::New(env, Nv12ToRgb, "nv12ToRgb"));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   DecoderWrap::Init(env, exports);
   KernelWrap::Init(env, exports);

@@ -302,7 +302,15 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
       if (++errors > kReorderSlack) break;
       continue;
     }
-    if (nvdec::download(frame_.get())) result.framesOnGpu++;
+    px::YuvToRgbCoeffs k;
+    if (converter_.unscaled420(frame_.get(), nvdec::deviceFormat(frame_.get()), k)) {
+      // NV12 that the CPU would convert with swscale's unscaled converter: converted on the
+      // device by its CUDA twin, and only the RGB picture comes back.
+      nvdec::convertOnDevice(frame_.get(), options_.gpu, k);
+      result.framesOnGpu++;
+    } else if (nvdec::download(frame_.get())) {
+      result.framesOnGpu++;
+    }
     const int64_t key = frameKey(frame_.get());
     if (run.guard->limit > 0 && pixelCount(frame_->width, frame_->height) > run.guard->limit) {
       // A decoder that allocated the picture without asking get_buffer2: refused all the same.

@@ -1,6 +1,8 @@
 // NVDEC through FFmpeg's CUDA hwaccel (nvdec.h).
 #include "nvdec.h"
 
+#include "../kernels/cuda/gpu_device.h"
+
 #include <map>
 #include <mutex>
 
@@ -22,7 +24,12 @@ AVBufferRef* deviceContext(int gpu) {
   auto it = devices.find(gpu);
   if (it != devices.end()) return it->second;
   AVBufferRef* device = nullptr;
-  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, std::to_string(gpu).c_str(), nullptr, 0);
+  // The device's primary context, which the CUDA runtime also uses: our kernels can read the
+  // pictures FFmpeg leaves in device memory (gpu::nv12ToRgb).
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "primary_ctx", "1", 0);
+  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, std::to_string(gpu).c_str(), opts, 0);
+  av_dict_free(&opts);
   if (ret < 0)
     throw VgError("ERR_NO_GPU", "NVDEC: FFmpeg cannot open CUDA device " + std::to_string(gpu) + ": " + avErrorString(ret) +
                                     " (no NVIDIA driver, no such device, or an FFmpeg built without CUDA)");
@@ -63,6 +70,29 @@ bool download(AVFrame* frame) {
   av_frame_unref(frame);
   av_frame_move_ref(frame, host.get());
   return true;
+}
+
+int deviceFormat(const AVFrame* frame) {
+  if (!frame->hw_frames_ctx) return AV_PIX_FMT_NONE;
+  return reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data)->sw_format;
+}
+
+void convertOnDevice(AVFrame* frame, int gpu, const px::YuvToRgbCoeffs& k) {
+  FramePtr rgb = allocFrame();
+  rgb->format = AV_PIX_FMT_RGB24;
+  rgb->width = frame->width;
+  rgb->height = frame->height;
+  int ret = av_frame_get_buffer(rgb.get(), 1);  // align 1: packed rows, as the kernel writes them
+  if (ret >= 0 && rgb->linesize[0] != frame->width * 3) ret = AVERROR(EINVAL);
+  if (ret >= 0) ret = av_frame_copy_props(rgb.get(), frame);
+  if (ret < 0) throw VgError("ERR_DECODE", "NVDEC: allocating an RGB picture failed: " + avErrorString(ret));
+  rgb->colorspace = AVCOL_SPC_RGB;  // converted: the converter copies it as it is
+  rgb->color_range = AVCOL_RANGE_UNSPECIFIED;
+  const gpu::Nv12Planes planes{frame->data[0], static_cast<size_t>(frame->linesize[0]), frame->data[1], static_cast<size_t>(frame->linesize[1]),
+                               frame->width, frame->height};
+  gpu::nv12ToRgb(gpu, planes, k, rgb->data[0]);
+  av_frame_unref(frame);
+  av_frame_move_ref(frame, rgb.get());
 }
 
 }  // namespace nvdec

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ffmpeg.h"
+#include "../kernels/cuda/pixel_ops.h"
 
 namespace vg {
 namespace nvdec {
@@ -20,6 +21,14 @@ bool attach(AVCodecContext* ctx, const AVCodec* codec, int gpu);
 // are left alone. Returns false for a host picture, true for one copied; throws ERR_DECODE when
 // the copy fails.
 bool download(AVFrame* frame);
+
+// The software format of a picture on the device (NV12, P010, …); AV_PIX_FMT_NONE for a host picture.
+int deviceFormat(const AVFrame* frame);
+
+// An NV12 picture on GPU `gpu` becomes, in place, its RGB24 picture in host memory, converted on
+// the device by gpu::nv12ToRgb with the constants `k` (RgbConverter::unscaled420); its
+// properties (pts, colour, side data) stay. Throws ERR_DECODE when the frame cannot be allocated.
+void convertOnDevice(AVFrame* frame, int gpu, const px::YuvToRgbCoeffs& k);
 
 }  // namespace nvdec
 }  // namespace vg

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "index.h"
+#include "../kernels/cuda/plans.h"
 
 extern "C" {
 #include <libswscale/swscale.h>
@@ -51,6 +52,16 @@ std::string RgbConverter::orientationOf(const AVFrame* in) const {
   const AVFrameSideData* sd = av_frame_get_side_data(in, AV_FRAME_DATA_DISPLAYMATRIX);
   if (sd && sd->size >= sizeof(int32_t) * 9) return orientationFilters(reinterpret_cast<const int32_t*>(sd->data));
   return orientationFilters(hasStreamMatrix_ ? streamMatrix_.data() : nullptr);
+}
+
+bool RgbConverter::unscaled420(const AVFrame* in, int swFormat, px::YuvToRgbCoeffs& k) const {
+  if (swFormat != AV_PIX_FMT_NV12 || in->width < 1 || in->height < 2 || in->height % 2 != 0) return false;
+  if ((maxWidth_ > 0 && in->width > maxWidth_) || (maxHeight_ > 0 && in->height > maxHeight_)) return false;
+  if (!orientationOf(in).empty()) return false;
+  // As buildSws sets swscale up: the frame's matrix and stated range (else limited), and
+  // swscale's own brightness, contrast and saturation (0, 1.0, 1.0 in 16.16).
+  k = px::yuvToRgbCoeffs(coefficientsFor(in->colorspace), in->color_range == AVCOL_RANGE_JPEG, 0, 1 << 16, 1 << 16);
+  return true;
 }
 
 void RgbConverter::configure(const AVFrame* in, const std::string& orientation) {

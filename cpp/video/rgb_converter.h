@@ -15,6 +15,7 @@
 
 #include "ffmpeg.h"
 #include "frame_memory.h"
+#include "../kernels/cuda/pixel_ops.h"
 
 struct SwsContext;
 
@@ -39,6 +40,12 @@ class RgbConverter {
   RgbConverter& operator=(const RgbConverter&) = delete;
 
   std::unique_ptr<RgbImage> convert(const AVFrame* in);
+  // A picture NVDEC decoded, `swFormat` being its pixels' format on the device: true when this
+  // converter would turn it into RGB by swscale's unscaled 8-bit 4:2:0 converter (NV12, even
+  // height, kept at its size, not turned), whose arithmetic gpu::nv12ToRgb reproduces on the
+  // device; `k` then holds that conversion's constants (the frame's matrix and range).
+  bool unscaled420(const AVFrame* in, int swFormat, px::YuvToRgbCoeffs& k) const;
+
   // How the current configuration converts: 0 unverified, 1 direct swscale, 2 reference graph.
   int path() const { return static_cast<int>(path_); }
 

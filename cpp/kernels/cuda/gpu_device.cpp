@@ -95,6 +95,14 @@ std::unique_ptr<Workspace> makeWorkspace(int device) {
   requireDevice(device, "GPU kernel");
   fail("ERR_NO_GPU", "GPU kernel: " + status().reason);  // not reached: without CUDA, status() is never available
 }
+void nv12ToRgb(int device, const Nv12Planes&, const px::YuvToRgbCoeffs&, uint8_t*) {
+  requireDevice(device, "NVDEC colour conversion");
+  fail("ERR_NO_GPU", "NVDEC colour conversion: " + status().reason);
+}
+void nv12ToRgbFromHost(int device, const Nv12Planes&, const px::YuvToRgbCoeffs&, uint8_t*) {
+  requireDevice(device, "NVDEC colour conversion");
+  fail("ERR_NO_GPU", "NVDEC colour conversion: " + status().reason);
+}
 #endif
 
 }  // namespace gpu

@@ -53,5 +53,24 @@ class Workspace {
 
 std::unique_ptr<Workspace> makeWorkspace(int device);
 
+// An NV12 picture: a luma plane and an interleaved U,V plane at half height, rows `pitch` apart.
+struct Nv12Planes {
+  const uint8_t* luma;
+  size_t lumaPitch;
+  const uint8_t* chroma;
+  size_t chromaPitch;
+  int width, height;
+};
+
+// NVDEC's colour conversion: an NV12 picture in device memory of GPU `device` (a CUDA frame of
+// FFmpeg's device context, which shares the device's primary context with the CUDA runtime)
+// becomes RGB24 in host memory `out` (width × height × 3), by the CUDA twin of swscale's
+// arithmetic (pixel_ops.h yuvToRgbPixel). Waits for the work queued on the legacy default stream
+// (FFmpeg's copy of the picture out of the decoder). One stream and buffers per calling thread.
+void nv12ToRgb(int device, const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out);
+
+// The same from a picture in host memory, uploaded first: the GPU suite's check of the kernel.
+void nv12ToRgbFromHost(int device, const Nv12Planes& onHost, const px::YuvToRgbCoeffs& k, uint8_t* out);
+
 }  // namespace gpu
 }  // namespace vg

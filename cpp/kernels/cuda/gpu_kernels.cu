@@ -5,6 +5,8 @@
 #include <cuda_runtime.h>
 
 #include <cstring>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "gpu_device.h"
@@ -103,6 +105,13 @@ __global__ void cloneKernel(px::View src, int n, uint8_t* out) {
   const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= src.width || y >= src.height) return;
   px::clonePixel(src.at(x, y), out + (static_cast<size_t>(y) * src.width + x) * src.channels * n, src.channels, n);
+}
+
+__global__ void nv12ToRgbKernel(const uint8_t* luma, size_t yPitch, const uint8_t* chroma, size_t uvPitch, int w, int h,
+                                px::YuvToRgbCoeffs k, uint8_t* out) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x >= w || y >= h) return;
+  px::nv12ToRgbAt(k, luma, yPitch, chroma, uvPitch, x, y, out + (static_cast<size_t>(y) * w + x) * 3);
 }
 
 // ---- memory ----
@@ -257,7 +266,72 @@ class CudaWorkspace : public Workspace {
   PinnedBuffer pinnedIn_, pinnedOut_;
 };
 
+// The calling thread's NV12 conversion on one device: a blocking stream (it waits for FFmpeg's
+// copies on the legacy default stream), the RGB result and its pinned staging buffer.
+class Nv12Converter {
+ public:
+  explicit Nv12Converter(int device) : device_(device) {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+  }
+  ~Nv12Converter() {
+    cudaSetDevice(device_);
+    cudaStreamSynchronize(stream_);
+    cudaStreamDestroy(stream_);
+  }
+  Nv12Converter(const Nv12Converter&) = delete;
+  Nv12Converter& operator=(const Nv12Converter&) = delete;
+
+  // Device planes in, host RGB out.
+  void convert(const Nv12Planes& p, const px::YuvToRgbCoeffs& k, uint8_t* out) {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    const size_t bytes = frameBytes(p.width, p.height, 3);
+    auto* d = static_cast<uint8_t*>(rgb_.get(bytes));
+    nv12ToRgbKernel<<<dim3((p.width + 31) / 32, (p.height + 7) / 8), dim3(32, 8), 0, stream_>>>(p.luma, p.lumaPitch, p.chroma, p.chromaPitch,
+                                                                                              p.width, p.height, k, d);
+    check(cudaGetLastError(), "NV12 conversion kernel launch");
+    auto* staged = static_cast<uint8_t*>(pinned_.get(bytes));
+    check(cudaMemcpyAsync(staged, d, bytes, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(stream_), "NV12 conversion kernel");
+    std::memcpy(out, staged, bytes);
+  }
+
+  // Host planes: copied to the device first (rows packed), then converted.
+  void convertFromHost(const Nv12Planes& p, const px::YuvToRgbCoeffs& k, uint8_t* out) {
+    check(cudaSetDevice(device_), "cudaSetDevice");
+    const size_t w = static_cast<size_t>(p.width), chromaRows = static_cast<size_t>(p.height + 1) / 2, chromaBytes = (w + 1) / 2 * 2;
+    auto* luma = static_cast<uint8_t*>(luma_.get(w * p.height));
+    auto* chroma = static_cast<uint8_t*>(chroma_.get(chromaBytes * chromaRows));
+    check(cudaMemcpy2D(luma, w, p.luma, p.lumaPitch, w, p.height, cudaMemcpyHostToDevice), "cudaMemcpy2D");
+    check(cudaMemcpy2D(chroma, chromaBytes, p.chroma, p.chromaPitch, chromaBytes, chromaRows, cudaMemcpyHostToDevice), "cudaMemcpy2D");
+    convert(Nv12Planes{luma, w, chroma, chromaBytes, p.width, p.height}, k, out);
+  }
+
+ private:
+  int device_;
+  cudaStream_t stream_ = nullptr;
+  DeviceBuffer rgb_, luma_, chroma_;
+  PinnedBuffer pinned_;
+};
+
+Nv12Converter& nv12Converter(int device) {
+  thread_local std::map<int, std::unique_ptr<Nv12Converter>> converters;
+  auto& c = converters[device];
+  if (!c) c = std::make_unique<Nv12Converter>(device);
+  return *c;
+}
+
 }  // namespace
+
+void nv12ToRgb(int device, const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out) {
+  requireDevice(device, "NVDEC colour conversion");
+  nv12Converter(device).convert(onDevice, k, out);
+}
+
+void nv12ToRgbFromHost(int device, const Nv12Planes& onHost, const px::YuvToRgbCoeffs& k, uint8_t* out) {
+  requireDevice(device, "NVDEC colour conversion");
+  nv12Converter(device).convertFromHost(onHost, k, out);
+}
 
 std::unique_ptr<Workspace> makeWorkspace(int device) {
   requireDevice(device, "GPU kernel");

@@ -62,6 +62,12 @@ void hostClone(const View& src, int n, uint8_t* out) {
     for (int x = 0; x < src.width; x++) clonePixel(src.at(x, y), out + (static_cast<size_t>(y) * src.width + x) * oc, src.channels, n);
 }
 
+void hostNv12ToRgb(const gpu::Nv12Planes& src, const YuvToRgbCoeffs& k, uint8_t* out) {
+  for (int y = 0; y < src.height; y++)
+    for (int x = 0; x < src.width; x++)
+      nv12ToRgbAt(k, src.luma, src.lumaPitch, src.chroma, src.chromaPitch, x, y, out + (static_cast<size_t>(y) * src.width + x) * 3);
+}
+
 namespace {
 
 View viewOf(const gpu::HostFrame& f) { return View{f.data, f.width, f.height, f.channels, static_cast<size_t>(f.width) * f.channels}; }

@@ -178,6 +178,42 @@ VG_HD uint8_t blurColumnAt(const uint32_t* rows, size_t rowStride, int height, i
   return static_cast<uint8_t>((sum + 0x8000u) >> 16);
 }
 
+// ---- NV12 → RGB (NVDEC's pictures) ----------------------------------------------------------------
+
+// The constants of swscale's unscaled 8-bit 4:2:0 → RGB24 conversion (FFmpeg 5.1,
+// libswscale/yuv2rgb.c ff_yuv2rgb_c_init_tables), made on the host by yuvToRgbCoeffs (plans.h).
+struct YuvToRgbCoeffs {
+  int16_t yOffset, yCoeff;  // luma: ((Y << 3) - yOffset) · yCoeff >> 16
+  int16_t vr, ub, ug, vg;   // chroma: ((C << 3) - 1024) · coefficient >> 16
+};
+
+// x86's 16-bit lanes: pmulhw (the high half of the signed product, floor), paddsw (saturated).
+VG_HD int mulHigh16(int a, int b) { return (a * b) >> 16; }
+VG_HD int addSat16(int a, int b) {
+  const int v = a + b;
+  return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+}
+
+// One pixel as swscale's SIMD converter (libswscale/x86/yuv_2_rgb.asm, the path the CPU decoder's
+// RGB goes through for same-size 8-bit 4:2:0 pictures of even height) computes it: each sample
+// scaled by 8 into a 16-bit lane, offset, multiplied-high by its coefficient, and the terms added
+// with saturation; the 4:2:0 chroma sample is used as it is for its 2×2 block (no interpolation).
+VG_HD void yuvToRgbPixel(const YuvToRgbCoeffs& k, int y8, int u8, int v8, uint8_t* rgb) {
+  const int y = mulHigh16(static_cast<int16_t>((y8 << 3) - k.yOffset), k.yCoeff);
+  const int u = (u8 << 3) - 1024, v = (v8 << 3) - 1024;
+  const int g = addSat16(mulHigh16(u, k.ug), mulHigh16(v, k.vg));
+  rgb[0] = saturateU8(addSat16(y, mulHigh16(v, k.vr)));
+  rgb[1] = saturateU8(addSat16(y, g));
+  rgb[2] = saturateU8(addSat16(y, mulHigh16(u, k.ub)));
+}
+
+// Pixel (x, y) of an NV12 picture (luma rows yPitch bytes apart, interleaved U,V rows uvPitch apart).
+VG_HD void nv12ToRgbAt(const YuvToRgbCoeffs& k, const uint8_t* luma, size_t yPitch, const uint8_t* chroma, size_t uvPitch, int x, int y,
+                       uint8_t* rgb) {
+  const uint8_t* c = chroma + static_cast<size_t>(y >> 1) * uvPitch + static_cast<size_t>(x >> 1) * 2;
+  yuvToRgbPixel(k, luma[static_cast<size_t>(y) * yPitch + x], c[0], c[1], rgb);
+}
+
 // ---- Histogram, CloneChannels -------------------------------------------------------------------
 
 // 16 bins per channel (value >> 4); bins are R 0–15, G 16–31, B 32–47.

@@ -141,5 +141,41 @@ int gpuConversion(const std::string& name) {
   return -1;
 }
 
+namespace {
+// roundToInt16 in libswscale/yuv2rgb.c: 16.16 fixed point to a saturated int16, half up.
+int16_t roundToInt16(int64_t f) {
+  const int r = static_cast<int>((f + (1 << 15)) >> 16);
+  return static_cast<int16_t>(r < -0x7FFF ? -0x8000 : r > 0x7FFF ? 0x7FFF : r);
+}
+}  // namespace
+
+YuvToRgbCoeffs yuvToRgbCoeffs(const int invTable[4], bool fullRange, int brightness, int contrast, int saturation) {
+  int64_t crv = invTable[0], cbu = invTable[1], cgu = -invTable[2], cgv = -invTable[3];
+  int64_t cy = 1 << 16, oy = 0;
+  if (!fullRange) {
+    cy = (cy * 255) / 219;
+    oy = 16 << 16;
+  } else {
+    crv = (crv * 224) / 255;
+    cbu = (cbu * 224) / 255;
+    cgu = (cgu * 224) / 255;
+    cgv = (cgv * 224) / 255;
+  }
+  cy = (cy * contrast) >> 16;
+  crv = (crv * contrast * saturation) >> 32;
+  cbu = (cbu * contrast * saturation) >> 32;
+  cgu = (cgu * contrast * saturation) >> 32;
+  cgv = (cgv * contrast * saturation) >> 32;
+  oy -= 256LL * brightness;
+  YuvToRgbCoeffs k{};
+  k.yOffset = roundToInt16(oy * (1 << 3));
+  k.yCoeff = roundToInt16(cy * (1 << 13));
+  k.vr = roundToInt16(crv * (1 << 13));
+  k.ub = roundToInt16(cbu * (1 << 13));
+  k.ug = roundToInt16(cgu * (1 << 13));
+  k.vg = roundToInt16(cgv * (1 << 13));
+  return k;
+}
+
 }  // namespace px
 }  // namespace vg

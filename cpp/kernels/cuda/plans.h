@@ -31,5 +31,10 @@ std::vector<uint16_t> gaussianKernel(int size, double sigma);
 // The conversion's GPU code for an OpenCV name, or -1 when it has no GPU kernel.
 int gpuConversion(const std::string& name);
 
+// swscale's constants for its unscaled YUV → RGB conversion, computed as FFmpeg 5.1's
+// ff_yuv2rgb_c_init_tables does from sws_getColorspaceDetails' values: the inverse matrix
+// {crv, cbu, cgu, cgv} (sws_getCoefficients), the source range, brightness, contrast, saturation.
+YuvToRgbCoeffs yuvToRgbCoeffs(const int invTable[4], bool fullRange, int brightness, int contrast, int saturation);
+
 }  // namespace px
 }  // namespace vg
