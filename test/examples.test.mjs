@@ -157,7 +157,8 @@ describe('crash safety of runs', () => {
         const w = await startProcess(process.execPath, [path.join(ROOT, 'bin', 'vidgraph.js'), 'worker', '--redis', redis.url], /ready on queue 'vidgraph'/, { env: { ...process.env, VIDGRAPH_DB: db } });
         children.push(w.child);
       }
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'examples', 'cluster', 'run.mjs')], { env: { ...process.env, VIDGRAPH_DB: db, VIDGRAPH_SAMPLES: samples, VIDGRAPH_REDIS: redis.url } });
+      const { stdout, stderr } = await run(process.execPath, [path.join(ROOT, 'examples', 'cluster', 'run.mjs')], { env: { ...process.env, VIDGRAPH_DB: db, VIDGRAPH_SAMPLES: samples, VIDGRAPH_REDIS: redis.url } });
+      assert.doesNotMatch(stderr, /Warning/, 'the run printed a warning');
       assert.match(stdout, /all 600 rows done by 2 worker\(s\)/);
       assert.match(stdout, /cluster: 600 histograms from 2 videos in .* s; failed jobs: 0/);
       assert.match(stdout, /cluster-0-hist: 300 histograms\ncluster-1-hist: 300 histograms/);

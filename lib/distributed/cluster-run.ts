@@ -78,6 +78,9 @@ export async function clusterRun(sc: Client, outputsArg: OutputOp | OutputOp[], 
   const { bull, connect } = await bullmq();
   const connections = [connect(cluster.redis), connect(cluster.redis)];
   const queue = new bull.Queue<TaskData | MergeData, TaskResult>(cluster.queue, { connection: connections[0]! });
+  // Every task is waited for at once, and each wait listens for the queue's 'closing': without
+  // this, a run of more than 10 tasks printed Node's MaxListenersExceededWarning.
+  queue.setMaxListeners(0);
   const events = new bull.QueueEvents(cluster.queue, { connection: connections[1]! });
   const progress = { done: 0, total, jobs, failedJobs: failedJobs.length, jobsDone: stats.skippedJobs + failedJobs.length, workers: 0, tasks: 0, tasksDone: 0 };
   const doneByTask = new Map<string, number>();
