@@ -4,7 +4,7 @@ import type TableClass from 'cli-table3';
 import { BadArgumentError, ClosedError } from './errors';
 import type { Column } from './graph/graph';
 import { IO } from './graph/io';
-import { clusterRun } from './distributed/cluster-run';
+import type * as ClusterRun from './distributed/cluster-run';
 import { queueName, redisUrl } from './distributed/queue';
 import { opsProxy } from './graph/ops';
 import type { Ops } from './graph/op-types';
@@ -216,7 +216,8 @@ export class Client {
    */
   run(outputs: OutputOp | OutputOp[], perf: PerfParams, opts?: RunOptions): Promise<RunResult> {
     if (this.closed) return Promise.reject(new ClosedError(`Client.run: the client of '${this.dbPath}' is closed`));
-    if (this.cluster) return clusterRun(this, outputs, perf, opts ?? {}, this.cluster);
+    // Loaded on first use: a process that never runs on a cluster does not load it at import.
+    if (this.cluster) return (require('./distributed/cluster-run') as typeof ClusterRun).clusterRun(this, outputs, perf, opts ?? {}, this.cluster);
     return run(this, outputs, perf, opts);
   }
 

@@ -33,6 +33,14 @@ describe('package', () => {
     assert.ok(fs.existsSync(path.join(ROOT, 'dist', 'index.d.ts')));
   });
 
+  test('importing vidgraph loads neither the cluster, glob nor progress-bar code, nor the engine', async () => {
+    // A fresh process: this one has loaded everything already.
+    const script = "require('vidgraph'); console.log(JSON.stringify(Object.keys(require.cache)))";
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: ROOT });
+    const loaded = JSON.parse(stdout).filter((f) => /cluster-run|bullmq|tinyglobby|cli-progress|\.node$/.test(f));
+    assert.deepEqual(loaded, [], 'loaded at import');
+  });
+
   test('a missing engine binary gives one error that lists the cause and the fix', async () => {
     const dir = tempDir();
     fs.cpSync(path.join(ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });

@@ -5,7 +5,7 @@
  * threads, and the next batch is prepared while the caller trains on this one.
  */
 import * as fs from 'node:fs';
-import { escapePath, globSync } from 'tinyglobby';
+import type * as Tinyglobby from 'tinyglobby';
 import * as path from 'node:path';
 import { BadArgumentError, ClosedError, NotFoundError, toVidgraphError } from '../errors';
 import { EngineFrame, Frame, frameFromEngine } from '../frame';
@@ -115,6 +115,7 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
     // Globbed from inside the class directory (a relative pattern from its cwd costs tinyglobby
     // a fifth of an absolute one). The class name is literal text (a class may be called 'a[1]' or '{x}').
     const dir = path.join(base, classPart.split('{classname}').join(cls));
+    const { escapePath, globSync } = require('tinyglobby') as typeof Tinyglobby; // loaded on first use, not at import
     const files = rest === '' ? [] : globSync(rest.split('{classname}').join(escapePath(cls)), { cwd: dir, onlyFiles: true, expandDirectories: false });
     found.set(cls, files.map((f) => path.join(dir, f)).sort());
   }

@@ -1,4 +1,5 @@
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
 
 /** What a bar counts: a run counts rows and failed jobs; the CLI counts frames or videos. */
 export interface ProgressLabels {
@@ -16,7 +17,7 @@ export class ProgressBar {
   private readonly started = performance.now();
 
   constructor(total: number, labels: ProgressLabels = { unit: 'rows', failedLabel: 'failed jobs' }) {
-    this.bar = new SingleBar({
+    this.bar = new (require('cli-progress') as typeof CliProgress).SingleBar({ // loaded when a bar is first shown
       format: labels.format ?? `vidgraph {bar} {value}/{total} ${labels.unit} | {rate} ${labels.unit}/s | ETA {eta_formatted} | ${labels.failedLabel}: {failed}`,
       stream: process.stderr,
       hideCursor: true,
