@@ -306,7 +306,8 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
     if (converter_.unscaled420(frame_.get(), nvdec::deviceFormat(frame_.get()), k)) {
       // NV12 that the CPU would convert with swscale's unscaled converter: converted on the
       // device by its CUDA twin, and only the RGB picture comes back.
-      nvdec::convertOnDevice(frame_.get(), options_.gpu, k);
+      if (!nv12_) nv12_ = gpu::makeNv12Converter(nvdec::cudaContext(frame_.get()));
+      nvdec::convertOnDevice(frame_.get(), *nv12_, k);
       result.framesOnGpu++;
     } else if (nvdec::download(frame_.get())) {
       result.framesOnGpu++;

@@ -39,6 +39,7 @@
 #include "limits.h"
 #include "packet_file.h"
 #include "rgb_converter.h"
+#include "../kernels/cuda/gpu_device.h"
 
 namespace vg {
 
@@ -199,6 +200,7 @@ class VideoDecoder {
   Run fast_;                           // the frame-threaded run that sequential reading continues
   Run check_;                          // the canonical run (single-threaded), opened when needed
   RgbConverter converter_;
+  std::unique_ptr<gpu::Nv12Converter> nv12_;  // NVDEC's NV12 → RGB on the device, made at the first such picture
   PacketPtr packet_;
   FramePtr frame_;
   // A fresh fast run from a keyframe puts out its first frame at this row (intra refresh:

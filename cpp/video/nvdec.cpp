@@ -24,12 +24,7 @@ AVBufferRef* deviceContext(int gpu) {
   auto it = devices.find(gpu);
   if (it != devices.end()) return it->second;
   AVBufferRef* device = nullptr;
-  // The device's primary context, which the CUDA runtime also uses: our kernels can read the
-  // pictures FFmpeg leaves in device memory (gpu::nv12ToRgb).
-  AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "primary_ctx", "1", 0);
-  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, std::to_string(gpu).c_str(), opts, 0);
-  av_dict_free(&opts);
+  const int ret = av_hwdevice_ctx_create(&device, AV_HWDEVICE_TYPE_CUDA, std::to_string(gpu).c_str(), nullptr, 0);
   if (ret < 0)
     throw VgError("ERR_NO_GPU", "NVDEC: FFmpeg cannot open CUDA device " + std::to_string(gpu) + ": " + avErrorString(ret) +
                                     " (no NVIDIA driver, no such device, or an FFmpeg built without CUDA)");
@@ -77,7 +72,18 @@ int deviceFormat(const AVFrame* frame) {
   return reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data)->sw_format;
 }
 
-void convertOnDevice(AVFrame* frame, int gpu, const px::YuvToRgbCoeffs& k) {
+void* cudaContext(const AVFrame* frame) {
+  if (!frame->hw_frames_ctx) return nullptr;
+  const AVHWDeviceContext* device = reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data)->device_ctx;
+  // AVCUDADeviceContext (libavutil/hwcontext_cuda.h, public) begins with its CUcontext; its
+  // header needs CUDA's, which builds without CUDA lack.
+  struct CudaDeviceHead {
+    void* cudaContext;
+  };
+  return device && device->hwctx ? static_cast<const CudaDeviceHead*>(device->hwctx)->cudaContext : nullptr;
+}
+
+void convertOnDevice(AVFrame* frame, gpu::Nv12Converter& converter, const px::YuvToRgbCoeffs& k) {
   FramePtr rgb = allocFrame();
   rgb->format = AV_PIX_FMT_RGB24;
   rgb->width = frame->width;
@@ -90,7 +96,7 @@ void convertOnDevice(AVFrame* frame, int gpu, const px::YuvToRgbCoeffs& k) {
   rgb->color_range = AVCOL_RANGE_UNSPECIFIED;
   const gpu::Nv12Planes planes{frame->data[0], static_cast<size_t>(frame->linesize[0]), frame->data[1], static_cast<size_t>(frame->linesize[1]),
                                frame->width, frame->height};
-  gpu::nv12ToRgb(gpu, planes, k, rgb->data[0]);
+  converter.convert(planes, k, rgb->data[0]);
   av_frame_unref(frame);
   av_frame_move_ref(frame, rgb.get());
 }

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "ffmpeg.h"
-#include "../kernels/cuda/pixel_ops.h"
+#include "../kernels/cuda/gpu_device.h"
 
 namespace vg {
 namespace nvdec {
@@ -25,10 +25,15 @@ bool download(AVFrame* frame);
 // The software format of a picture on the device (NV12, P010, …); AV_PIX_FMT_NONE for a host picture.
 int deviceFormat(const AVFrame* frame);
 
-// An NV12 picture on GPU `gpu` becomes, in place, its RGB24 picture in host memory, converted on
-// the device by gpu::nv12ToRgb with the constants `k` (RgbConverter::unscaled420); its
-// properties (pts, colour, side data) stay. Throws ERR_DECODE when the frame cannot be allocated.
-void convertOnDevice(AVFrame* frame, int gpu, const px::YuvToRgbCoeffs& k);
+// The CUDA context (a CUcontext) of FFmpeg's device that holds a picture on the device; null for a
+// host picture.
+void* cudaContext(const AVFrame* frame);
+
+// An NV12 picture on the device becomes, in place, its RGB24 picture in host memory, converted on
+// the device by `converter` (made for the picture's cudaContext) with the constants `k`
+// (RgbConverter::unscaled420); its properties (pts, side data) stay. Throws ERR_DECODE when the
+// RGB picture cannot be allocated.
+void convertOnDevice(AVFrame* frame, gpu::Nv12Converter& converter, const px::YuvToRgbCoeffs& k);
 
 }  // namespace nvdec
 }  // namespace vg

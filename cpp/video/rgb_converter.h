@@ -42,7 +42,7 @@ class RgbConverter {
   std::unique_ptr<RgbImage> convert(const AVFrame* in);
   // A picture NVDEC decoded, `swFormat` being its pixels' format on the device: true when this
   // converter would turn it into RGB by swscale's unscaled 8-bit 4:2:0 converter (NV12, even
-  // height, kept at its size, not turned), whose arithmetic gpu::nv12ToRgb reproduces on the
+  // height, kept at its size, not turned), whose arithmetic gpu::Nv12Converter reproduces on the
   // device; `k` then holds that conversion's constants (the frame's matrix and range).
   bool unscaled420(const AVFrame* in, int swFormat, px::YuvToRgbCoeffs& k) const;
 

@@ -75,6 +75,41 @@ Status probe() {
 
 }  // namespace
 
+namespace {
+using CuCtxPush = int (*)(void*);
+using CuCtxPop = int (*)(void**);
+struct ContextCalls {
+  CuCtxPush push = nullptr;
+  CuCtxPop pop = nullptr;
+};
+// cuCtxPushCurrent/cuCtxPopCurrent from the driver library status() opened.
+const ContextCalls& contextCalls() {
+  static std::once_flag once;
+  static ContextCalls calls;
+  std::call_once(once, [] {
+    void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (!lib) return;
+    calls.push = reinterpret_cast<CuCtxPush>(dlsym(lib, "cuCtxPushCurrent_v2"));
+    calls.pop = reinterpret_cast<CuCtxPop>(dlsym(lib, "cuCtxPopCurrent_v2"));
+  });
+  return calls;
+}
+}  // namespace
+
+ContextScope::ContextScope(void* context) {
+  const ContextCalls& c = contextCalls();
+  if (!context || !c.push || !c.pop) fail("ERR_NO_GPU", "GPU: the NVIDIA driver's context calls are missing");
+  const int rc = c.push(context);
+  if (rc != 0) fail("ERR_INTERNAL", "GPU: making FFmpeg's CUDA context current failed (CUresult " + std::to_string(rc) + ")");
+  pushed_ = true;
+}
+
+ContextScope::~ContextScope() {
+  if (!pushed_) return;
+  void* popped = nullptr;
+  contextCalls().pop(&popped);
+}
+
 const Status& status() {
   static std::once_flag once;
   static Status s;
@@ -95,8 +130,8 @@ std::unique_ptr<Workspace> makeWorkspace(int device) {
   requireDevice(device, "GPU kernel");
   fail("ERR_NO_GPU", "GPU kernel: " + status().reason);  // not reached: without CUDA, status() is never available
 }
-void nv12ToRgb(int device, const Nv12Planes&, const px::YuvToRgbCoeffs&, uint8_t*) {
-  requireDevice(device, "NVDEC colour conversion");
+std::unique_ptr<Nv12Converter> makeNv12Converter(void*) {
+  requireDevice(0, "NVDEC colour conversion");
   fail("ERR_NO_GPU", "NVDEC colour conversion: " + status().reason);
 }
 void nv12ToRgbFromHost(int device, const Nv12Planes&, const px::YuvToRgbCoeffs&, uint8_t*) {

@@ -62,14 +62,34 @@ struct Nv12Planes {
   int width, height;
 };
 
-// NVDEC's colour conversion: an NV12 picture in device memory of GPU `device` (a CUDA frame of
-// FFmpeg's device context, which shares the device's primary context with the CUDA runtime)
-// becomes RGB24 in host memory `out` (width × height × 3), by the CUDA twin of swscale's
-// arithmetic (pixel_ops.h yuvToRgbPixel). Waits for the work queued on the legacy default stream
-// (FFmpeg's copy of the picture out of the decoder). One stream and buffers per calling thread.
-void nv12ToRgb(int device, const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out);
+// Makes `context` (a driver-API CUcontext, such as FFmpeg's CUDA device context) current on the
+// calling thread while it lives, so that CUDA runtime calls run in that context.
+class ContextScope {
+ public:
+  explicit ContextScope(void* context);
+  ~ContextScope();
+  ContextScope(const ContextScope&) = delete;
+  ContextScope& operator=(const ContextScope&) = delete;
 
-// The same from a picture in host memory, uploaded first: the GPU suite's check of the kernel.
+ private:
+  bool pushed_ = false;
+};
+
+// NVDEC's colour conversion in FFmpeg's CUDA context `context` (its pictures live there): an NV12
+// picture in device memory becomes RGB24 in host memory `out` (width × height × 3), by the CUDA
+// twin of swscale's arithmetic (pixel_ops.h yuvToRgbPixel). Its stream waits for the work on the
+// context's legacy default stream (FFmpeg's copy of the picture out of the decoder). Holds a
+// stream, the device RGB buffer and a pinned staging buffer; one per decoder.
+class Nv12Converter {
+ public:
+  virtual ~Nv12Converter() = default;
+  virtual void convert(const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out) = 0;
+};
+// Throws ERR_NO_GPU when no GPU can be used (or the engine was built without CUDA).
+std::unique_ptr<Nv12Converter> makeNv12Converter(void* context);
+
+// The same conversion from a picture in host memory, uploaded to GPU `device` first (in its
+// primary context): the GPU suite's check of the kernel against its host twin.
 void nv12ToRgbFromHost(int device, const Nv12Planes& onHost, const px::YuvToRgbCoeffs& k, uint8_t* out);
 
 }  // namespace gpu

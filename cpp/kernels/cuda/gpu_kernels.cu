@@ -5,8 +5,8 @@
 #include <cuda_runtime.h>
 
 #include <cstring>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gpu_device.h"
@@ -131,8 +131,6 @@ class GrowingBuffer {
     }
     return p_;
   }
-
- private:
   void release() {
     if (p_) {
       if constexpr (Pinned) cudaFreeHost(p_);
@@ -141,6 +139,8 @@ class GrowingBuffer {
     p_ = nullptr;
     size_ = 0;
   }
+
+ private:
   void* p_ = nullptr;
   size_t size_ = 0;
 };
@@ -266,25 +266,34 @@ class CudaWorkspace : public Workspace {
   PinnedBuffer pinnedIn_, pinnedOut_;
 };
 
-// The calling thread's NV12 conversion on one device: a blocking stream (it waits for FFmpeg's
-// copies on the legacy default stream), the RGB result and its pinned staging buffer.
-class Nv12Converter {
+// NV12 → RGB in one CUDA context: a blocking stream (it waits for FFmpeg's copies on the
+// context's legacy default stream), the RGB result and its pinned staging buffer. Every call runs
+// with the context current (context_ null: the caller has made a device's primary context current).
+class CudaNv12Converter : public Nv12Converter {
  public:
-  explicit Nv12Converter(int device) : device_(device) {
-    check(cudaSetDevice(device_), "cudaSetDevice");
+  explicit CudaNv12Converter(void* context) : context_(context) {
+    Scope scope(context_);
     check(cudaStreamCreate(&stream_), "cudaStreamCreate");
   }
-  ~Nv12Converter() {
-    cudaSetDevice(device_);
-    cudaStreamSynchronize(stream_);
-    cudaStreamDestroy(stream_);
+  ~CudaNv12Converter() override {
+    try {
+      Scope scope(context_);
+      cudaStreamSynchronize(stream_);
+      cudaStreamDestroy(stream_);
+      rgb_.release();
+      luma_.release();
+      chroma_.release();
+      pinned_.release();
+    } catch (...) {
+      // the context could not be made current: its memory goes with it
+    }
   }
-  Nv12Converter(const Nv12Converter&) = delete;
-  Nv12Converter& operator=(const Nv12Converter&) = delete;
+  CudaNv12Converter(const CudaNv12Converter&) = delete;
+  CudaNv12Converter& operator=(const CudaNv12Converter&) = delete;
 
   // Device planes in, host RGB out.
-  void convert(const Nv12Planes& p, const px::YuvToRgbCoeffs& k, uint8_t* out) {
-    check(cudaSetDevice(device_), "cudaSetDevice");
+  void convert(const Nv12Planes& p, const px::YuvToRgbCoeffs& k, uint8_t* out) override {
+    Scope scope(context_);
     const size_t bytes = frameBytes(p.width, p.height, 3);
     auto* d = static_cast<uint8_t*>(rgb_.get(bytes));
     nv12ToRgbKernel<<<dim3((p.width + 31) / 32, (p.height + 7) / 8), dim3(32, 8), 0, stream_>>>(p.luma, p.lumaPitch, p.chroma, p.chromaPitch,
@@ -298,7 +307,7 @@ class Nv12Converter {
 
   // Host planes: copied to the device first (rows packed), then converted.
   void convertFromHost(const Nv12Planes& p, const px::YuvToRgbCoeffs& k, uint8_t* out) {
-    check(cudaSetDevice(device_), "cudaSetDevice");
+    Scope scope(context_);
     const size_t w = static_cast<size_t>(p.width), chromaRows = static_cast<size_t>(p.height + 1) / 2, chromaBytes = (w + 1) / 2 * 2;
     auto* luma = static_cast<uint8_t*>(luma_.get(w * p.height));
     auto* chroma = static_cast<uint8_t*>(chroma_.get(chromaBytes * chromaRows));
@@ -308,29 +317,30 @@ class Nv12Converter {
   }
 
  private:
-  int device_;
+  // The converter's context current for a call (nothing to do for a primary context).
+  struct Scope {
+    explicit Scope(void* context) {
+      if (context) pushed.emplace(context);
+    }
+    std::optional<ContextScope> pushed;
+  };
+  void* context_;
   cudaStream_t stream_ = nullptr;
   DeviceBuffer rgb_, luma_, chroma_;
   PinnedBuffer pinned_;
 };
 
-Nv12Converter& nv12Converter(int device) {
-  thread_local std::map<int, std::unique_ptr<Nv12Converter>> converters;
-  auto& c = converters[device];
-  if (!c) c = std::make_unique<Nv12Converter>(device);
-  return *c;
-}
-
 }  // namespace
 
-void nv12ToRgb(int device, const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out) {
-  requireDevice(device, "NVDEC colour conversion");
-  nv12Converter(device).convert(onDevice, k, out);
+std::unique_ptr<Nv12Converter> makeNv12Converter(void* context) {
+  requireDevice(0, "NVDEC colour conversion");
+  return std::make_unique<CudaNv12Converter>(context);
 }
 
 void nv12ToRgbFromHost(int device, const Nv12Planes& onHost, const px::YuvToRgbCoeffs& k, uint8_t* out) {
   requireDevice(device, "NVDEC colour conversion");
-  nv12Converter(device).convertFromHost(onHost, k, out);
+  check(cudaSetDevice(device), "cudaSetDevice");
+  CudaNv12Converter(nullptr).convertFromHost(onHost, k, out);
 }
 
 std::unique_ptr<Workspace> makeWorkspace(int device) {

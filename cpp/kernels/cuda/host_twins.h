@@ -18,7 +18,7 @@ void hostConvert(const View& src, int conversion, uint8_t* out);
 void hostBlur(const View& src, const std::vector<uint16_t>& kernel, uint8_t* out);
 void hostHistogram(const View& src, int32_t bins[48]);
 void hostClone(const View& src, int replications, uint8_t* out);
-// NVDEC's colour conversion (gpu::nv12ToRgb) on the CPU: out is width × height × 3.
+// NVDEC's colour conversion (gpu::Nv12Converter) on the CPU: out is width × height × 3.
 void hostNv12ToRgb(const gpu::Nv12Planes& src, const YuvToRgbCoeffs& k, uint8_t* out);
 
 // A workspace (gpu_device.h) that runs the host twins: the GPU kernels' arithmetic on the CPU
