@@ -104,7 +104,8 @@ Napi::Value Nv12ToRgb(const Napi::CallbackInfo& info) {
     frame->colorspace = static_cast<AVColorSpace>(info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 2);
     frame->color_range = info[4].ToBoolean() ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
     px::YuvToRgbCoeffs k;
-    if (!RgbConverter(0, 0).unscaled420(frame.get(), AV_PIX_FMT_NV12, k)) throwCoded(env, "ERR_INTERNAL", "nv12ToRgb: not an unscaled 4:2:0 picture");
+    if (!RgbConverter(0, 0).unscaled420(frame.get(), AV_PIX_FMT_NV12, AV_PIX_FMT_YUV420P, k))
+      throwCoded(env, "ERR_INTERNAL", "nv12ToRgb: the CPU does not convert this picture with swscale's x86 4:2:0 converter");
     const gpu::Nv12Planes planes{nv12.Data(), static_cast<size_t>(width), nv12.Data() + lumaBytes, chromaPitch, width, height};
     Napi::Uint8Array out = Napi::Uint8Array::New(env, static_cast<size_t>(width) * height * 3);
     const std::string device = info[5].IsString() ? info[5].As<Napi::String>().Utf8Value() : "host-twin";

@@ -288,6 +288,28 @@ void VideoDecoder::sendNext(Run& run, DecodeResult& result) {
   checkRefused(run, idx);
 }
 
+// NV12 that the CPU would convert with swscale's unscaled converter: converted on the device by
+// its CUDA twin, and only the RGB picture comes back. When the device cannot (no kernel image for
+// this GPU, no memory), the picture is left as it was and this decoder stops trying: its
+// pictures are downloaded and converted on the CPU.
+bool VideoDecoder::convertOnDevice(const px::YuvToRgbCoeffs& k) {
+  try {
+    void* context = nvdec::cudaContext(frame_.get());
+    if (!nv12_ || nv12Context_ != context) {
+      nv12_.reset();
+      nv12_ = gpu::makeNv12Converter(context);
+      nv12Context_ = context;
+    }
+    nvdec::convertOnDevice(frame_.get(), *nv12_, k);
+    return true;
+  } catch (const VgError& e) {
+    nv12_.reset();
+    nv12Failed_ = true;
+    av_log(nullptr, AV_LOG_WARNING, "vidgraph: NVDEC pictures are converted on the CPU from now on: %s\n", e.what());
+    return false;
+  }
+}
+
 void VideoDecoder::receive(Run& run, DecodeResult& result) {
   int errors = 0;
   for (;;) {
@@ -303,11 +325,7 @@ void VideoDecoder::receive(Run& run, DecodeResult& result) {
       continue;
     }
     px::YuvToRgbCoeffs k;
-    if (converter_.unscaled420(frame_.get(), nvdec::deviceFormat(frame_.get()), k)) {
-      // NV12 that the CPU would convert with swscale's unscaled converter: converted on the
-      // device by its CUDA twin, and only the RGB picture comes back.
-      if (!nv12_) nv12_ = gpu::makeNv12Converter(nvdec::cudaContext(frame_.get()));
-      nvdec::convertOnDevice(frame_.get(), *nv12_, k);
+    if (!nv12Failed_ && converter_.unscaled420(frame_.get(), nvdec::deviceFormat(frame_.get()), run.ctx->sw_pix_fmt, k) && convertOnDevice(k)) {
       result.framesOnGpu++;
     } else if (nvdec::download(frame_.get())) {
       result.framesOnGpu++;

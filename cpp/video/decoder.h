@@ -167,6 +167,7 @@ class VideoDecoder {
   // which a sequential read asks for next).
   bool skippable(int packet) const;
   void receive(Run& run, DecodeResult& result);
+  bool convertOnDevice(const px::YuvToRgbCoeffs& k);  // the picture in frame_, NVDEC's NV12
   void drain(Run& run, DecodeResult& result);
   void settle(Run& run);
   bool covered(const Run& run, int row) const;
@@ -201,6 +202,8 @@ class VideoDecoder {
   Run check_;                          // the canonical run (single-threaded), opened when needed
   RgbConverter converter_;
   std::unique_ptr<gpu::Nv12Converter> nv12_;  // NVDEC's NV12 → RGB on the device, made at the first such picture
+  void* nv12Context_ = nullptr;                // the CUDA context nv12_ was made for
+  bool nv12Failed_ = false;                    // the device conversion failed once: the CPU converts
   PacketPtr packet_;
   FramePtr frame_;
   // A fresh fast run from a keyframe puts out its first frame at this row (intra refresh:

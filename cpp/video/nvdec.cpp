@@ -91,7 +91,8 @@ void convertOnDevice(AVFrame* frame, gpu::Nv12Converter& converter, const px::Yu
   int ret = av_frame_get_buffer(rgb.get(), 1);  // align 1: packed rows, as the kernel writes them
   if (ret >= 0 && rgb->linesize[0] != frame->width * 3) ret = AVERROR(EINVAL);
   if (ret >= 0) ret = av_frame_copy_props(rgb.get(), frame);
-  if (ret < 0) throw VgError("ERR_DECODE", "NVDEC: allocating an RGB picture failed: " + avErrorString(ret));
+  if (ret < 0)
+    throw VgError(ret == AVERROR(ENOMEM) ? "ERR_RESOURCE" : "ERR_DECODE", "NVDEC: allocating an RGB picture failed: " + avErrorString(ret));
   rgb->colorspace = AVCOL_SPC_RGB;  // converted: the converter copies it as it is
   rgb->color_range = AVCOL_RANGE_UNSPECIFIED;
   const gpu::Nv12Planes planes{frame->data[0], static_cast<size_t>(frame->linesize[0]), frame->data[1], static_cast<size_t>(frame->linesize[1]),

@@ -6,6 +6,7 @@
 #include "../kernels/cuda/plans.h"
 
 extern "C" {
+#include <libavutil/cpu.h>
 #include <libswscale/swscale.h>
 }
 
@@ -54,13 +55,30 @@ std::string RgbConverter::orientationOf(const AVFrame* in) const {
   return orientationFilters(hasStreamMatrix_ ? streamMatrix_.data() : nullptr);
 }
 
-bool RgbConverter::unscaled420(const AVFrame* in, int swFormat, px::YuvToRgbCoeffs& k) const {
-  if (swFormat != AV_PIX_FMT_NV12 || in->width < 1 || in->height < 2 || in->height % 2 != 0) return false;
+namespace {
+// swscale converts 8-bit 4:2:0 to RGB24 with its x86 SIMD code (libswscale/x86/yuv2rgb.c);
+// elsewhere (aarch64: lookup tables) it rounds differently.
+bool swscaleX86Converter() {
+#if defined(__x86_64__) || defined(__i386__)
+  return (av_get_cpu_flags() & (AV_CPU_FLAG_SSSE3 | AV_CPU_FLAG_MMXEXT)) != 0;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+bool RgbConverter::unscaled420(const AVFrame* in, int deviceFormat, int sourceFormat, px::YuvToRgbCoeffs& k) const {
+  // NVDEC gives NV12 for 4:2:2 and monochrome streams too, their chroma resampled: the CPU
+  // converts those from their own layout.
+  if (deviceFormat != AV_PIX_FMT_NV12 || (sourceFormat != AV_PIX_FMT_YUV420P && sourceFormat != AV_PIX_FMT_YUVJ420P)) return false;
+  if (in->width < 1 || in->height < 2 || in->height % 2 != 0 || !swscaleX86Converter()) return false;
   if ((maxWidth_ > 0 && in->width > maxWidth_) || (maxHeight_ > 0 && in->height > maxHeight_)) return false;
   if (!orientationOf(in).empty()) return false;
   // As buildSws sets swscale up: the frame's matrix and stated range (else limited), and
   // swscale's own brightness, contrast and saturation (0, 1.0, 1.0 in 16.16).
-  k = px::yuvToRgbCoeffs(coefficientsFor(in->colorspace), in->color_range == AVCOL_RANGE_JPEG, 0, 1 << 16, 1 << 16);
+  // (swscale takes yuvj420p as full range when the frame states none.)
+  const bool full = in->color_range == AVCOL_RANGE_JPEG || (in->color_range == AVCOL_RANGE_UNSPECIFIED && sourceFormat == AV_PIX_FMT_YUVJ420P);
+  k = px::yuvToRgbCoeffs(coefficientsFor(in->colorspace), full, 0, 1 << 16, 1 << 16);
   return true;
 }
 

@@ -40,11 +40,13 @@ class RgbConverter {
   RgbConverter& operator=(const RgbConverter&) = delete;
 
   std::unique_ptr<RgbImage> convert(const AVFrame* in);
-  // A picture NVDEC decoded, `swFormat` being its pixels' format on the device: true when this
-  // converter would turn it into RGB by swscale's unscaled 8-bit 4:2:0 converter (NV12, even
-  // height, kept at its size, not turned), whose arithmetic gpu::Nv12Converter reproduces on the
-  // device; `k` then holds that conversion's constants (the frame's matrix and range).
-  bool unscaled420(const AVFrame* in, int swFormat, px::YuvToRgbCoeffs& k) const;
+  // A picture NVDEC decoded: `deviceFormat` is its pixels' format on the device, `sourceFormat`
+  // the one the CPU decoder gives for the stream (AVCodecContext::sw_pix_fmt). True when the CPU
+  // decode's RGB comes from swscale's unscaled x86 8-bit 4:2:0 converter (NV12 of a 4:2:0
+  // stream, even height, kept at its size, not turned, an x86 CPU with SSSE3 or MMXEXT), whose
+  // arithmetic gpu::Nv12Converter reproduces on the device; `k` then holds that conversion's
+  // constants (the frame's matrix and range).
+  bool unscaled420(const AVFrame* in, int deviceFormat, int sourceFormat, px::YuvToRgbCoeffs& k) const;
 
   // How the current configuration converts: 0 unverified, 1 direct swscale, 2 reference graph.
   int path() const { return static_cast<int>(path_); }

@@ -78,14 +78,15 @@ class ContextScope {
 // NVDEC's colour conversion in FFmpeg's CUDA context `context` (its pictures live there): an NV12
 // picture in device memory becomes RGB24 in host memory `out` (width × height × 3), by the CUDA
 // twin of swscale's arithmetic (pixel_ops.h yuvToRgbPixel). Its stream waits for the work on the
-// context's legacy default stream (FFmpeg's copy of the picture out of the decoder). Holds a
-// stream, the device RGB buffer and a pinned staging buffer; one per decoder.
+// context's legacy default stream (where FFmpeg maps the decoded surface). Holds a stream, the
+// device RGB buffer and a pinned staging buffer; one per decoder.
 class Nv12Converter {
  public:
   virtual ~Nv12Converter() = default;
   virtual void convert(const Nv12Planes& onDevice, const px::YuvToRgbCoeffs& k, uint8_t* out) = 0;
 };
-// Throws ERR_NO_GPU when no GPU can be used (or the engine was built without CUDA).
+// Throws ERR_NO_GPU when no GPU can be used (or the engine was built without CUDA), ERR_INTERNAL
+// for a null context.
 std::unique_ptr<Nv12Converter> makeNv12Converter(void* context);
 
 // The same conversion from a picture in host memory, uploaded to GPU `device` first (in its

@@ -131,6 +131,11 @@ class GrowingBuffer {
     }
     return p_;
   }
+  // Forgets the memory without freeing it (its context could not be made current: it goes with it).
+  void abandon() {
+    p_ = nullptr;
+    size_ = 0;
+  }
   void release() {
     if (p_) {
       if constexpr (Pinned) cudaFreeHost(p_);
@@ -285,7 +290,11 @@ class CudaNv12Converter : public Nv12Converter {
       chroma_.release();
       pinned_.release();
     } catch (...) {
-      // the context could not be made current: its memory goes with it
+      // The context could not be made current: freeing now would act on another context.
+      rgb_.abandon();
+      luma_.abandon();
+      chroma_.abandon();
+      pinned_.abandon();
     }
   }
   CudaNv12Converter(const CudaNv12Converter&) = delete;
@@ -334,6 +343,7 @@ class CudaNv12Converter : public Nv12Converter {
 
 std::unique_ptr<Nv12Converter> makeNv12Converter(void* context) {
   requireDevice(0, "NVDEC colour conversion");
+  if (!context) fail("ERR_INTERNAL", "NVDEC colour conversion: the picture has no CUDA context");
   return std::make_unique<CudaNv12Converter>(context);
 }
 
