@@ -111,11 +111,11 @@ export function globClasses(pattern: string, classes?: string[]): Map<string, st
     .map((d) => classRe.exec(d.name)![1]!).sort();
   const found = new Map<string, string[]>();
   const rest = parts.slice(ci + 1).join('/');
+  const { escapePath, globSync } = require('tinyglobby') as typeof Tinyglobby; // loaded on first use, not at import
   for (const cls of names) {
     // Globbed from inside the class directory (a relative pattern from its cwd costs tinyglobby
     // a fifth of an absolute one). The class name is literal text (a class may be called 'a[1]' or '{x}').
     const dir = path.join(base, classPart.split('{classname}').join(cls));
-    const { escapePath, globSync } = require('tinyglobby') as typeof Tinyglobby; // loaded on first use, not at import
     const files = rest === '' ? [] : globSync(rest.split('{classname}').join(escapePath(cls)), { cwd: dir, onlyFiles: true, expandDirectories: false });
     found.set(cls, files.map((f) => path.join(dir, f)).sort());
   }

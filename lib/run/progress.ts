@@ -1,4 +1,3 @@
-import type { SingleBar } from 'cli-progress';
 import type * as CliProgress from 'cli-progress';
 
 /** What a bar counts: a run counts rows and failed jobs; the CLI counts frames or videos. */
@@ -13,7 +12,7 @@ export interface ProgressLabels {
 
 /** The progress bar shown on a TTY (stderr): units done, units/s, ETA, failures. */
 export class ProgressBar {
-  private readonly bar: SingleBar;
+  private readonly bar: CliProgress.SingleBar;
   private readonly started = performance.now();
 
   constructor(total: number, labels: ProgressLabels = { unit: 'rows', failedLabel: 'failed jobs' }) {

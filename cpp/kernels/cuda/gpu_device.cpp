@@ -98,7 +98,8 @@ const ContextCalls& contextCalls() {
 
 ContextScope::ContextScope(void* context) {
   const ContextCalls& c = contextCalls();
-  if (!context || !c.push || !c.pop) fail("ERR_NO_GPU", "GPU: the NVIDIA driver's context calls are missing");
+  if (!context) fail("ERR_INTERNAL", "GPU: no CUDA context to make current");
+  if (!c.push || !c.pop) fail("ERR_NO_GPU", "GPU: the NVIDIA driver's context calls are missing");
   const int rc = c.push(context);
   if (rc != 0) fail("ERR_INTERNAL", "GPU: making FFmpeg's CUDA context current failed (CUresult " + std::to_string(rc) + ")");
   pushed_ = true;
