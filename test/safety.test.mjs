@@ -29,9 +29,12 @@ function plain(f) {
 }
 
 /** Runs a script in a child Node process; resolves with { code, signal, stdout, stderr }. */
-function runChild(args, { timeoutMs = 120_000, env = process.env } = {}) {
+// `prefix`: a command that runs node (prlimit, to start it with other limits; it execs node, so
+// a signal that ends node is the child's own).
+function runChild(args, { timeoutMs = 120_000, env = process.env, prefix = [] } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: path.join(here, '..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...rest] = [...prefix, process.execPath, ...args];
+    const child = spawn(command, rest, { cwd: path.join(here, '..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -224,15 +227,22 @@ describe('the process survives what used to end it', () => {
 
   test('a refused engine thread is ERR_RESOURCE, not std::terminate', async () => {
     // The child limits its own address space once started (prlimit on its pid), then creates
-    // kernels (one engine thread each, with an 8 MiB stack) until the system refuses one.
+    // kernels (one engine thread each) until the system refuses one. It starts with 64 MiB
+    // thread stacks, so that the refusal leaves tens of MiB for everything else: with 8 MiB
+    // stacks, as little as a few KiB could be left, and any allocation anywhere might fail.
     // (LeakSanitizer's exit-time scan cannot run in a process whose address space was capped.)
     const env = { ...process.env, ASAN_OPTIONS: (process.env.ASAN_OPTIONS ?? '').replace('detect_leaks=1', 'detect_leaks=0') };
-    const res = await runChild([path.join(here, 'children', 'thread-exhaustion.mjs')], { timeoutMs: 120_000, env });
+    const res = await runChild([path.join(here, 'children', 'thread-exhaustion.mjs')], {
+      timeoutMs: 120_000,
+      env,
+      prefix: ['prlimit', `--stack=${64 << 20}`, '--'],
+    });
     assert.equal(res.signal, null, `killed by ${res.signal}: ${res.stderr.slice(-2000)}`);
     assert.equal(res.code, 0, res.stderr.slice(-2000));
     const report = JSON.parse(res.stdout.trim().split('\n').pop());
     assert.equal(report.code, 'ERR_RESOURCE', JSON.stringify(report));
     assert.ok(report.created >= 1, JSON.stringify(report));
+    assert.equal(report.stackKb, 64 << 10, 'the child started with 64 MiB stacks');
     assert.equal(report.afterwards, 'ok', JSON.stringify(report));
   });
 });

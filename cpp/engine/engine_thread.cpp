@@ -13,14 +13,18 @@
 
 namespace vg {
 
+// The route back to the JS thread: a raw N-API thread-safe function whose call_js callback
+// settles the job it is given. Posting a job allocates nothing in our code (node-addon-api's
+// BlockingCall(data, callback) allocates a wrapper on the calling thread, and a failed
+// allocation there, on an engine thread, ends the process).
 struct EngineThread::Shared {
-  Napi::ThreadSafeFunction tsfn;
+  napi_threadsafe_function tsfn = nullptr;
   int pending = 0;  // JS thread only
   // Set when Node finalizes the thread-safe function (environment teardown at exit):
   // from then on it must not be touched.
   std::shared_ptr<std::atomic<bool>> finalized = std::make_shared<std::atomic<bool>>(false);
   void release() {
-    if (!finalized->load()) tsfn.Release();
+    if (!finalized->load()) napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   }
 };
 
@@ -51,41 +55,69 @@ void throwCoded(Napi::Env env, const std::string& code, const std::string& messa
   throw codedError(env, code, message);
 }
 
-void describeCurrentException(std::string* code, std::string* message) {
+void describeCurrentException(std::string* code, std::string* message) noexcept {
   try {
-    throw;
-  } catch (const VgError& e) {
-    *code = e.code();
-    *message = e.what();
-  } catch (const std::bad_alloc&) {
+    try {
+      throw;
+    } catch (const VgError& e) {
+      *code = e.code();
+      *message = e.what();
+    } catch (const std::bad_alloc&) {
+      *code = "ERR_RESOURCE";
+      *message = "out of memory";
+    } catch (const std::length_error& e) {
+      *code = "ERR_RESOURCE";
+      *message = std::string("a request too large for memory (") + e.what() + ")";
+    } catch (const std::system_error& e) {
+      const bool exhausted = e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory;
+      *code = exhausted ? "ERR_RESOURCE" : "ERR_INTERNAL";
+      *message = exhausted ? std::string("the system refused a thread or memory: ") + e.what() : e.what();
+    } catch (const std::exception& e) {
+      *code = "ERR_INTERNAL";
+      *message = e.what();
+    } catch (...) {
+      *code = "ERR_INTERNAL";
+      *message = "an unknown native exception";
+    }
+  } catch (...) {
+    // Describing it needed memory there was none of. Short literals fit in the strings' own
+    // inline buffers: assigning them allocates nothing.
     *code = "ERR_RESOURCE";
     *message = "out of memory";
-  } catch (const std::length_error& e) {
-    *code = "ERR_RESOURCE";
-    *message = std::string("a request too large for memory (") + e.what() + ")";
-  } catch (const std::system_error& e) {
-    const bool exhausted = e.code() == std::errc::resource_unavailable_try_again || e.code() == std::errc::not_enough_memory;
-    *code = exhausted ? "ERR_RESOURCE" : "ERR_INTERNAL";
-    *message = exhausted ? std::string("the system refused a thread or memory: ") + e.what() : e.what();
-  } catch (const std::exception& e) {
-    *code = "ERR_INTERNAL";
-    *message = e.what();
-  } catch (...) {
-    *code = "ERR_INTERNAL";
-    *message = "an unknown native exception";
   }
 }
 
 namespace {
 
-void settleJob(Napi::Env env, Napi::Function, EngineThread::Job* job);
+void settleJob(Napi::Env env, EngineThread::Job* job);
+
+// call_js of the thread-safe function (JS thread). env is null at environment teardown: the
+// job's handles belong to a dead environment and it is leaked.
+void callJs(napi_env env, napi_value, void*, void* data) {
+  if (env == nullptr || data == nullptr) return;
+  try {
+    settleJob(Napi::Env(env), static_cast<EngineThread::Job*>(data));
+  } catch (...) {
+    // settleJob rejects the promise on every failure it can describe; nothing may leave here.
+  }
+}
+
+void finalizeTsfn(napi_env, void* data, void*) {
+  auto* finalized = static_cast<std::shared_ptr<std::atomic<bool>>*>(data);
+  (*finalized)->store(true);
+  delete finalized;
+}
 
 std::shared_ptr<EngineThread::Shared> makeShared(Napi::Env env, const std::string& name) {
   auto shared = std::make_shared<EngineThread::Shared>();
-  auto finalized = shared->finalized;
-  shared->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                               "vidgraph:" + name, 0, 1, [finalized](Napi::Env) { finalized->store(true); });
-  shared->tsfn.Unref(env);  // an idle engine thread does not keep Node alive
+  auto* finalized = new std::shared_ptr<std::atomic<bool>>(shared->finalized);
+  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "vidgraph:" + name), 0, 1,
+                                                       finalized, finalizeTsfn, nullptr, callJs, &shared->tsfn);
+  if (status != napi_ok) {
+    delete finalized;
+    throw VgError("ERR_RESOURCE", "could not create the engine thread's route back to JavaScript (napi status " + std::to_string(status) + ")");
+  }
+  napi_unref_threadsafe_function(env, shared->tsfn);  // an idle engine thread does not keep Node alive
   return shared;
 }
 
@@ -93,23 +125,25 @@ EngineThread::Job* makeJob(Napi::Env env, const std::shared_ptr<EngineThread::Sh
   auto* job = new EngineThread::Job(env);
   job->work = std::move(work);
   job->shared = shared;
-  if (shared->pending++ == 0) shared->tsfn.Ref(env);
+  if (shared->pending++ == 0) napi_ref_threadsafe_function(env, shared->tsfn);
   return job;
 }
 
 // Undoes makeJob for a job that never reached a thread (JS thread).
 void dropJob(Napi::Env env, EngineThread::Job* job) {
-  if (--job->shared->pending == 0) job->shared->tsfn.Unref(env);
+  if (--job->shared->pending == 0) napi_unref_threadsafe_function(env, job->shared->tsfn);
   delete job;
 }
 
-// Starts a thread or throws ERR_RESOURCE.
+// Starts a thread or throws ERR_RESOURCE (the thread itself, or the memory for its start).
 template <typename F>
 void startThread(F&& body) {
   try {
     std::thread(std::forward<F>(body)).detach();
   } catch (const std::system_error& e) {
     throw VgError("ERR_RESOURCE", std::string("the system refused a new engine thread (") + e.what() + ")");
+  } catch (const std::bad_alloc&) {
+    throw VgError("ERR_RESOURCE", "the system refused a new engine thread (out of memory)");
   }
 }
 
@@ -124,11 +158,11 @@ void runJobAndPost(EngineThread::Job* job) {
   }
   std::shared_ptr<EngineThread::Shared> shared = job->shared;
   if (shared->finalized->load()) return;  // Node is shutting down: nobody waits for this (the job leaks)
-  shared->tsfn.BlockingCall(job, [](Napi::Env env, Napi::Function fn, EngineThread::Job* j) { settleJob(env, fn, j); });
+  // Fails only when Node is tearing the function down (the job is leaked, as above).
+  napi_call_threadsafe_function(shared->tsfn, job, napi_tsfn_blocking);
 }
 
-void settleJob(Napi::Env env, Napi::Function, EngineThread::Job* job) {
-  if (env == nullptr) return;  // teardown: the job's handles belong to a dead environment (leaked)
+void settleJob(Napi::Env env, EngineThread::Job* job) {
   std::unique_ptr<EngineThread::Job> owned(job);
   Napi::HandleScope scope(env);
   if (job->failed) {
@@ -146,7 +180,7 @@ void settleJob(Napi::Env env, Napi::Function, EngineThread::Job* job) {
   }
   job->work = nullptr;
   job->settle = nullptr;
-  if (--job->shared->pending == 0) job->shared->tsfn.Unref(env);
+  if (--job->shared->pending == 0) napi_unref_threadsafe_function(env, job->shared->tsfn);
 }
 
 void runQueue(std::shared_ptr<EngineThread::Queue> queue, std::shared_ptr<EngineThread::Shared> shared) {
@@ -183,9 +217,12 @@ Napi::Promise EngineThread::submit(Napi::Env env, Work work) {
   if (stopped_) throwCoded(env, "ERR_CLOSED", "this object is closed");
   Job* job = makeJob(env, shared_, std::move(work));
   Napi::Promise promise = job->deferred.Promise();
-  {
+  try {
     std::lock_guard<std::mutex> lock(queue_->mutex);
     queue_->jobs.push_back([job] { runJobAndPost(job); });
+  } catch (...) {
+    dropJob(env, job);  // no room in the queue: nothing waits on a job that never runs
+    throw;
   }
   queue_->cv.notify_one();
   return promise;
@@ -193,7 +230,7 @@ Napi::Promise EngineThread::submit(Napi::Env env, Work work) {
 
 void EngineThread::post(std::function<void()> task) {
   if (stopped_) return;
-  {
+  try {
     std::lock_guard<std::mutex> lock(queue_->mutex);
     queue_->jobs.push_back([task = std::move(task)] {
       try {
@@ -201,6 +238,8 @@ void EngineThread::post(std::function<void()> task) {
       } catch (...) {
       }
     });
+  } catch (...) {
+    return;  // out of memory (in a GC finalizer, perhaps): the task is dropped, its state leaked
   }
   queue_->cv.notify_one();
 }
@@ -230,7 +269,7 @@ Napi::Promise EngineThread::close(Napi::Env env, std::function<void()> release) 
 }
 
 void EngineThread::abandon(Napi::Env env) {
-  if (!shared_->finalized->load()) shared_->tsfn.Unref(env);
+  if (!shared_->finalized->load()) napi_unref_threadsafe_function(env, shared_->tsfn);
   stop();
 }
 

@@ -31,8 +31,9 @@ class EngineThread {
   EngineThread& operator=(const EngineThread&) = delete;
 
   Napi::Promise submit(Napi::Env env, Work work);
-  // Queues a task with no result (safe in a GC finalizer: creates no JS value). Its
-  // exceptions are swallowed. Does nothing once stopped.
+  // Queues a task with no result (safe in a GC finalizer: creates no JS value and never
+  // throws). Its exceptions are swallowed. Does nothing once stopped; out of memory, the task
+  // is dropped.
   void post(std::function<void()> task);
   // Runs the jobs already queued, then the thread ends by itself. Call on the JS thread; does
   // not wait. Later submit() calls throw ERR_CLOSED.
@@ -66,7 +67,7 @@ Napi::Error codedError(Napi::Env env, const std::string& code, const std::string
 
 // Inside a catch block: the code and message for the exception being handled (VgError keeps
 // its code; memory and thread exhaustion are ERR_RESOURCE; anything else ERR_INTERNAL).
-void describeCurrentException(std::string* code, std::string* message);
+void describeCurrentException(std::string* code, std::string* message) noexcept;
 
 // Runs an N-API entry point's body so that no C++ exception can reach std::terminate: every
 // exception leaves as a coded JS error.

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,6 +63,8 @@ struct Recycler {
   // the mutex; returns what to unmap outside it.
   std::vector<Freed> expired(Clock::time_point now, size_t limit) {
     std::vector<Freed> out;
+    if (order.empty() || now - order.front().at <= kIdle) return out;
+    out.reserve(std::min(limit, order.size()));  // may throw, before the pool changes
     while (!order.empty() && out.size() < limit && now - order.front().at > kIdle) {
       out.push_back(order.front());
       order.pop_front();
@@ -116,7 +119,14 @@ void trimLoop() {
       r.wake.wait_until(lock, due);
       continue;
     }
-    std::vector<Freed> stale = r.expired(Clock::now(), SIZE_MAX);
+    std::vector<Freed> stale;
+    try {
+      stale = r.expired(Clock::now(), SIZE_MAX);
+    } catch (const std::bad_alloc&) {
+      // No memory for the list: try again in a moment (this thread must not throw).
+      r.wake.wait_for(lock, std::chrono::milliseconds(100));
+      continue;
+    }
     lock.unlock();
     unmapAll(stale);
     lock.lock();
@@ -131,6 +141,7 @@ void startTrimmer(Recycler& r) {
   try {
     std::thread(trimLoop).detach();
   } catch (const std::system_error&) {
+  } catch (const std::bad_alloc&) {
   }
 }
 
@@ -145,15 +156,28 @@ void FrameBufferDeleter::operator()(uint8_t* p) const {
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     const auto now = Clock::now();
-    stale = r.expired(now, 4);
+    // A deleter must not throw: without memory for the pool's bookkeeping, the buffer is
+    // simply unmapped (and expired buffers wait for the next release).
+    try {
+      stale = r.expired(now, 4);
+    } catch (const std::bad_alloc&) {
+    }
     if (!r.draining && r.freeBytes + size <= kRecycleLimit) {
       const bool wasEmpty = r.order.empty();
-      r.bySize[size].push_back(p);
-      r.order.push_back(Freed{p, size, now});
-      r.freeBytes += size;
-      kept = true;
-      startTrimmer(r);
-      if (wasEmpty) r.wake.notify_one();
+      try {
+        r.order.push_back(Freed{p, size, now});
+        try {
+          r.bySize[size].push_back(p);
+        } catch (const std::bad_alloc&) {
+          r.order.pop_back();
+          throw;
+        }
+        r.freeBytes += size;
+        kept = true;
+        startTrimmer(r);
+        if (wasEmpty) r.wake.notify_one();
+      } catch (const std::bad_alloc&) {
+      }
     }
   }
   unmapAll(stale);
